@@ -1,0 +1,5 @@
+#include <benchmark/benchmark.h>
+
+#include "runnel/runnel.h"
+
+BENCHMARK_MAIN();

@@ -1,0 +1,169 @@
+#include "runnel/array.h"
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "runnel/scheduler/graph.h"
+#include "runnel/transforms.h"
+
+namespace runnel {
+namespace detail {
+
+Strides contiguous_strides(const Shape& shape) {
+  Strides s(shape.size());
+  int64_t acc = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+size_t shape_size(const Shape& shape) {
+  size_t n = 1;
+  for (int d : shape) n *= static_cast<size_t>(d);
+  return n;
+}
+
+namespace {
+
+template <class Out, class In>
+Out convert_one(In v) {
+  if constexpr (std::is_same_v<In, float16_t> ||
+                std::is_same_v<In, bfloat16_t>) {
+    return convert_one<Out>(static_cast<float>(v));
+  } else if constexpr (std::is_same_v<Out, float16_t> ||
+                       std::is_same_v<Out, bfloat16_t>) {
+    return Out(v);
+  } else {
+    return static_cast<Out>(v);
+  }
+}
+
+std::shared_ptr<ArrayNode> make_node(Shape shape, Dtype dtype) {
+  for (int d : shape) {
+    if (d < 0) {
+      throw std::invalid_argument("[array] Negative dimension " +
+                                  std::to_string(d) + " in shape.");
+    }
+  }
+  auto n = std::make_shared<ArrayNode>();
+  n->size = shape_size(shape);
+  n->strides = contiguous_strides(shape);
+  n->shape = std::move(shape);
+  n->dtype = dtype;
+  return n;
+}
+
+}  // namespace
+
+void convert_elements(const void* src, Dtype from, void* dst, Dtype to,
+                      size_t n) {
+  if (from == to) {
+    std::memcpy(dst, src, n * size_of(from));
+    return;
+  }
+  dispatch_dtype(from, [&]<class In>(std::type_identity<In>) {
+    dispatch_dtype(to, [&]<class Out>(std::type_identity<Out>) {
+      const In* s = static_cast<const In*>(src);
+      Out* d = static_cast<Out*>(dst);
+      for (size_t i = 0; i < n; ++i) d[i] = convert_one<Out>(s[i]);
+    });
+  });
+}
+
+OpNode::~OpNode() {
+  // Dropping a long chain would recurse once per node: instead, steal the
+  // inputs of every node about to die into one worklist on this thread.
+  thread_local std::vector<array>* worklist = nullptr;
+  if (inputs.empty()) return;
+  if (worklist) {
+    for (auto& a : inputs) worklist->push_back(std::move(a));
+    return;
+  }
+  std::vector<array> pending = std::move(inputs);
+  worklist = &pending;
+  while (!pending.empty()) {
+    array a = std::move(pending.back());
+    pending.pop_back();
+    // `a` dies here; its node's op, if it dies too, appends to `pending`.
+  }
+  worklist = nullptr;
+}
+
+}  // namespace detail
+
+array::array(const void* data, Dtype src_dtype, Shape shape, Dtype dtype,
+             size_t count)
+    : node_(detail::make_node(std::move(shape), dtype)) {
+  size_t n = node_->size;
+  if (count != SIZE_MAX && count != n) {
+    throw std::invalid_argument("[array] " + std::to_string(count) +
+                                " values do not fill a shape of " +
+                                std::to_string(n) + " elements.");
+  }
+  node_->data = detail::allocate(n * size_of(dtype), Device(cpu));
+  detail::convert_elements(data, src_dtype, node_->data->ptr(), dtype, n);
+}
+
+array::array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> primitive,
+             std::vector<array> inputs, Stream stream)
+    : node_(detail::make_node(std::move(shape), dtype)) {
+  node_->op = std::make_shared<detail::OpNode>(
+      std::move(primitive), std::move(inputs), std::move(stream));
+  node_->op->outputs.push_back(node_);
+}
+
+std::vector<array> array::make_arrays(std::vector<Shape> shapes,
+                                      std::vector<Dtype> dtypes,
+                                      std::shared_ptr<Primitive> primitive,
+                                      std::vector<array> inputs,
+                                      Stream stream) {
+  auto op = std::make_shared<detail::OpNode>(
+      std::move(primitive), std::move(inputs), std::move(stream));
+  std::vector<array> out;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    auto n = detail::make_node(std::move(shapes[i]), dtypes[i]);
+    n->op = op;
+    op->outputs.push_back(n);
+    if (shapes.size() > 1) op->dropped_meta.emplace_back(n->shape, n->dtype);
+    out.emplace_back(std::move(n));
+  }
+  return out;
+}
+
+const Shape& array::shape() const { return node_->shape; }
+
+int array::shape(int dim) const {
+  int nd = ndim();
+  int d = dim < 0 ? dim + nd : dim;
+  if (d < 0 || d >= nd) {
+    throw std::out_of_range("[shape] Axis " + std::to_string(dim) +
+                            " is out of bounds for an array of " +
+                            std::to_string(nd) + " dimensions.");
+  }
+  return node_->shape[d];
+}
+
+const Strides& array::strides() const { return node_->strides; }
+Dtype array::dtype() const { return node_->dtype; }
+size_t array::size() const { return node_->size; }
+
+ArrayStatus array::status() const {
+  if (!node_->submitted()) return ArrayStatus::unscheduled;
+  return node_->done.reached() ? ArrayStatus::available
+                               : ArrayStatus::scheduled;
+}
+
+void array::eval() { runnel::eval({*this}); }
+
+void* array::raw_data() const {
+  if (!node_->data) {
+    throw std::invalid_argument(
+        "[data] The array is not evaluated or holds an error; call eval.");
+  }
+  return node_->data->ptr();
+}
+
+}  // namespace runnel

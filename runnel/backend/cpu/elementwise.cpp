@@ -1,0 +1,145 @@
+#include <cmath>
+
+#include "runnel/backend/cpu/iterate.h"
+#include "runnel/primitives/elementwise.h"
+
+namespace runnel {
+namespace {
+
+template <class T>
+constexpr bool kHalf =
+    std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
+
+struct AddOp {
+  template <class T>
+  T operator()(T a, T b) const {
+    if constexpr (std::is_same_v<T, bool>) {
+      return a || b;
+    } else if constexpr (std::is_integral_v<T>) {
+      using U = std::make_unsigned_t<T>;
+      return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+    } else {
+      return a + b;
+    }
+  }
+};
+
+struct MultiplyOp {
+  template <class T>
+  T operator()(T a, T b) const {
+    if constexpr (std::is_same_v<T, bool>) {
+      return a && b;
+    } else if constexpr (std::is_integral_v<T>) {
+      // Unsigned types narrower than int promote to int: widen first.
+      using U = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned,
+                                   std::make_unsigned_t<T>>;
+      return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
+    } else {
+      return a * b;
+    }
+  }
+};
+
+struct ExpOp {
+  template <class T>
+  T operator()(T a) const {
+    if constexpr (kHalf<T>) {
+      return T(std::exp(static_cast<float>(a)));
+    } else {
+      return std::exp(a);
+    }
+  }
+};
+
+struct AbsOp {
+  template <class T>
+  T operator()(T a) const {
+    if constexpr (std::is_same_v<T, bool> || std::is_unsigned_v<T>) {
+      return a;
+    } else if constexpr (std::is_integral_v<T>) {
+      using U = std::make_unsigned_t<T>;
+      return a < 0 ? static_cast<T>(U(0) - static_cast<U>(a)) : a;
+    } else if constexpr (kHalf<T>) {
+      T r = a;
+      r.bits &= 0x7fff;
+      return r;
+    } else {
+      return std::fabs(a);
+    }
+  }
+};
+
+template <class Op>
+void binary(const std::vector<array>& in, array& out, Op op) {
+  cpu_backend::allocate_output(out);
+  const Shape& shape = out.shape();
+  std::array<Strides, 2> st{cpu_backend::broadcast_strides(in[0], shape),
+                            cpu_backend::broadcast_strides(in[1], shape)};
+  dispatch_dtype(out.dtype(), [&]<class T>(std::type_identity<T>) {
+    const T* a = in[0].data<T>();
+    const T* b = in[1].data<T>();
+    T* o = out.data<T>();
+    cpu_backend::parallel(out.size(), [&](int64_t begin, int64_t end) {
+      cpu_backend::for_each_run(
+          shape, st, begin, end,
+          [&](int64_t pos, auto off, int64_t n, auto inner) {
+            const T* pa = a + off[0];
+            const T* pb = b + off[1];
+            T* po = o + pos;
+            if (inner[0] == 1 && inner[1] == 1) {
+              for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i], pb[i]);
+            } else if (inner[0] == 1 && inner[1] == 0) {
+              T vb = *pb;
+              for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i], vb);
+            } else if (inner[0] == 0 && inner[1] == 1) {
+              T va = *pa;
+              for (int64_t i = 0; i < n; ++i) po[i] = op(va, pb[i]);
+            } else {
+              for (int64_t i = 0; i < n; ++i) {
+                po[i] = op(pa[i * inner[0]], pb[i * inner[1]]);
+              }
+            }
+          });
+    });
+  });
+}
+
+template <class Op>
+void unary(const array& in, array& out, Op op) {
+  cpu_backend::allocate_output(out);
+  std::array<Strides, 1> st{in.strides()};
+  dispatch_dtype(out.dtype(), [&]<class T>(std::type_identity<T>) {
+    const T* a = in.data<T>();
+    T* o = out.data<T>();
+    cpu_backend::parallel(out.size(), [&](int64_t begin, int64_t end) {
+      cpu_backend::for_each_run(out.shape(), st, begin, end,
+                        [&](int64_t pos, auto off, int64_t n, auto inner) {
+                          const T* pa = a + off[0];
+                          for (int64_t i = 0; i < n; ++i) {
+                            o[pos + i] = op(pa[i * inner[0]]);
+                          }
+                        });
+    });
+  });
+}
+
+}  // namespace
+
+void Add::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  binary(in, out[0], AddOp{});
+}
+
+void Multiply::eval_cpu(const std::vector<array>& in,
+                        std::vector<array>& out) {
+  binary(in, out[0], MultiplyOp{});
+}
+
+void Exp::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary(in[0], out[0], ExpOp{});  // floats only: the op promotes
+}
+
+void Abs::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary(in[0], out[0], AbsOp{});
+}
+
+}  // namespace runnel

@@ -1,0 +1,114 @@
+#include "runnel/event.h"
+
+#include <chrono>
+#include <mutex>
+#include <stdexcept>
+
+#include "runnel/scheduler/stream_state.h"
+
+namespace runnel {
+namespace {
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Takes the time when the stream reaches it.
+class StampWork final : public detail::Work {
+ public:
+  explicit StampWork(std::shared_ptr<std::atomic<int64_t>> t)
+      : t_(std::move(t)) {}
+  void run() override { t_->store(now_ns(), std::memory_order_release); }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> t_;
+};
+
+class WaitWork final : public detail::Work {
+ public:
+  void run() override {}
+};
+
+}  // namespace
+
+struct Event::Impl {
+  bool timing;
+  std::mutex mu;  // guards point, device, stamp
+  detail::Dep point;
+  Device device{cpu};
+  bool recorded = false;
+  std::shared_ptr<std::atomic<int64_t>> stamp;
+
+  detail::Dep get() {
+    std::lock_guard lock(mu);
+    return point;
+  }
+};
+
+Event::Event(bool enable_timing) : impl_(std::make_shared<Impl>()) {
+  impl_->timing = enable_timing;
+}
+
+void Event::record(StreamOrDevice s) {
+  Stream st = to_stream(s);
+  auto& state = st.state();
+  std::shared_ptr<std::atomic<int64_t>> stamp;
+  detail::Dep point;
+  if (impl_->timing) {
+    stamp = std::make_shared<std::atomic<int64_t>>(0);
+    uint64_t v = state.submit(std::make_unique<StampWork>(stamp));
+    point = detail::Dep{state.timeline_ptr(), v};
+  } else {
+    point = state.tail();
+  }
+  std::lock_guard lock(impl_->mu);
+  impl_->point = std::move(point);
+  impl_->stamp = std::move(stamp);
+  impl_->device = st.device;
+  impl_->recorded = true;
+}
+
+void Event::wait(StreamOrDevice s) const {
+  detail::Dep point = impl_->get();
+  Stream st = to_stream(s);
+  if (point.reached()) return;
+  if (point.timeline.get() == &st.state().timeline()) return;  // in order
+  auto w = std::make_unique<WaitWork>();
+  w->deps.push_back(std::move(point));
+  st.state().submit(std::move(w));
+}
+
+void Event::synchronize() const {
+  detail::Dep point = impl_->get();
+  if (point.timeline) point.timeline->wait(point.value);
+}
+
+bool Event::query() const { return impl_->get().reached(); }
+
+double Event::elapsed_time(const Event& end) const {
+  auto snapshot = [](Impl& i) {
+    std::lock_guard lock(i.mu);
+    return std::make_tuple(i.timing, i.recorded, i.device, i.stamp);
+  };
+  auto [t0, r0, d0, s0] = snapshot(*impl_);
+  auto [t1, r1, d1, s1] = snapshot(*end.impl_);
+  if (!t0 || !t1) {
+    throw std::invalid_argument(
+        "[elapsed_time] Both events need enable_timing=true.");
+  }
+  if (!r0 || !r1) {
+    throw std::invalid_argument(
+        "[elapsed_time] Both events must be recorded first.");
+  }
+  if (d0.type != d1.type) {
+    throw std::invalid_argument(
+        "[elapsed_time] The events were recorded on different device types.");
+  }
+  synchronize();
+  end.synchronize();
+  return static_cast<double>(s1->load() - s0->load()) / 1e6;
+}
+
+}  // namespace runnel

@@ -1,0 +1,233 @@
+// The CPU allocator: accounting against a limit, and a size-keyed cache of
+// freed blocks so that steady-state loops do not call the system allocator.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "runnel/memory.h"
+#include "runnel/memory/buffer.h"
+#include "runnel/scheduler/errors.h"
+#include "runnel/scheduler/stream_state.h"
+#include "runnel/testing.h"
+
+namespace runnel::detail {
+namespace {
+
+constexpr size_t kAlign = 64;
+// Blocks at most this large are cached on free.
+constexpr size_t kMaxCachedBlock = size_t{1} << 30;
+
+size_t round_size(size_t n) {
+  if (n <= 4096) return (n + 255) & ~size_t{255};
+  // Above a page: steps of 1/8 of the power of two below.
+  size_t p = size_t{1} << (63 - __builtin_clzll(n));
+  size_t step = std::max<size_t>(p / 8, 4096);
+  return (n + step - 1) / step * step;
+}
+
+std::string human(size_t n) {
+  char buf[64];
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.2f %s", v,
+                units[u]);
+  return buf;
+}
+
+// One owner, one lock: every field under mu.
+class CpuAllocator {
+ public:
+  CpuAllocator() {
+    limit_ = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) *
+             static_cast<size_t>(sysconf(_SC_PAGE_SIZE));
+  }
+
+  void* malloc(size_t n) {
+    if (testing::detail_fault_alloc()) {
+      throw out_of_memory("[malloc] injected allocation failure (" +
+                          human(n) + " asked for; RUNNEL_FAULT)");
+    }
+    size_t size = round_size(std::max<size_t>(n, 1));
+    std::unique_lock lock(mu_);
+    auto it = cache_.lower_bound(size);
+    if (it != cache_.end() && it->first <= size + size / 4) {
+      void* p = it->second;
+      size = it->first;
+      cache_bytes_ -= size;
+      cache_.erase(it);
+      add_active(size);
+      sizes_[p] = size;
+      return p;
+    }
+    if (active_ + size > limit_) {
+      trim(cache_bytes_);
+      if (active_ + size > limit_) {
+        size_t free = limit_ > active_ ? limit_ - active_ : 0;
+        throw out_of_memory("[malloc] Out of memory on Device(cpu, 0): " +
+                            human(n) + " asked for, " + human(free) +
+                            " free of a " + human(limit_) + " limit.");
+      }
+    }
+    if (active_ + cache_bytes_ + size > limit_) trim(size);
+    lock.unlock();
+    void* p = std::aligned_alloc(kAlign, size);
+    if (!p) {
+      throw out_of_memory("[malloc] The system could not provide " +
+                          human(n) + ".");
+    }
+    lock.lock();
+    add_active(size);
+    sizes_[p] = size;
+    return p;
+  }
+
+  void free(void* p) {
+    std::lock_guard lock(mu_);
+    auto it = sizes_.find(p);
+    size_t size = it->second;
+    sizes_.erase(it);
+    active_ -= size;
+    if (size <= kMaxCachedBlock && active_ + cache_bytes_ + size <= limit_) {
+      cache_.emplace(size, p);
+      cache_bytes_ += size;
+    } else {
+      std::free(p);
+    }
+  }
+
+  void add_external(ptrdiff_t n) {
+    std::lock_guard lock(mu_);
+    active_ += n;
+    peak_ = std::max(peak_, active_);
+  }
+
+  size_t active() {
+    std::lock_guard lock(mu_);
+    return active_;
+  }
+  size_t peak() {
+    std::lock_guard lock(mu_);
+    return peak_;
+  }
+  void reset_peak() {
+    std::lock_guard lock(mu_);
+    peak_ = active_;
+  }
+  size_t cache() {
+    std::lock_guard lock(mu_);
+    return cache_bytes_;
+  }
+  size_t set_limit(size_t l) {
+    std::lock_guard lock(mu_);
+    std::swap(limit_, l);
+    return l;
+  }
+  size_t limit() {
+    std::lock_guard lock(mu_);
+    return limit_;
+  }
+  void clear() {
+    std::lock_guard lock(mu_);
+    trim(cache_bytes_);
+  }
+
+ private:
+  void add_active(size_t n) {
+    active_ += n;
+    peak_ = std::max(peak_, active_);
+  }
+  // Frees cached blocks, largest first, until `want` bytes are gone.
+  void trim(size_t want) {
+    size_t freed = 0;
+    while (freed < want && !cache_.empty()) {
+      auto it = std::prev(cache_.end());
+      freed += it->first;
+      cache_bytes_ -= it->first;
+      std::free(it->second);
+      cache_.erase(it);
+    }
+  }
+
+  std::mutex mu_;
+  std::multimap<size_t, void*> cache_;
+  std::map<void*, size_t> sizes_;
+  size_t cache_bytes_ = 0;
+  size_t active_ = 0;
+  size_t peak_ = 0;
+  size_t limit_ = 0;
+};
+
+CpuAllocator& cpu_allocator() {
+  static auto* a = new CpuAllocator();  // never destroyed
+  return *a;
+}
+
+CpuAllocator& allocator_for(const Device& d, const char* fn) {
+  check_available(d, fn);
+  if (d.type != DeviceType::cpu) {
+    throw std::invalid_argument(std::string("[") + fn + "] " + to_string(d) +
+                                " has no allocator in this build.");
+  }
+  return cpu_allocator();
+}
+
+}  // namespace
+
+Buffer::Buffer(void* ptr, size_t size, Device device, Release release)
+    : ptr_(ptr), size_(size), device_(device), release_(std::move(release)) {}
+
+Buffer::~Buffer() {
+  if (release_) {
+    cpu_allocator().add_external(-static_cast<ptrdiff_t>(size_));
+    release_(ptr_);
+  } else if (ptr_) {
+    cpu_allocator().free(ptr_);
+  }
+}
+
+std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d) {
+  void* p = allocator_for(d, "malloc").malloc(nbytes);
+  return std::make_shared<Buffer>(p, nbytes, d);
+}
+
+std::shared_ptr<Buffer> wrap_external(void* ptr, size_t nbytes,
+                                      const Device& d, Buffer::Release release) {
+  cpu_allocator().add_external(static_cast<ptrdiff_t>(nbytes));
+  return std::make_shared<Buffer>(ptr, nbytes, d, std::move(release));
+}
+
+}  // namespace runnel::detail
+
+namespace runnel {
+using detail::allocator_for;
+
+size_t get_active_memory(const Device& d) {
+  return allocator_for(d, "get_active_memory").active();
+}
+size_t get_peak_memory(const Device& d) {
+  return allocator_for(d, "get_peak_memory").peak();
+}
+void reset_peak_memory(const Device& d) {
+  allocator_for(d, "reset_peak_memory").reset_peak();
+}
+size_t get_cache_memory(const Device& d) {
+  return allocator_for(d, "get_cache_memory").cache();
+}
+size_t set_memory_limit(size_t limit, const Device& d) {
+  return allocator_for(d, "set_memory_limit").set_limit(limit);
+}
+size_t get_memory_limit(const Device& d) {
+  return allocator_for(d, "get_memory_limit").limit();
+}
+void clear_cache(const Device& d) { allocator_for(d, "clear_cache").clear(); }
+
+}  // namespace runnel

@@ -1,0 +1,75 @@
+#include "runnel/ops/creation.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "runnel/ops/elementwise.h"
+#include "runnel/primitives/creation.h"
+
+namespace runnel {
+
+array full(Shape shape, const array& value, Dtype dtype, StreamOrDevice s) {
+  Shape out = broadcast_shapes(shape, value.shape(), "full");
+  if (out != shape) {
+    throw std::invalid_argument(
+        "[full] The value's shape does not broadcast to the shape asked for.");
+  }
+  array v = value.dtype() == dtype ? value : astype(value, dtype, s);
+  return array(std::move(shape), dtype, std::make_shared<Broadcast>(), {v},
+               to_stream(s));
+}
+
+array full(Shape shape, const array& value, StreamOrDevice s) {
+  return full(std::move(shape), value, value.dtype(), s);
+}
+
+array zeros(const Shape& shape, Dtype dtype, StreamOrDevice s) {
+  return full(shape, array(0, dtype), dtype, s);
+}
+
+array ones(const Shape& shape, Dtype dtype, StreamOrDevice s) {
+  return full(shape, array(1, dtype), dtype, s);
+}
+
+array arange(double start, double stop, double step, Dtype dtype,
+             StreamOrDevice s) {
+  if (step == 0 || !std::isfinite(step) || !std::isfinite(start) ||
+      !std::isfinite(stop)) {
+    throw std::invalid_argument(
+        "[arange] start, stop and step must be finite and step nonzero.");
+  }
+  if (dtype == bool_) {
+    throw std::invalid_argument("[arange] bool is not supported.");
+  }
+  double n = std::ceil((stop - start) / step);
+  if (n > 2147483647.0) {
+    throw std::invalid_argument("[arange] " + std::to_string(n) +
+                                " elements is more than an axis can hold.");
+  }
+  int size = n > 0 ? static_cast<int>(n) : 0;
+  return array(Shape{size}, dtype, std::make_shared<Arange>(start, step), {},
+               to_stream(s));
+}
+
+array arange(double start, double stop, double step, StreamOrDevice s) {
+  return arange(start, stop, step, float32, s);
+}
+
+array arange(double stop, StreamOrDevice s) {
+  return arange(0.0, stop, 1.0, float32, s);
+}
+
+array arange(int start, int stop, int step, StreamOrDevice s) {
+  return arange(start, stop, step, int32, s);
+}
+
+array arange(int stop, StreamOrDevice s) { return arange(0, stop, 1, s); }
+
+array astype(const array& a, Dtype dtype, StreamOrDevice s) {
+  if (a.dtype() == dtype) return a;
+  return array(a.shape(), dtype, std::make_shared<AsType>(), {a},
+               to_stream(s));
+}
+
+}  // namespace runnel

@@ -1,0 +1,30 @@
+// Creation ops. Each runs lazily on its stream, like every op.
+#pragma once
+
+#include "runnel/array.h"
+
+namespace runnel {
+
+// An array of `shape` filled with `value` (broadcast), as `dtype`.
+array full(Shape shape, const array& value, Dtype dtype, StreamOrDevice s = {});
+// The same, keeping value's dtype.
+array full(Shape shape, const array& value, StreamOrDevice s = {});
+array zeros(const Shape& shape, Dtype dtype = float32, StreamOrDevice s = {});
+array ones(const Shape& shape, Dtype dtype = float32, StreamOrDevice s = {});
+
+// Values from start (inclusive) to stop (exclusive) by step; std::invalid_
+// argument for a zero or non-finite step.
+array arange(double start, double stop, double step, Dtype dtype,
+             StreamOrDevice s = {});
+// float32.
+array arange(double start, double stop, double step = 1.0,
+             StreamOrDevice s = {});
+array arange(double stop, StreamOrDevice s = {});
+// int32.
+array arange(int start, int stop, int step = 1, StreamOrDevice s = {});
+array arange(int stop, StreamOrDevice s = {});
+
+// A copy of `a` as `dtype` (numpy's casting of values).
+array astype(const array& a, Dtype dtype, StreamOrDevice s = {});
+
+}  // namespace runnel

@@ -1,0 +1,34 @@
+#pragma once
+
+#include "runnel/primitives/primitive.h"
+
+namespace runnel {
+
+// Fills the output with its one input broadcast (also astype's kernel when
+// the shapes match).
+class Broadcast : public Primitive {
+ public:
+  const char* name() const override { return "broadcast"; }
+  void eval_cpu(const std::vector<array>& in,
+                std::vector<array>& out) override;
+};
+
+class AsType : public Primitive {
+ public:
+  const char* name() const override { return "astype"; }
+  void eval_cpu(const std::vector<array>& in,
+                std::vector<array>& out) override;
+};
+
+class Arange : public Primitive {
+ public:
+  Arange(double start, double step) : start_(start), step_(step) {}
+  const char* name() const override { return "arange"; }
+  void eval_cpu(const std::vector<array>& in,
+                std::vector<array>& out) override;
+
+ private:
+  double start_, step_;
+};
+
+}  // namespace runnel

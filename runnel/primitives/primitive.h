@@ -1,0 +1,28 @@
+// One class per op, with a kernel entry per backend (MLX's design).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "runnel/array.h"
+
+namespace runnel {
+
+class Primitive {
+ public:
+  virtual ~Primitive() = default;
+  // The op's name, as errors, traces and execution_count use it.
+  virtual const char* name() const = 0;
+  // The kernels: read `inputs` (available), allocate and fill `outputs`.
+  // They assert invariants; user input was validated by the op constructor.
+  virtual void eval_cpu(const std::vector<array>& inputs,
+                        std::vector<array>& outputs) = 0;
+  virtual void eval_gpu(const std::vector<array>& inputs,
+                        std::vector<array>& outputs) {
+    throw std::runtime_error(std::string("[") + name() +
+                             "] has no GPU kernel yet.");
+  }
+};
+
+}  // namespace runnel

@@ -1,0 +1,67 @@
+#include "runnel/scheduler/errors.h"
+
+#include <utility>
+
+namespace runnel::detail {
+
+ErrorPtr ErrorRecord::current(const std::string& where) {
+  auto make = [&](Kind k, const char* what) {
+    std::string msg = what;
+    if (!where.empty()) msg += " (" + where + ")";
+    return std::make_shared<const ErrorRecord>(ErrorRecord{k, std::move(msg)});
+  };
+  try {
+    throw;
+  } catch (const out_of_memory& e) {
+    return make(Kind::out_of_memory, e.what());
+  } catch (const std::invalid_argument& e) {
+    return make(Kind::invalid_argument, e.what());
+  } catch (const std::out_of_range& e) {
+    return make(Kind::out_of_range, e.what());
+  } catch (const std::bad_alloc& e) {
+    return make(Kind::out_of_memory, e.what());
+  } catch (const std::exception& e) {
+    return make(Kind::runtime, e.what());
+  } catch (...) {
+    return make(Kind::runtime, "unknown error");
+  }
+}
+
+void ErrorRecord::raise(const std::string& notes) const {
+  std::string msg = message + notes;
+  switch (kind) {
+    case Kind::invalid_argument:
+      throw std::invalid_argument(msg);
+    case Kind::out_of_range:
+      throw std::out_of_range(msg);
+    case Kind::out_of_memory:
+      throw out_of_memory(msg);
+    case Kind::runtime:
+      break;
+  }
+  throw std::runtime_error(msg);
+}
+
+void ErrorSlot::add(ErrorPtr e) {
+  std::lock_guard lock(mu_);
+  errors_.push_back(std::move(e));
+  pending_.store(true, std::memory_order_release);
+}
+
+std::vector<ErrorPtr> ErrorSlot::take() {
+  std::lock_guard lock(mu_);
+  pending_.store(false, std::memory_order_relaxed);
+  return std::exchange(errors_, {});
+}
+
+void raise_errors(const std::vector<ErrorPtr>& errors) {
+  if (errors.empty()) return;
+  std::string notes;
+  for (size_t i = 1; i < errors.size(); ++i) {
+    if (errors[i] == errors[0]) continue;
+    notes += "\n  note: also failed: " + errors[i]->message;
+  }
+  errors[0]->raise(notes);
+}
+
+}  // namespace runnel::detail

@@ -1,0 +1,52 @@
+// Errors raised while work runs: kept in completion records and stream slots
+// and raised at the next wait.
+#pragma once
+
+#include <atomic>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace runnel {
+
+// Out of memory, from runnel's own accounting (Python MemoryError).
+class out_of_memory : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+
+// What failed, once: shared by every array and slot that holds it.
+struct ErrorRecord {
+  enum class Kind { invalid_argument, out_of_range, out_of_memory, runtime };
+  Kind kind;
+  std::string message;
+
+  // Captures the exception in flight, prefixing where it happened.
+  static std::shared_ptr<const ErrorRecord> current(const std::string& where);
+  [[noreturn]] void raise(const std::string& notes = {}) const;
+};
+using ErrorPtr = std::shared_ptr<const ErrorRecord>;
+
+// A stream's pending errors, raised and cleared by synchronize.
+class ErrorSlot {
+ public:
+  void add(ErrorPtr e);
+  bool empty() const { return !pending_.load(std::memory_order_acquire); }
+  std::vector<ErrorPtr> take();
+
+ private:
+  std::atomic<bool> pending_{false};
+  std::mutex mu_;
+  std::vector<ErrorPtr> errors_;
+};
+
+// Raises the earliest of `errors`, the others attached as notes.
+void raise_errors(const std::vector<ErrorPtr>& errors);
+
+}  // namespace detail
+}  // namespace runnel

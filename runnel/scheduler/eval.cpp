@@ -1,0 +1,361 @@
+// eval: walk the graph, claim its unscheduled ops, cut each stream's share
+// into segments where streams wait on each other, and submit the segments in
+// a topological order interleaved across streams.
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+
+#include "runnel/scheduler/graph.h"
+#include "runnel/scheduler/stream_state.h"
+#include "runnel/testing.h"
+#include "runnel/transforms.h"
+
+namespace runnel {
+namespace detail {
+namespace {
+
+// One op of a segment, with what it needs to run: its primitive and inputs
+// moved out of the graph, and its outputs.
+struct OpRun {
+  std::shared_ptr<Primitive> primitive;
+  std::vector<array> inputs;
+  std::vector<array> outputs;
+};
+
+class SegmentWork final : public Work {
+ public:
+  explicit SegmentWork(StreamState* stream) : stream_(stream) {}
+  std::vector<OpRun> ops;
+
+  void run() override {
+    for (auto& op : ops) {
+      run_one(op);
+      op = OpRun{};  // release inputs as soon as they are used
+    }
+  }
+
+ private:
+  void run_one(OpRun& op) {
+    ErrorPtr err;
+    for (const array& in : op.inputs) {
+      if (in.node().error) {
+        err = in.node().error;
+        break;
+      }
+    }
+    if (!err) {
+      const char* name = op.primitive->name();
+      try {
+        if (testing::detail_fault_op(name)) {
+          throw std::runtime_error(std::string("[") + name +
+                                   "] injected failure (RUNNEL_FAULT)");
+        }
+        testing::detail_count_execution(name);
+        if (stream_->device.type == DeviceType::cpu) {
+          op.primitive->eval_cpu(op.inputs, op.outputs);
+        } else {
+          op.primitive->eval_gpu(op.inputs, op.outputs);
+        }
+      } catch (...) {
+        std::ostringstream where;
+        where << "in " << name << " on Stream(" << stream_->device << ", "
+              << stream_->index << ")";
+        err = ErrorRecord::current(where.str());
+      }
+    }
+    if (err) {
+      for (array& out : op.outputs) out.node().error = err;
+      stream_->errors.add(err);
+    }
+  }
+
+  StreamState* stream_;  // kept alive by the queue that runs us
+};
+
+struct Segment {
+  StreamState* stream = nullptr;
+  std::vector<int> ops;           // indices into the eval's order
+  std::vector<int> after;         // segments of other streams it waits for
+  std::vector<OpNode*> foreign;   // ops other evals must submit first
+  uint64_t value = 0;
+  bool submitted = false;
+};
+
+std::atomic<uint32_t> g_next_eval_id{1};
+
+class Evaluator {
+ public:
+  explicit Evaluator(const std::vector<array>& outputs) : outputs_(outputs) {}
+
+  void run(bool wait) {
+    walk();
+    if (!order_.empty()) {
+      if (int64_t us = testing::detail_claim_delay()) {
+        thread_local std::minstd_rand rng(std::random_device{}());
+        std::this_thread::sleep_for(
+            std::chrono::microseconds(rng() % (us + 1)));
+      }
+      try {
+        cut();
+        submit_all();
+      } catch (...) {
+        release_unsubmitted();
+        throw;
+      }
+    }
+    if (wait) wait_outputs();
+  }
+
+ private:
+  // Claims `op` for this eval, or notes that another eval owns it.
+  void consider(const std::shared_ptr<OpNode>& op,
+                std::vector<std::pair<OpNode*, size_t>>& stack) {
+    if (!op || claimed_.count(op.get())) return;
+    uint8_t s = OpNode::kUnscheduled;
+    if (op->status.compare_exchange_strong(s, OpNode::kClaimed,
+                                           std::memory_order_acq_rel)) {
+      claimed_.emplace(op.get(), -1);
+      keep_.push_back(op);
+      stack.emplace_back(op.get(), 0);
+    } else if (s == OpNode::kClaimed) {
+      foreign_.emplace(op.get(), op);
+    }
+  }
+
+  void walk() {
+    std::vector<std::pair<OpNode*, size_t>> stack;
+    for (const array& a : outputs_) {
+      consider(a.node().op, stack);
+      while (!stack.empty()) {
+        auto& [op, next] = stack.back();
+        if (next < op->inputs.size()) {
+          consider(op->inputs[next++].node().op, stack);
+          continue;
+        }
+        op->slot = static_cast<int32_t>(order_.size());
+        claimed_[op] = op->slot;
+        order_.push_back(op);
+        stack.pop_back();
+      }
+    }
+  }
+
+  int open_segment(StreamState* s) {
+    segments_.emplace_back();
+    segments_.back().stream = s;
+    int id = static_cast<int>(segments_.size()) - 1;
+    open_[s] = id;
+    per_stream_[s].push_back(id);
+    return id;
+  }
+
+  void cut() {
+    const int cap = testing::max_batch();
+    seg_of_.assign(order_.size(), -1);
+    for (size_t i = 0; i < order_.size(); ++i) {
+      OpNode* op = order_[i];
+      StreamState* s = &op->stream.state();
+      std::vector<int> after;
+      std::vector<OpNode*> foreign;
+      bool cross = false;
+      for (const array& in : op->inputs) {
+        OpNode* p = in.node().op.get();
+        if (!p) continue;
+        if (auto it = claimed_.find(p); it != claimed_.end()) {
+          StreamState* ps = &p->stream.state();
+          if (ps == s) continue;
+          int seg = seg_of_[it->second];
+          cross = true;
+          after.push_back(seg);
+          // The producer's segment ends with it: nothing later joins it.
+          if (open_[ps] == seg) open_[ps] = -1;
+        } else if (foreign_.count(p)) {
+          foreign.push_back(p);
+          cross = true;
+        } else if (&p->stream.state() != s && !in.node().done.reached()) {
+          cross = true;
+        }
+      }
+      auto it = open_.find(s);
+      int seg = it == open_.end() ? -1 : it->second;
+      if (seg < 0 || cross ||
+          (cap > 0 && static_cast<int>(segments_[seg].ops.size()) >= cap)) {
+        seg = open_segment(s);
+      }
+      Segment& g = segments_[seg];
+      g.ops.push_back(static_cast<int>(i));
+      g.after.insert(g.after.end(), after.begin(), after.end());
+      g.foreign.insert(g.foreign.end(), foreign.begin(), foreign.end());
+      seg_of_[i] = seg;
+    }
+  }
+
+  bool ready(const Segment& g) const {
+    for (int a : g.after) {
+      if (!segments_[a].submitted) return false;
+    }
+    for (OpNode* f : g.foreign) {
+      if (f->status.load(std::memory_order_acquire) != OpNode::kSubmitted) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void submit_all() {
+    std::vector<std::pair<StreamState*, size_t>> heads;  // stream, next index
+    for (auto& [s, ids] : per_stream_) heads.emplace_back(s, 0);
+    size_t remaining = segments_.size();
+    while (remaining > 0) {
+      bool progress = false;
+      for (auto& [s, next] : heads) {
+        auto& ids = per_stream_[s];
+        if (next < ids.size() && ready(segments_[ids[next]])) {
+          submit(segments_[ids[next]]);
+          ++next;
+          --remaining;
+          progress = true;
+        }
+      }
+      if (progress) continue;
+      // Everything left waits on ops another eval claimed: that eval submits
+      // them without waiting on us (its walk never reads past our claims),
+      // so wait on the host until one of them is submitted.
+      for (auto& [s, next] : heads) {
+        auto& ids = per_stream_[s];
+        if (next >= ids.size()) continue;
+        for (OpNode* f : segments_[ids[next]].foreign) wait_submitted(*f);
+      }
+    }
+  }
+
+  void submit(Segment& g) {
+    auto work = std::make_unique<SegmentWork>(g.stream);
+    // Dependencies, one per timeline (the latest value).
+    auto add_dep = [&](const Dep& d) {
+      if (d.reached()) return;
+      for (Dep& e : work->deps) {
+        if (e.timeline == d.timeline) {
+          e.value = std::max(e.value, d.value);
+          return;
+        }
+      }
+      work->deps.push_back(d);
+    };
+    for (int a : g.after) {
+      Segment& p = segments_[a];
+      add_dep(Dep{p.stream->timeline_ptr(), p.value});
+    }
+    for (int i : g.ops) {
+      OpNode* op = order_[i];
+      for (const array& in : op->inputs) {
+        OpNode* p = in.node().op.get();
+        if (!p || claimed_.count(p)) continue;
+        if (&p->stream.state() != g.stream) add_dep(in.node().done);
+      }
+    }
+    work->ops.reserve(g.ops.size());
+    for (int i : g.ops) {
+      OpNode* op = order_[i];
+      OpRun r{std::move(op->primitive), std::move(op->inputs), {}};
+      for (auto& w : op->outputs) {
+        auto n = w.lock();
+        if (!n) {
+          // A sibling output nobody holds any more: the kernel still
+          // writes it.
+          auto& [shape, dtype] = op->dropped_meta[r.outputs.size()];
+          n = std::make_shared<ArrayNode>();
+          n->shape = shape;
+          n->strides = contiguous_strides(shape);
+          n->size = shape_size(shape);
+          n->dtype = dtype;
+        }
+        r.outputs.emplace_back(std::move(n));
+      }
+      work->ops.push_back(std::move(r));
+    }
+    std::vector<std::vector<array>*> outs;
+    for (auto& r : work->ops) outs.push_back(&r.outputs);
+    // Output nodes stay alive through `keep`: record them before the work
+    // may run and release them.
+    std::vector<std::shared_ptr<ArrayNode>> nodes;
+    for (auto* o : outs) {
+      for (auto& a : *o) nodes.push_back(a.node_ptr());
+    }
+    auto tl = g.stream->timeline_ptr();
+    g.value = g.stream->submit(std::move(work));
+    for (auto& n : nodes) n->done = Dep{tl, g.value};
+    for (int i : g.ops) {
+      order_[i]->status.store(OpNode::kSubmitted, std::memory_order_release);
+      order_[i]->status.notify_all();
+    }
+    g.submitted = true;
+  }
+
+  // Waits on the host until another eval has submitted `op`.
+  static void wait_submitted(OpNode& op) {
+    for (;;) {
+      uint8_t s = op.status.load(std::memory_order_acquire);
+      if (s == OpNode::kSubmitted) return;
+      if (s == OpNode::kUnscheduled) {
+        throw std::runtime_error(
+            "[eval] A concurrent eval of the same graph failed before "
+            "submitting it; evaluate again.");
+      }
+      op.status.wait(s, std::memory_order_acquire);
+    }
+  }
+
+  void release_unsubmitted() {
+    for (auto& g : segments_) {
+      if (g.submitted) continue;
+      for (int i : g.ops) {
+        order_[i]->status.store(OpNode::kUnscheduled);
+        order_[i]->status.notify_all();
+      }
+    }
+    if (segments_.empty()) {
+      for (OpNode* op : order_) {
+        op->status.store(OpNode::kUnscheduled);
+        op->status.notify_all();
+      }
+    }
+  }
+
+  void wait_outputs() {
+    for (const array& a : outputs_) {
+      ArrayNode& n = a.node();
+      if (n.op) wait_submitted(*n.op);
+      if (n.done.timeline) n.done.timeline->wait(n.done.value);
+    }
+    for (const array& a : outputs_) {
+      if (a.node().error) a.node().error->raise();
+    }
+  }
+
+  const std::vector<array>& outputs_;
+  std::unordered_map<const OpNode*, int> claimed_;
+  std::unordered_map<OpNode*, std::shared_ptr<OpNode>> foreign_;
+  std::vector<std::shared_ptr<OpNode>> keep_;
+  std::vector<OpNode*> order_;
+  std::vector<int> seg_of_;
+  std::vector<Segment> segments_;
+  std::unordered_map<StreamState*, int> open_;
+  std::unordered_map<StreamState*, std::vector<int>> per_stream_;
+};
+
+}  // namespace
+}  // namespace detail
+
+void eval(std::vector<array> outputs) {
+  detail::Evaluator(outputs).run(true);
+}
+
+void async_eval(std::vector<array> outputs) {
+  detail::Evaluator(outputs).run(false);
+}
+
+}  // namespace runnel

@@ -1,0 +1,61 @@
+// The lazy graph: array nodes and the op nodes that produce them.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "runnel/array.h"
+#include "runnel/memory/buffer.h"
+#include "runnel/primitives/primitive.h"
+#include "runnel/scheduler/errors.h"
+#include "runnel/scheduler/timeline.h"
+
+namespace runnel::detail {
+
+// One application of a primitive. It moves unscheduled -> claimed (by one
+// eval) -> submitted by compare-and-swap; once submitted its primitive and
+// inputs have moved into the queued work, so walks treat it as a leaf.
+struct OpNode {
+  enum Status : uint8_t { kUnscheduled, kClaimed, kSubmitted };
+
+  OpNode(std::shared_ptr<Primitive> p, std::vector<array> in, Stream s)
+      : primitive(std::move(p)), inputs(std::move(in)), stream(std::move(s)) {}
+  ~OpNode();  // releases input chains iteratively, never recursively
+
+  std::shared_ptr<Primitive> primitive;
+  std::vector<array> inputs;
+  std::vector<std::weak_ptr<ArrayNode>> outputs;
+  // For ops of several outputs: each output's shape and dtype, to stand in
+  // for an output that was dropped before the op ran.
+  std::vector<std::pair<Shape, Dtype>> dropped_meta;
+  Stream stream;
+  std::atomic<uint8_t> status{kUnscheduled};
+  // Scratch of the eval that claimed this node; only the claimer touches it.
+  int32_t slot = -1;
+};
+
+struct ArrayNode {
+  Shape shape;
+  Strides strides;
+  Dtype dtype;
+  size_t size = 0;
+  std::shared_ptr<OpNode> op;  // null for data given by the host
+
+  // Written at submission, before op->status becomes kSubmitted: the point
+  // of the op's stream that completes this array. Empty for host data.
+  Dep done;
+  // Written by the kernel (or the failure) before `done` is reached.
+  std::shared_ptr<Buffer> data;
+  ErrorPtr error;
+
+  bool submitted() const {
+    return !op || op->status.load(std::memory_order_acquire) ==
+                      OpNode::kSubmitted;
+  }
+};
+
+Strides contiguous_strides(const Shape& shape);
+size_t shape_size(const Shape& shape);
+
+}  // namespace runnel::detail

@@ -1,0 +1,319 @@
+#include "runnel/scheduler/pool.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <exception>
+#include <thread>
+
+namespace runnel::detail {
+namespace {
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A ready strand that has waited gains one level per 10 ms.
+constexpr int64_t kAgingNs = 10'000'000;
+constexpr int kLevels = kCpuLeastUrgent - kCpuMostUrgent + 1;
+
+thread_local bool tls_worker = false;
+
+int configured_threads() {
+  if (const char* env = std::getenv("RUNNEL_CPU_THREADS")) {
+    int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::atomic<Pool*> g_pool{nullptr};
+std::mutex g_pool_mu;
+
+void fork_child() {
+  // The workers did not survive the fork: the old pool is leaked as it is and
+  // a fresh one starts on first use.
+  g_pool.store(nullptr);
+  new (&g_pool_mu) std::mutex();
+}
+
+}  // namespace
+
+bool on_worker_thread() { return tls_worker; }
+
+Pool& Pool::get() {
+  Pool* p = g_pool.load(std::memory_order_acquire);
+  if (p) return *p;
+  std::lock_guard lock(g_pool_mu);
+  p = g_pool.load();
+  if (!p) {
+    static std::once_flag once;
+    std::call_once(once, [] { pthread_atfork(nullptr, nullptr, fork_child); });
+    p = new Pool(configured_threads());  // never destroyed
+    g_pool.store(p, std::memory_order_release);
+  }
+  return *p;
+}
+
+Pool::Pool(int threads) : threads_(threads), levels_(kLevels) {
+  for (int i = 0; i < threads; ++i) {
+    std::thread([this] {
+      tls_worker = true;
+      worker_loop();
+    }).detach();
+  }
+}
+
+void Pool::enqueue(std::shared_ptr<CpuStream> s) {
+  int level = std::clamp(s->effective_priority(), kCpuMostUrgent,
+                         kCpuLeastUrgent) -
+              kCpuMostUrgent;
+  {
+    std::lock_guard lock(mu_);
+    levels_[level].push_back({std::move(s), now_ns(), level});
+    ready_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (idle_.load() > 0) cv_.notify_one();
+}
+
+bool Pool::pop_ready(Entry& out) {
+  if (ready_.load(std::memory_order_relaxed) == 0) return false;
+  int64_t now = now_ns();
+  int best = -1;
+  int64_t best_score = 0;
+  for (int l = 0; l < kLevels; ++l) {
+    if (levels_[l].empty()) continue;
+    int64_t score =
+        int64_t{l} * kAgingNs - (now - levels_[l].front().enqueued_ns);
+    if (best < 0 || score < best_score) {
+      best = l;
+      best_score = score;
+    }
+  }
+  if (best < 0) return false;
+  out = std::move(levels_[best].front());
+  levels_[best].pop_front();
+  ready_.fetch_sub(1, std::memory_order_relaxed);
+  return true;
+}
+
+struct Pool::Job {
+  const std::function<void(int64_t, int64_t)>* f;
+  int64_t n, grain;
+  std::atomic<int64_t> next{0};
+  std::atomic<int> active{0};
+  std::mutex err_mu;
+  std::exception_ptr error;
+};
+
+void Pool::run_chunks(Job& job) {
+  for (;;) {
+    int64_t b = job.next.fetch_add(job.grain);
+    if (b >= job.n) return;
+    try {
+      (*job.f)(b, std::min(job.n, b + job.grain));
+    } catch (...) {
+      std::lock_guard lock(job.err_mu);
+      if (!job.error) job.error = std::current_exception();
+    }
+  }
+}
+
+void Pool::worker_loop() {
+  // Spin briefly before sleeping only when the pool leaves cores free.
+  const bool spin = threads_ < std::thread::hardware_concurrency();
+  for (;;) {
+    Entry e;
+    Job* job = nullptr;
+    {
+      std::unique_lock lock(mu_);
+      for (;;) {
+        if (pop_ready(e)) break;
+        if (!jobs_.empty()) {
+          job = jobs_.front();
+          job->active.fetch_add(1);
+          break;
+        }
+        if (spin) {
+          lock.unlock();
+          auto until = now_ns() + 2000;
+          while (now_ns() < until && !has_ready()) {
+          }
+          lock.lock();
+          if (pop_ready(e)) break;
+        }
+        idle_.fetch_add(1);
+        cv_.wait(lock);
+        idle_.fetch_sub(1);
+      }
+    }
+    if (job) {
+      run_chunks(*job);
+      job->active.fetch_sub(1, std::memory_order_release);
+      continue;
+    }
+    if (e.strand->try_claim()) e.strand->drain();
+  }
+}
+
+void Pool::parallel_for(int64_t n, int64_t grain,
+                        const std::function<void(int64_t, int64_t)>& f) {
+  grain = std::max<int64_t>(grain, 1);
+  int64_t chunks = (n + grain - 1) / grain;
+  int helpers = std::min<int64_t>(idle_.load(), chunks - 1);
+  if (helpers <= 0 || threads_ == 1) {
+    if (n > 0) f(0, n);
+    return;
+  }
+  Job job;
+  job.f = &f;
+  job.n = n;
+  job.grain = grain;
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(&job);
+  }
+  for (int i = 0; i < helpers; ++i) cv_.notify_one();
+  run_chunks(job);
+  {
+    std::lock_guard lock(mu_);
+    jobs_.erase(std::find(jobs_.begin(), jobs_.end(), &job));
+  }
+  // Helpers that took the job finish their last chunk: short, so spin.
+  while (job.active.load(std::memory_order_acquire) > 0) {
+    std::this_thread::yield();
+  }
+  if (job.error) std::rethrow_exception(job.error);
+}
+
+// ---- CpuStream ----
+
+CpuStream::CpuStream(int index, Device device, int priority)
+    : StreamState(index, device, priority) {
+  timeline_.strand = this;
+}
+
+int CpuStream::effective_priority() const {
+  return std::min(priority, inherited_.load(std::memory_order_relaxed));
+}
+
+uint64_t CpuStream::submit(std::unique_ptr<Work> w) {
+  bool start = false;
+  uint64_t v;
+  {
+    std::lock_guard lock(mu_);
+    v = last_value_.load(std::memory_order_relaxed) + 1;
+    w->value = v;
+    last_value_.store(v, std::memory_order_release);
+    queue_.push_back(std::move(w));
+    if (state_ == State::idle) {
+      state_ = State::queued;
+      start = true;
+    }
+  }
+  if (start) {
+    Pool::get().enqueue(
+        std::static_pointer_cast<CpuStream>(shared_from_this()));
+  }
+  return v;
+}
+
+bool CpuStream::try_claim() {
+  std::lock_guard lock(mu_);
+  if (state_ != State::queued) return false;  // a stale duplicate entry
+  state_ = State::running;
+  return true;
+}
+
+void CpuStream::wake() {
+  {
+    std::lock_guard lock(mu_);
+    state_ = State::queued;
+  }
+  Pool::get().enqueue(std::static_pointer_cast<CpuStream>(shared_from_this()));
+}
+
+void CpuStream::inherit(int p, uint64_t until) {
+  bool requeue = false;
+  {
+    std::lock_guard lock(mu_);
+    if (p >= effective_priority()) return;
+    inherited_.store(p, std::memory_order_relaxed);
+    boost_until_ = std::max(boost_until_, until);
+    requeue = state_ == State::queued;
+  }
+  // A second entry at the new level; whichever is taken first claims it.
+  if (requeue) {
+    Pool::get().enqueue(
+        std::static_pointer_cast<CpuStream>(shared_from_this()));
+  }
+}
+
+bool CpuStream::park_on_deps(Work& w) {
+  for (const Dep& d : w.deps) {
+    if (d.reached()) continue;
+    {
+      std::lock_guard lock(mu_);
+      state_ = State::parked;
+    }
+    if (CpuStream* t = d.timeline->strand) t->inherit(effective_priority(), d.value);
+    auto self = std::static_pointer_cast<CpuStream>(shared_from_this());
+    if (d.timeline->on_reached(d.value, [self] { self->wake(); })) {
+      return true;  // the callback re-queues us; touch nothing more
+    }
+    std::lock_guard lock(mu_);
+    state_ = State::running;
+  }
+  return false;
+}
+
+void CpuStream::drain() {
+  // Keep ourselves alive while running, whoever else drops us.
+  auto self = shared_from_this();
+  Pool& pool = Pool::get();
+  for (;;) {
+    Work* w;
+    {
+      std::lock_guard lock(mu_);
+      if (queue_.empty()) {
+        state_ = State::idle;
+        return;
+      }
+      w = queue_.front().get();
+    }
+    if (park_on_deps(*w)) return;
+    std::unique_ptr<Work> owned;
+    {
+      std::lock_guard lock(mu_);
+      owned = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    owned->run();
+    uint64_t v = owned->value;
+    owned.reset();  // drop inputs before anyone sees the value reached
+    timeline_.advance(v);
+    if (inherited_.load(std::memory_order_relaxed) != INT_MAX) {
+      std::lock_guard lock(mu_);
+      if (v >= boost_until_) inherited_.store(INT_MAX);
+    }
+    if (pool.has_ready()) {
+      // Let the other ready strands have their turn.
+      std::lock_guard lock(mu_);
+      if (queue_.empty()) {
+        state_ = State::idle;
+        return;
+      }
+      state_ = State::queued;
+    } else {
+      continue;
+    }
+    pool.enqueue(std::static_pointer_cast<CpuStream>(self));
+    return;
+  }
+}
+
+}  // namespace runnel::detail

@@ -1,0 +1,90 @@
+// CPU streams are strands over one shared pool of workers (about one per
+// core; RUNNEL_CPU_THREADS). A strand runs on at most one worker at a time; a
+// strand waiting on a timeline is parked and holds no worker. Large ops split
+// into chunks that only idle workers pick up.
+#pragma once
+
+#include <atomic>
+#include <climits>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "runnel/scheduler/stream_state.h"
+
+namespace runnel::detail {
+
+class CpuStream final : public StreamState {
+ public:
+  CpuStream(int index, Device device, int priority);
+  uint64_t submit(std::unique_ptr<Work> w) override;
+
+  // Pool side: claim a queued strand; run its ready work.
+  bool try_claim();
+  void drain();
+  // The priority the pool schedules it at: its own, or that of a more urgent
+  // strand waiting for it, until the awaited value is reached.
+  int effective_priority() const;
+
+ private:
+  enum class State { idle, queued, running, parked };
+  void inherit(int priority, uint64_t until);
+  void wake();
+  // Parks on the first unreached dependency of `w`; false when all reached.
+  bool park_on_deps(Work& w);
+
+  std::mutex mu_;  // guards queue_, state_, boost_until_
+  std::deque<std::unique_ptr<Work>> queue_;
+  State state_ = State::idle;
+  std::atomic<int> inherited_{INT_MAX};
+  uint64_t boost_until_ = 0;
+};
+
+class Pool {
+ public:
+  // The process's pool, created on first use and never destroyed; a forked
+  // child gets a fresh one.
+  static Pool& get();
+  explicit Pool(int threads);
+
+  int num_threads() const { return static_cast<int>(threads_); }
+  void enqueue(std::shared_ptr<CpuStream> s);
+  bool has_ready() const { return ready_.load(std::memory_order_relaxed) > 0; }
+
+  // Runs f(begin, end) over [0, n) in chunks of at least `grain`; idle
+  // workers help, the caller runs chunks itself and never sleeps.
+  void parallel_for(int64_t n, int64_t grain,
+                    const std::function<void(int64_t, int64_t)>& f);
+
+ private:
+  struct Entry {
+    std::shared_ptr<CpuStream> strand;
+    int64_t enqueued_ns;
+    int level;
+  };
+  struct Job;
+  void worker_loop();
+  bool pop_ready(Entry& out);  // mu_ held
+  static void run_chunks(Job& job);
+
+  const size_t threads_;
+  std::mutex mu_;  // guards levels_, jobs_, idle_ count's consistency
+  std::condition_variable cv_;
+  std::vector<std::deque<Entry>> levels_;
+  std::vector<Job*> jobs_;
+  std::atomic<int> ready_{0};
+  std::atomic<int> idle_{0};
+};
+
+// The CPU priority range: (most urgent, least urgent).
+inline constexpr int kCpuMostUrgent = -5;
+inline constexpr int kCpuLeastUrgent = 0;
+
+// Whether the calling thread is a pool worker.
+bool on_worker_thread();
+
+}  // namespace runnel::detail

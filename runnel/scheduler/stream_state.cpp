@@ -1,0 +1,95 @@
+#include "runnel/scheduler/stream_state.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+#include "runnel/backend/gpu.h"
+#include "runnel/scheduler/pool.h"
+
+namespace runnel::detail {
+namespace {
+
+// The registry of live streams. Owner: this file; every access under mu.
+struct Registry {
+  std::mutex mu;
+  std::unordered_map<int, std::weak_ptr<StreamState>> streams;
+  int next_index = 0;
+};
+
+Registry& registry() {
+  static Registry* r = [] {
+    auto* reg = new Registry();  // never destroyed: streams outlive statics
+    pthread_atfork([] { registry().mu.lock(); },
+                   [] { registry().mu.unlock(); },
+                   [] { registry().mu.unlock(); });
+    return reg;
+  }();
+  return *r;
+}
+
+}  // namespace
+
+StreamState::StreamState(int index, Device device, int priority)
+    : index(index), device(device), priority(priority) {}
+
+StreamState::~StreamState() {
+  Registry& r = registry();
+  std::lock_guard lock(r.mu);
+  auto it = r.streams.find(index);
+  if (it != r.streams.end() && it->second.expired()) r.streams.erase(it);
+}
+
+std::shared_ptr<StreamState> find_stream(int index) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mu);
+  auto it = r.streams.find(index);
+  return it == r.streams.end() ? nullptr : it->second.lock();
+}
+
+std::vector<std::shared_ptr<StreamState>> streams_of(const Device& d) {
+  Registry& r = registry();
+  std::vector<std::shared_ptr<StreamState>> out;
+  std::lock_guard lock(r.mu);
+  for (auto& [i, w] : r.streams) {
+    if (auto s = w.lock(); s && s->device == d) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::shared_ptr<StreamState> make_stream(const Device& d, int priority) {
+  Registry& r = registry();
+  int index;
+  {
+    std::lock_guard lock(r.mu);
+    index = r.next_index++;
+  }
+  std::shared_ptr<StreamState> s;
+  if (d.type == DeviceType::cpu) {
+    s = std::make_shared<CpuStream>(
+        index, d, std::clamp(priority, kCpuMostUrgent, kCpuLeastUrgent));
+  } else {
+    auto [most, least] = gpu::priority_range(d.index);
+    s = gpu::make_stream(d.index, index, std::clamp(priority, most, least));
+  }
+  std::lock_guard lock(r.mu);
+  r.streams[index] = s;
+  return s;
+}
+
+void synchronize_state(StreamState& s) {
+  s.timeline().wait(s.last_value());
+  if (!s.errors.empty()) raise_errors(s.errors.take());
+}
+
+void check_available(const Device& d, const char* fn) {
+  if (!is_available(d)) {
+    throw std::invalid_argument("[" + std::string(fn) + "] " + to_string(d) +
+                                " is not available.");
+  }
+}
+
+}  // namespace runnel::detail

@@ -1,0 +1,71 @@
+// A stream's state behind the public handle: its timeline, its error slot and
+// its queue of work. Backends derive from it (CpuStream for CPU strands).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "runnel/device.h"
+#include "runnel/scheduler/errors.h"
+#include "runnel/scheduler/timeline.h"
+
+namespace runnel::detail {
+
+// A unit of work on a stream: it runs once every dependency is reached and
+// completes its stream's timeline up to `value`. run() never throws.
+class Work {
+ public:
+  virtual ~Work() = default;
+  virtual void run() = 0;
+  std::vector<Dep> deps;
+  uint64_t value = 0;
+};
+
+class StreamState : public std::enable_shared_from_this<StreamState> {
+ public:
+  StreamState(int index, Device device, int priority);
+  virtual ~StreamState();
+  StreamState(const StreamState&) = delete;
+  StreamState& operator=(const StreamState&) = delete;
+
+  const int index;
+  const Device device;
+  const int priority;
+  ErrorSlot errors;
+
+  // Appends `w` (its deps already set); returns the value assigned to it.
+  // Values are assigned under the submission lock, so queue order is value
+  // order.
+  virtual uint64_t submit(std::unique_ptr<Work> w) = 0;
+
+  // The value of the last work submitted so far.
+  uint64_t last_value() const {
+    return last_value_.load(std::memory_order_acquire);
+  }
+  // The point that completes everything submitted so far.
+  Dep tail() { return Dep{timeline_ptr(), last_value()}; }
+  Timeline& timeline() { return timeline_; }
+  std::shared_ptr<Timeline> timeline_ptr() {
+    return std::shared_ptr<Timeline>(shared_from_this(), &timeline_);
+  }
+  bool idle() const { return timeline_.reached(last_value()); }
+
+ protected:
+  Timeline timeline_;
+  std::atomic<uint64_t> last_value_{0};
+};
+
+// The registry of live streams: one owner, one lock (inside the .cpp).
+std::shared_ptr<StreamState> find_stream(int index);
+std::vector<std::shared_ptr<StreamState>> streams_of(const Device& d);
+std::shared_ptr<StreamState> make_stream(const Device& d, int priority);
+
+// Waits for everything submitted to `s` so far, then raises its slot.
+void synchronize_state(StreamState& s);
+
+// Raises std::invalid_argument naming `d` (from `fn`) when unavailable.
+void check_available(const Device& d, const char* fn);
+
+}  // namespace runnel::detail

@@ -1,0 +1,62 @@
+#include "runnel/scheduler/timeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+namespace runnel::detail {
+namespace {
+bool later(const auto& a, const auto& b) { return a.value > b.value; }
+}  // namespace
+
+void Timeline::advance(uint64_t v) {
+  // Store before reading has_waiters_, and on_reached sets has_waiters_
+  // before reading completed_: with both seq_cst, one side sees the other.
+  uint64_t prev = completed_.load(std::memory_order_relaxed);
+  while (prev < v && !completed_.compare_exchange_weak(prev, v)) {
+  }
+  if (sleepers_.load() > 0) completed_.notify_all();
+  if (!has_waiters_.load()) return;
+  std::vector<Callback> ready;
+  {
+    std::lock_guard lock(mu_);
+    uint64_t now = completed_.load();
+    while (!waiters_.empty() && waiters_.front().value <= now) {
+      std::pop_heap(waiters_.begin(), waiters_.end(), later<Waiter, Waiter>);
+      ready.push_back(std::move(waiters_.back().cb));
+      waiters_.pop_back();
+    }
+    if (waiters_.empty()) has_waiters_.store(false);
+  }
+  for (auto& cb : ready) cb();
+}
+
+bool Timeline::on_reached(uint64_t v, Callback cb) {
+  std::lock_guard lock(mu_);
+  has_waiters_.store(true);
+  if (completed_.load() >= v) {
+    if (waiters_.empty()) has_waiters_.store(false);
+    return false;
+  }
+  waiters_.push_back({v, std::move(cb)});
+  std::push_heap(waiters_.begin(), waiters_.end(), later<Waiter, Waiter>);
+  return true;
+}
+
+void Timeline::wait(uint64_t v) const {
+  if (reached(v)) return;
+  using Clock = std::chrono::steady_clock;
+  auto spin_until = Clock::now() + std::chrono::microseconds(20);
+  while (Clock::now() < spin_until) {
+    for (int i = 0; i < 64; ++i) {
+      if (reached(v)) return;
+    }
+  }
+  sleepers_.fetch_add(1);
+  for (uint64_t seen = completed_.load(); seen < v; seen = completed_.load()) {
+    completed_.wait(seen);
+  }
+  sleepers_.fetch_sub(1);
+}
+
+}  // namespace runnel::detail

@@ -1,0 +1,190 @@
+#include "runnel/testing.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "runnel/primitives/primitive.h"
+#include "runnel/scheduler/graph.h"
+#include "runnel/scheduler/stream_state.h"
+
+namespace runnel::testing {
+namespace {
+
+class NoWork final : public detail::Work {
+ public:
+  void run() override {}
+};
+
+class HostWork final : public detail::Work {
+ public:
+  HostWork(std::function<void()> fn, detail::StreamState* s)
+      : fn_(std::move(fn)), stream_(s) {}
+  void run() override {
+    try {
+      fn_();
+    } catch (...) {
+      stream_->errors.add(detail::ErrorRecord::current("in host task"));
+    }
+  }
+
+ private:
+  std::function<void()> fn_;
+  detail::StreamState* stream_;
+};
+
+class Delay final : public Primitive {
+ public:
+  explicit Delay(int64_t us) : us_(us) {}
+  const char* name() const override { return "delay"; }
+  void eval_cpu(const std::vector<array>& in,
+                std::vector<array>& out) override {
+    std::this_thread::sleep_for(std::chrono::microseconds(us_));
+    out[0].node().data = in[0].node().data;
+  }
+
+ private:
+  int64_t us_;
+};
+
+// Fault injection: one spec at a time, under mu. `armed` keeps the hot path
+// to one relaxed load when no fault is set.
+struct Faults {
+  std::mutex mu;
+  std::atomic<bool> armed{false};
+  bool alloc = false;
+  std::string op;
+  int64_t left = 0;
+
+  Faults() {
+    if (const char* env = std::getenv("RUNNEL_FAULT")) set(env);
+  }
+  void set(const std::string& spec) {
+    std::lock_guard lock(mu);
+    armed = false;
+    if (spec.empty()) return;
+    auto bad = [&] {
+      return std::invalid_argument("[set_fault] Expected alloc:N or "
+                                   "op:NAME:N, got '" + spec + "'.");
+    };
+    try {
+      if (spec.rfind("alloc:", 0) == 0) {
+        alloc = true;
+        left = std::stoll(spec.substr(6));
+      } else if (spec.rfind("op:", 0) == 0) {
+        auto colon = spec.rfind(':');
+        if (colon <= 3) throw bad();
+        alloc = false;
+        op = spec.substr(3, colon - 3);
+        left = std::stoll(spec.substr(colon + 1));
+      } else {
+        throw bad();
+      }
+    } catch (const std::invalid_argument&) {
+      throw bad();
+    } catch (const std::out_of_range&) {
+      throw bad();
+    }
+    if (left < 1) throw bad();
+    armed = true;
+  }
+  bool hit(bool is_alloc, const char* name) {
+    if (!armed.load(std::memory_order_relaxed)) return false;
+    std::lock_guard lock(mu);
+    if (!armed || alloc != is_alloc || (!is_alloc && op != name)) return false;
+    if (--left > 0) return false;
+    armed = false;
+    return true;
+  }
+};
+
+Faults& faults() {
+  static auto* f = new Faults();
+  return *f;
+}
+
+struct Counts {
+  std::mutex mu;
+  std::unordered_map<std::string, std::atomic<uint64_t>> by_name;
+  std::atomic<uint64_t>& get(const std::string& name) {
+    std::lock_guard lock(mu);
+    return by_name[name];
+  }
+};
+
+Counts& counts() {
+  static auto* c = new Counts();
+  return *c;
+}
+
+int env_int(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::atoi(v) : 0;
+}
+
+std::atomic<int> g_max_batch{env_int("RUNNEL_MAX_BATCH")};
+std::atomic<int64_t> g_claim_delay{0};
+
+}  // namespace
+
+struct Gate::State {
+  std::shared_ptr<detail::Timeline> timeline =
+      std::make_shared<detail::Timeline>();
+};
+
+Gate::Gate(Stream s) : state_(std::make_shared<State>()) {
+  auto w = std::make_unique<NoWork>();
+  w->deps.push_back(detail::Dep{state_->timeline, 1});
+  s.state().submit(std::move(w));
+}
+
+Gate::~Gate() {
+  if (state_) open();
+}
+
+void Gate::open() { state_->timeline->advance(1); }
+
+Gate block(Stream s) { return Gate(std::move(s)); }
+
+void enqueue(Stream s, std::function<void()> fn) {
+  s.state().submit(std::make_unique<HostWork>(std::move(fn), &s.state()));
+}
+
+array delay(const array& a, int64_t microseconds, StreamOrDevice s) {
+  if (microseconds < 0) {
+    throw std::invalid_argument("[delay] microseconds must be >= 0.");
+  }
+  return array(a.shape(), a.dtype(), std::make_shared<Delay>(microseconds),
+               {a}, to_stream(s));
+}
+
+uint64_t execution_count(const std::string& op_name) {
+  return counts().get(op_name).load();
+}
+
+void set_max_batch(int n) { g_max_batch.store(std::max(n, 0)); }
+int max_batch() { return g_max_batch.load(std::memory_order_relaxed); }
+
+void set_fault(const std::string& spec) { faults().set(spec); }
+
+void set_claim_delay(int64_t us) { g_claim_delay.store(us); }
+
+bool detail_fault_alloc() { return faults().hit(true, nullptr); }
+bool detail_fault_op(const char* name) { return faults().hit(false, name); }
+
+void detail_count_execution(const char* name) {
+  thread_local std::unordered_map<const char*, std::atomic<uint64_t>*> cache;
+  auto& c = cache[name];
+  if (!c) c = &counts().get(name);
+  c->fetch_add(1, std::memory_order_relaxed);
+}
+
+int64_t detail_claim_delay() {
+  return g_claim_delay.load(std::memory_order_relaxed);
+}
+
+}  // namespace runnel::testing

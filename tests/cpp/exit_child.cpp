@@ -1,0 +1,44 @@
+// A child process for the exit and fork tests: `exit_child pending` exits
+// with a 60 s op still running; `exit_child fork` forks after using the pool
+// and checks the child computes on a fresh pool.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "runnel/runnel.h"
+#include "runnel/testing.h"
+
+using namespace runnel;
+
+int main(int argc, char** argv) {
+  if (argc < 2) return 2;
+  if (std::strcmp(argv[1], "pending") == 0) {
+    Stream s = new_stream(cpu);
+    array x = testing::delay(ones({4}), 60'000'000, s);
+    async_eval({x});
+    // Let the worker start the 60 s sleep, then exit with it running.
+    while (x.status() == ArrayStatus::unscheduled) {
+    }
+    usleep(20000);
+    std::printf("exiting\n");
+    return 0;
+  }
+  if (std::strcmp(argv[1], "fork") == 0) {
+    Stream s = new_stream(cpu);
+    array a = sum(arange(1000, s), s);
+    if (a.item<int>() != 499500) return 3;
+    pid_t pid = fork();
+    if (pid == 0) {
+      Stream t = new_stream(cpu);
+      array b = sum(arange(100, t), t);
+      int ok = b.item<int>() == 4950 && sum(arange(10)).item<int>() == 45;
+      _exit(ok ? 0 : 4);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 5;
+  }
+  return 2;
+}
