@@ -28,9 +28,9 @@ int main() {
   Stream b = new_stream(cpu, /*priority=*/-1);
   Stream c = new_stream(cpu);
   const int n = 1 << 22;
-  array x = exp(arange(0.0, 1.0, 1.0 / n, a), a);           // on a
-  array y = multiply(arange(n, b), array(2), b);            // on b
-  array z = sum(add(x, astype(y, float32, c), c), c);       // on c
+  array x = exp(arange(0.0, 1.0, 1.0 / n, a), a);      // on a
+  array y = multiply(arange(n, b), array(2), b);       // on b
+  array z = sum(add(x, astype(y, float32, c), c), c);  // on c
   auto t0 = std::chrono::steady_clock::now();
   async_eval({z});
   std::cout << "submitted to " << a << ", " << b << " and " << c << " in "
@@ -41,8 +41,8 @@ int main() {
   Event e;
   e.record(c);
   e.synchronize();
-  std::cout << "sum(exp(x) + 2*i) over " << n << " elements = "
-            << z.item<float>() << " (ran on " << c << ")\n";
+  std::cout << "sum(exp(x) + 2*i) over " << n
+            << " elements = " << z.item<float>() << " (ran on " << c << ")\n";
 
   // A stream context makes a stream the default for this thread only.
   {

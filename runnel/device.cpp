@@ -51,9 +51,7 @@ std::atomic<int> g_default_device{-1};
 int encode(const Device& d) {
   return static_cast<int>(d.type) | (d.index << 1);
 }
-Device decode(int v) {
-  return Device(static_cast<DeviceType>(v & 1), v >> 1);
-}
+Device decode(int v) { return Device(static_cast<DeviceType>(v & 1), v >> 1); }
 
 std::string cpu_model_name() {
   std::ifstream f("/proc/cpuinfo");
@@ -96,8 +94,7 @@ DeviceInfo device_info(const Device& d) {
       {"device_name", cpu_model_name()},
       {"architecture", std::string(u.machine)},
       {"total_memory", pages * page},
-      {"core_count",
-       static_cast<int64_t>(std::thread::hardware_concurrency())},
+      {"core_count", static_cast<int64_t>(std::thread::hardware_concurrency())},
   };
 }
 

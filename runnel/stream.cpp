@@ -63,14 +63,15 @@ std::optional<Device> context_device() {
 Stream::Stream(std::shared_ptr<detail::StreamState> state)
     : index(state->index), device(state->device), state_(std::move(state)) {}
 
-Stream::Stream(int index) : Stream([index] {
-    auto s = detail::find_stream(index);
-    if (!s) {
-      throw std::invalid_argument("[stream] no stream with index " +
-                                  std::to_string(index));
-    }
-    return s;
-  }()) {}
+Stream::Stream(int index)
+    : Stream([index] {
+        auto s = detail::find_stream(index);
+        if (!s) {
+          throw std::invalid_argument("[stream] no stream with index " +
+                                      std::to_string(index));
+        }
+        return s;
+      }()) {}
 
 int Stream::priority() const { return state_->priority; }
 

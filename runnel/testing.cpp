@@ -68,8 +68,10 @@ struct Faults {
     armed = false;
     if (spec.empty()) return;
     auto bad = [&] {
-      return std::invalid_argument("[set_fault] Expected alloc:N or "
-                                   "op:NAME:N, got '" + spec + "'.");
+      return std::invalid_argument(
+          "[set_fault] Expected alloc:N or "
+          "op:NAME:N, got '" +
+          spec + "'.");
     };
     try {
       if (spec.rfind("alloc:", 0) == 0) {
@@ -158,8 +160,8 @@ array delay(const array& a, int64_t microseconds, StreamOrDevice s) {
   if (microseconds < 0) {
     throw std::invalid_argument("[delay] microseconds must be >= 0.");
   }
-  return array(a.shape(), a.dtype(), std::make_shared<Delay>(microseconds),
-               {a}, to_stream(s));
+  return array(a.shape(), a.dtype(), std::make_shared<Delay>(microseconds), {a},
+               to_stream(s));
 }
 
 uint64_t execution_count(const std::string& op_name) {

@@ -14,8 +14,8 @@ void eval(std::vector<array> outputs);
 void async_eval(std::vector<array> outputs);
 
 template <class... Arrays>
-  requires(std::is_same_v<std::decay_t<Arrays>, array> && ...)
-void eval(Arrays&&... a) {
+requires(std::is_same_v<std::decay_t<Arrays>, array>&&...) void eval(
+    Arrays&&... a) {
   eval(std::vector<array>{std::forward<Arrays>(a)...});
 }
 

@@ -38,8 +38,7 @@ std::string human(size_t n) {
     v /= 1024;
     ++u;
   }
-  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.2f %s", v,
-                units[u]);
+  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
   return buf;
 }
 
@@ -53,8 +52,8 @@ class CpuAllocator {
 
   void* malloc(size_t n) {
     if (testing::detail_fault_alloc()) {
-      throw out_of_memory("[malloc] injected allocation failure (" +
-                          human(n) + " asked for; RUNNEL_FAULT)");
+      throw out_of_memory("[malloc] injected allocation failure (" + human(n) +
+                          " asked for; RUNNEL_FAULT)");
     }
     size_t size = round_size(std::max<size_t>(n, 1));
     std::unique_lock lock(mu_);
@@ -81,8 +80,8 @@ class CpuAllocator {
     lock.unlock();
     void* p = std::aligned_alloc(kAlign, size);
     if (!p) {
-      throw out_of_memory("[malloc] The system could not provide " +
-                          human(n) + ".");
+      throw out_of_memory("[malloc] The system could not provide " + human(n) +
+                          ".");
     }
     lock.lock();
     add_active(size);
@@ -199,8 +198,8 @@ std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d) {
   return std::make_shared<Buffer>(p, nbytes, d);
 }
 
-std::shared_ptr<Buffer> wrap_external(void* ptr, size_t nbytes,
-                                      const Device& d, Buffer::Release release) {
+std::shared_ptr<Buffer> wrap_external(void* ptr, size_t nbytes, const Device& d,
+                                      Buffer::Release release) {
   cpu_allocator().add_external(static_cast<ptrdiff_t>(nbytes));
   return std::make_shared<Buffer>(ptr, nbytes, d, std::move(release));
 }

@@ -36,7 +36,7 @@ class Buffer {
 std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d);
 
 // Memory someone else owns, released through `release` (counted as active).
-std::shared_ptr<Buffer> wrap_external(void* ptr, size_t nbytes,
-                                      const Device& d, Buffer::Release release);
+std::shared_ptr<Buffer> wrap_external(void* ptr, size_t nbytes, const Device& d,
+                                      Buffer::Release release);
 
 }  // namespace runnel::detail

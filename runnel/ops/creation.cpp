@@ -68,8 +68,7 @@ array arange(int stop, StreamOrDevice s) { return arange(0, stop, 1, s); }
 
 array astype(const array& a, Dtype dtype, StreamOrDevice s) {
   if (a.dtype() == dtype) return a;
-  return array(a.shape(), dtype, std::make_shared<AsType>(), {a},
-               to_stream(s));
+  return array(a.shape(), dtype, std::make_shared<AsType>(), {a}, to_stream(s));
 }
 
 }  // namespace runnel

@@ -18,8 +18,7 @@ std::string shape_str(const Shape& s) {
 }
 
 template <class P>
-array binary(const array& a, const array& b, StreamOrDevice s,
-             const char* fn) {
+array binary(const array& a, const array& b, StreamOrDevice s, const char* fn) {
   Shape shape = broadcast_shapes(a.shape(), b.shape(), fn);
   Stream st = to_stream(s);
   Dtype t = promote_types(a.dtype(), b.dtype());
@@ -56,8 +55,7 @@ array multiply(const array& a, const array& b, StreamOrDevice s) {
 array exp(const array& a, StreamOrDevice s) {
   Stream st = to_stream(s);
   Dtype t = is_floating_point(a.dtype()) ? a.dtype() : float32;
-  return array(a.shape(), t, std::make_shared<Exp>(), {astype(a, t, st)},
-               st);
+  return array(a.shape(), t, std::make_shared<Exp>(), {astype(a, t, st)}, st);
 }
 
 array abs(const array& a, StreamOrDevice s) {

@@ -9,23 +9,20 @@ namespace runnel {
 class Broadcast : public Primitive {
  public:
   const char* name() const override { return "broadcast"; }
-  void eval_cpu(const std::vector<array>& in,
-                std::vector<array>& out) override;
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
 class AsType : public Primitive {
  public:
   const char* name() const override { return "astype"; }
-  void eval_cpu(const std::vector<array>& in,
-                std::vector<array>& out) override;
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
 class Arange : public Primitive {
  public:
   Arange(double start, double step) : start_(start), step_(step) {}
   const char* name() const override { return "arange"; }
-  void eval_cpu(const std::vector<array>& in,
-                std::vector<array>& out) override;
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 
  private:
   double start_, step_;

@@ -8,8 +8,7 @@ namespace runnel {
 class SumAll : public Primitive {
  public:
   const char* name() const override { return "sum"; }
-  void eval_cpu(const std::vector<array>& in,
-                std::vector<array>& out) override;
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
 }  // namespace runnel

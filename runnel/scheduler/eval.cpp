@@ -77,9 +77,9 @@ class SegmentWork final : public Work {
 
 struct Segment {
   StreamState* stream = nullptr;
-  std::vector<int> ops;           // indices into the eval's order
-  std::vector<int> after;         // segments of other streams it waits for
-  std::vector<OpNode*> foreign;   // ops other evals must submit first
+  std::vector<int> ops;          // indices into the eval's order
+  std::vector<int> after;        // segments of other streams it waits for
+  std::vector<OpNode*> foreign;  // ops other evals must submit first
   uint64_t value = 0;
   bool submitted = false;
 };
@@ -350,9 +350,7 @@ class Evaluator {
 }  // namespace
 }  // namespace detail
 
-void eval(std::vector<array> outputs) {
-  detail::Evaluator(outputs).run(true);
-}
+void eval(std::vector<array> outputs) { detail::Evaluator(outputs).run(true); }
 
 void async_eval(std::vector<array> outputs) {
   detail::Evaluator(outputs).run(false);

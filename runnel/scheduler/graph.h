@@ -50,8 +50,8 @@ struct ArrayNode {
   ErrorPtr error;
 
   bool submitted() const {
-    return !op || op->status.load(std::memory_order_acquire) ==
-                      OpNode::kSubmitted;
+    return !op ||
+           op->status.load(std::memory_order_acquire) == OpNode::kSubmitted;
   }
 };
 

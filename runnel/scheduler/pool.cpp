@@ -69,9 +69,9 @@ Pool::Pool(int threads) : threads_(threads), levels_(kLevels) {
 }
 
 void Pool::enqueue(std::shared_ptr<CpuStream> s) {
-  int level = std::clamp(s->effective_priority(), kCpuMostUrgent,
-                         kCpuLeastUrgent) -
-              kCpuMostUrgent;
+  int level =
+      std::clamp(s->effective_priority(), kCpuMostUrgent, kCpuLeastUrgent) -
+      kCpuMostUrgent;
   {
     std::lock_guard lock(mu_);
     levels_[level].push_back({std::move(s), now_ns(), level});
@@ -260,7 +260,8 @@ bool CpuStream::park_on_deps(Work& w) {
       std::lock_guard lock(mu_);
       state_ = State::parked;
     }
-    if (CpuStream* t = d.timeline->strand) t->inherit(effective_priority(), d.value);
+    if (CpuStream* t = d.timeline->strand)
+      t->inherit(effective_priority(), d.value);
     auto self = std::static_pointer_cast<CpuStream>(shared_from_this());
     if (d.timeline->on_reached(d.value, [self] { self->wake(); })) {
       return true;  // the callback re-queues us; touch nothing more

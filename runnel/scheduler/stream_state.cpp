@@ -23,8 +23,7 @@ struct Registry {
 Registry& registry() {
   static Registry* r = [] {
     auto* reg = new Registry();  // never destroyed: streams outlive statics
-    pthread_atfork([] { registry().mu.lock(); },
-                   [] { registry().mu.unlock(); },
+    pthread_atfork([] { registry().mu.lock(); }, [] { registry().mu.unlock(); },
                    [] { registry().mu.unlock(); });
     return reg;
   }();

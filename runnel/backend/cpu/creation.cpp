@@ -1,8 +1,9 @@
+#include "runnel/primitives/creation.h"
+
 #include <cstring>
 #include <limits>
 
 #include "runnel/backend/cpu/iterate.h"
-#include "runnel/primitives/creation.h"
 
 namespace runnel {
 namespace {
@@ -40,14 +41,14 @@ void copy_broadcast(const array& in, array& out) {
       const In* src = in.data<In>();
       Out* dst = out.data<Out>();
       cpu_backend::parallel(out.size(), [&](int64_t b, int64_t e) {
-        cpu_backend::for_each_run(out.shape(), st, b, e,
-                          [&](int64_t pos, auto off, int64_t n, auto inner) {
-                            const In* s = src + off[0];
-                            for (int64_t i = 0; i < n; ++i) {
-                              dst[pos + i] =
-                                  cast_value<Out>(s[i * inner[0]]);
-                            }
-                          });
+        cpu_backend::for_each_run(
+            out.shape(), st, b, e,
+            [&](int64_t pos, auto off, int64_t n, auto inner) {
+              const In* s = src + off[0];
+              for (int64_t i = 0; i < n; ++i) {
+                dst[pos + i] = cast_value<Out>(s[i * inner[0]]);
+              }
+            });
       });
     });
   });

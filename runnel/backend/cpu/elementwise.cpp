@@ -1,7 +1,8 @@
+#include "runnel/primitives/elementwise.h"
+
 #include <cmath>
 
 #include "runnel/backend/cpu/iterate.h"
-#include "runnel/primitives/elementwise.h"
 
 namespace runnel {
 namespace {
@@ -112,13 +113,14 @@ void unary(const array& in, array& out, Op op) {
     const T* a = in.data<T>();
     T* o = out.data<T>();
     cpu_backend::parallel(out.size(), [&](int64_t begin, int64_t end) {
-      cpu_backend::for_each_run(out.shape(), st, begin, end,
-                        [&](int64_t pos, auto off, int64_t n, auto inner) {
-                          const T* pa = a + off[0];
-                          for (int64_t i = 0; i < n; ++i) {
-                            o[pos + i] = op(pa[i * inner[0]]);
-                          }
-                        });
+      cpu_backend::for_each_run(
+          out.shape(), st, begin, end,
+          [&](int64_t pos, auto off, int64_t n, auto inner) {
+            const T* pa = a + off[0];
+            for (int64_t i = 0; i < n; ++i) {
+              o[pos + i] = op(pa[i * inner[0]]);
+            }
+          });
     });
   });
 }
@@ -129,8 +131,7 @@ void Add::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   binary(in, out[0], AddOp{});
 }
 
-void Multiply::eval_cpu(const std::vector<array>& in,
-                        std::vector<array>& out) {
+void Multiply::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   binary(in, out[0], MultiplyOp{});
 }
 

@@ -1,7 +1,8 @@
+#include "runnel/primitives/reduce.h"
+
 #include <vector>
 
 #include "runnel/backend/cpu/iterate.h"
-#include "runnel/primitives/reduce.h"
 
 namespace runnel {
 namespace {
@@ -13,7 +14,7 @@ struct AccOf {
   using type = T;
 };
 template <class T>
-  requires std::is_integral_v<T>
+requires std::is_integral_v<T>
 struct AccOf<T> {
   using type = std::make_unsigned_t<T>;
 };
@@ -61,10 +62,12 @@ void SumAll::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
       const int64_t n = static_cast<int64_t>(a.size());
       // Chunk boundaries do not depend on the thread count, so the result
       // is the same however many workers help.
-      const int64_t chunks = (n + cpu_backend::kGrain - 1) / cpu_backend::kGrain;
+      const int64_t chunks =
+          (n + cpu_backend::kGrain - 1) / cpu_backend::kGrain;
       std::vector<Acc<T>> partial(std::max<int64_t>(chunks, 1), Acc<T>{});
       cpu_backend::parallel(n, [&](int64_t b, int64_t e) {
-        for (int64_t c = b / cpu_backend::kGrain; c * cpu_backend::kGrain < e; ++c) {
+        for (int64_t c = b / cpu_backend::kGrain; c * cpu_backend::kGrain < e;
+             ++c) {
           int64_t lo = c * cpu_backend::kGrain;
           int64_t hi = std::min(n, lo + cpu_backend::kGrain);
           partial[c] = pairwise(x + lo, hi - lo);

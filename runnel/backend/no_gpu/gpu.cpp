@@ -1,7 +1,7 @@
 // The GPU backend of a build without CUDA: no devices.
-#include <stdexcept>
-
 #include "runnel/backend/gpu.h"
+
+#include <stdexcept>
 
 namespace runnel::detail::gpu {
 
