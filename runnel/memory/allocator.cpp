@@ -11,6 +11,7 @@
 #include "runnel/memory.h"
 #include "runnel/memory/buffer.h"
 #include "runnel/scheduler/errors.h"
+#include "runnel/scheduler/pool.h"
 #include "runnel/scheduler/stream_state.h"
 #include "runnel/testing.h"
 
@@ -70,6 +71,12 @@ class CpuAllocator {
     if (active_ + size > limit_) {
       trim(cache_bytes_);
       if (active_ + size > limit_) {
+        // Work still queued or running may free enough: a worker parks its
+        // strand until the next free instead of failing.
+        Pool& pool = Pool::get();
+        if (on_worker_thread() && (pool.running() > 1 || pool.has_ready())) {
+          throw MemoryWait{Dep{free_timeline_, frees_ + 1}};
+        }
         size_t free = limit_ > active_ ? limit_ - active_ : 0;
         throw out_of_memory("[malloc] Out of memory on Device(cpu, 0): " +
                             human(n) + " asked for, " + human(free) +
@@ -90,7 +97,22 @@ class CpuAllocator {
   }
 
   void free(void* p) {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    free_locked(p);
+    uint64_t epoch = ++frees_;
+    lock.unlock();
+    free_timeline_->advance(epoch);
+  }
+
+  void wake_waiters() {
+    std::unique_lock lock(mu_);
+    uint64_t epoch = ++frees_;
+    lock.unlock();
+    free_timeline_->advance(epoch);
+  }
+
+ private:
+  void free_locked(void* p) {
     auto it = sizes_.find(p);
     size_t size = it->second;
     sizes_.erase(it);
@@ -103,6 +125,7 @@ class CpuAllocator {
     }
   }
 
+ public:
   void add_external(ptrdiff_t n) {
     std::lock_guard lock(mu_);
     active_ += n;
@@ -157,6 +180,9 @@ class CpuAllocator {
   }
 
   std::mutex mu_;
+  // Advanced on every free: work short of memory parks on it.
+  std::shared_ptr<Timeline> free_timeline_ = std::make_shared<Timeline>();
+  uint64_t frees_ = 0;
   std::multimap<size_t, void*> cache_;
   std::map<void*, size_t> sizes_;
   size_t cache_bytes_ = 0;
@@ -180,6 +206,8 @@ CpuAllocator& allocator_for(const Device& d, const char* fn) {
 }
 
 }  // namespace
+
+void wake_memory_waiters() { cpu_allocator().wake_waiters(); }
 
 Buffer::Buffer(void* ptr, size_t size, Device device, Release release)
     : ptr_(ptr), size_(size), device_(device), release_(std::move(release)) {}

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "runnel/device.h"
+#include "runnel/scheduler/timeline.h"
 
 namespace runnel::detail {
 
@@ -29,6 +30,13 @@ class Buffer {
   size_t size_;
   Device device_;
   Release release_;  // empty: runnel's allocator owns the memory
+};
+
+// Thrown by allocate() on a pool worker when the limit is reached while other
+// work is in flight: the op is retried once `retry_after` is reached (the
+// next free), see Work::resume_after.
+struct MemoryWait {
+  Dep retry_after;
 };
 
 // Memory from runnel's accounting: out_of_memory, naming the size asked for

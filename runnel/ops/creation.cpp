@@ -8,8 +8,23 @@
 #include "runnel/primitives/creation.h"
 
 namespace runnel {
+namespace {
+
+// Negative sizes are an error of the op the user called, not of the node.
+void check_shape(const Shape& shape, const char* fn) {
+  for (int d : shape) {
+    if (d < 0) {
+      throw std::invalid_argument(std::string("[") + fn +
+                                  "] Negative dimension " + std::to_string(d) +
+                                  " in shape.");
+    }
+  }
+}
+
+}  // namespace
 
 array full(Shape shape, const array& value, Dtype dtype, StreamOrDevice s) {
+  check_shape(shape, "full");
   Shape out = broadcast_shapes(shape, value.shape(), "full");
   if (out != shape) {
     throw std::invalid_argument(
@@ -25,10 +40,12 @@ array full(Shape shape, const array& value, StreamOrDevice s) {
 }
 
 array zeros(const Shape& shape, Dtype dtype, StreamOrDevice s) {
+  check_shape(shape, "zeros");
   return full(shape, array(0, dtype), dtype, s);
 }
 
 array ones(const Shape& shape, Dtype dtype, StreamOrDevice s) {
+  check_shape(shape, "ones");
   return full(shape, array(1, dtype), dtype, s);
 }
 

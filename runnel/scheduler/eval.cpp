@@ -31,14 +31,15 @@ class SegmentWork final : public Work {
   std::vector<OpRun> ops;
 
   void run() override {
-    for (auto& op : ops) {
-      run_one(op);
-      op = OpRun{};  // release inputs as soon as they are used
+    for (; next_ < ops.size(); ++next_) {
+      if (!run_one(ops[next_])) return;  // parked for memory: resume here
+      ops[next_] = OpRun{};  // release inputs as soon as they are used
     }
   }
 
  private:
-  void run_one(OpRun& op) {
+  // False when the op must wait for memory and run again (resume_after).
+  bool run_one(OpRun& op) {
     ErrorPtr err;
     for (const array& in : op.inputs) {
       if (in.node().error) {
@@ -53,26 +54,32 @@ class SegmentWork final : public Work {
           throw std::runtime_error(std::string("[") + name +
                                    "] injected failure (RUNNEL_FAULT)");
         }
-        testing::detail_count_execution(name);
         if (stream_->device.type == DeviceType::cpu) {
           op.primitive->eval_cpu(op.inputs, op.outputs);
         } else {
           op.primitive->eval_gpu(op.inputs, op.outputs);
         }
+      } catch (MemoryWait& wait) {
+        for (array& out : op.outputs) out.node().data.reset();
+        resume_after = std::move(wait.retry_after);
+        return false;
       } catch (...) {
         std::ostringstream where;
         where << "in " << name << " on Stream(" << stream_->device << ", "
               << stream_->index << ")";
         err = ErrorRecord::current(where.str());
       }
+      testing::detail_count_execution(name);
     }
     if (err) {
       for (array& out : op.outputs) out.node().error = err;
       stream_->errors.add(err);
     }
+    return true;
   }
 
   StreamState* stream_;  // kept alive by the queue that runs us
+  size_t next_ = 0;
 };
 
 struct Segment {

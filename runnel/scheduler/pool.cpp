@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <exception>
 #include <thread>
+#include <utility>
 
 namespace runnel::detail {
 namespace {
@@ -146,6 +147,14 @@ void Pool::worker_loop() {
           lock.lock();
           if (pop_ready(e)) break;
         }
+        if (running_.load() == 0) {
+          // Nothing runs that could free memory: work waiting for frees
+          // retries now, and fails with out_of_memory if still short.
+          lock.unlock();
+          wake_memory_waiters();
+          lock.lock();
+          if (pop_ready(e)) break;
+        }
         idle_.fetch_add(1);
         cv_.wait(lock);
         idle_.fetch_sub(1);
@@ -156,7 +165,11 @@ void Pool::worker_loop() {
       job->active.fetch_sub(1, std::memory_order_release);
       continue;
     }
-    if (e.strand->try_claim()) e.strand->drain();
+    if (e.strand->try_claim()) {
+      running_.fetch_add(1, std::memory_order_relaxed);
+      e.strand->drain();
+      running_.fetch_sub(1, std::memory_order_relaxed);
+    }
   }
 }
 
@@ -253,8 +266,8 @@ void CpuStream::inherit(int p, uint64_t until) {
   }
 }
 
-bool CpuStream::park_on_deps(Work& w) {
-  for (const Dep& d : w.deps) {
+bool CpuStream::park_on(const std::vector<Dep>& deps) {
+  for (const Dep& d : deps) {
     if (d.reached()) continue;
     {
       std::lock_guard lock(mu_);
@@ -286,14 +299,20 @@ void CpuStream::drain() {
       }
       w = queue_.front().get();
     }
-    if (park_on_deps(*w)) return;
+    if (park_on(w->deps)) return;
+    w->deps.clear();
+    w->run();
+    if (w->resume_after.timeline) {
+      std::vector<Dep> resume{std::exchange(w->resume_after, {})};
+      if (park_on(resume)) return;
+      continue;  // already reached: run it again
+    }
     std::unique_ptr<Work> owned;
     {
       std::lock_guard lock(mu_);
       owned = std::move(queue_.front());
       queue_.pop_front();
     }
-    owned->run();
     uint64_t v = owned->value;
     owned.reset();  // drop inputs before anyone sees the value reached
     timeline_.advance(v);

@@ -34,8 +34,8 @@ class CpuStream final : public StreamState {
   enum class State { idle, queued, running, parked };
   void inherit(int priority, uint64_t until);
   void wake();
-  // Parks on the first unreached dependency of `w`; false when all reached.
-  bool park_on_deps(Work& w);
+  // Parks on the first unreached point of `deps`; false when all reached.
+  bool park_on(const std::vector<Dep>& deps);
 
   std::mutex mu_;  // guards queue_, state_, boost_until_
   std::deque<std::unique_ptr<Work>> queue_;
@@ -54,6 +54,8 @@ class Pool {
   int num_threads() const { return static_cast<int>(threads_); }
   void enqueue(std::shared_ptr<CpuStream> s);
   bool has_ready() const { return ready_.load(std::memory_order_relaxed) > 0; }
+  // Strands on a worker right now.
+  int running() const { return running_.load(std::memory_order_relaxed); }
 
   // Runs f(begin, end) over [0, n) in chunks of at least `grain`; idle
   // workers help, the caller runs chunks itself and never sleeps.
@@ -78,6 +80,7 @@ class Pool {
   std::vector<Job*> jobs_;
   std::atomic<int> ready_{0};
   std::atomic<int> idle_{0};
+  std::atomic<int> running_{0};
 };
 
 // The CPU priority range: (most urgent, least urgent).
@@ -86,5 +89,9 @@ inline constexpr int kCpuLeastUrgent = 0;
 
 // Whether the calling thread is a pool worker.
 bool on_worker_thread();
+
+// Where work short of memory waits for frees (memory/allocator.cpp): wakes
+// it to retry.
+void wake_memory_waiters();
 
 }  // namespace runnel::detail

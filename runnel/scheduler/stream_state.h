@@ -14,13 +14,17 @@
 namespace runnel::detail {
 
 // A unit of work on a stream: it runs once every dependency is reached and
-// completes its stream's timeline up to `value`. run() never throws.
+// completes its stream's timeline up to `value`. run() never throws. Work
+// that cannot finish yet (an allocation waiting for memory that others will
+// free) sets `resume_after` and returns: it stays at the head of its queue,
+// the strand parks, and run() is called again once that point is reached.
 class Work {
  public:
   virtual ~Work() = default;
   virtual void run() = 0;
   std::vector<Dep> deps;
   uint64_t value = 0;
+  Dep resume_after;
 };
 
 class StreamState : public std::enable_shared_from_this<StreamState> {

@@ -1,0 +1,84 @@
+// An allocation over the memory limit waits for frees that work in flight
+// will make (the strand parks; no worker blocks), and fails with
+// out_of_memory when nothing in flight can free memory (TESTING.md 2, 14).
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "runnel/runnel.h"
+#include "runnel/scheduler/errors.h"
+#include "runnel/scheduler/pool.h"
+#include "runnel/testing.h"
+
+using namespace runnel;
+
+namespace {
+
+constexpr int kN = 1 << 20;  // 4 MiB of float32
+
+struct LimitGuard {
+  size_t old;
+  explicit LimitGuard(size_t limit)
+      : old(set_memory_limit(limit, Device(cpu))) {}
+  ~LimitGuard() { set_memory_limit(old, Device(cpu)); }
+};
+
+template <class F>
+void within(int seconds, F f) {
+  auto fut = std::async(std::launch::async, f);
+  if (fut.wait_for(std::chrono::seconds(seconds)) !=
+      std::future_status::ready) {
+    std::fprintf(stderr, "hung for %d s\n", seconds);
+    std::_Exit(1);
+  }
+  fut.get();
+}
+
+}  // namespace
+
+TEST(MemoryWait, AllocationWaitsForAFreeThatWorkInFlightWillMake) {
+  if (detail::Pool::get().num_threads() < 2) GTEST_SKIP() << "needs 2 workers";
+  within(30, [] {
+    Stream a = new_stream(cpu), b = new_stream(cpu);
+    clear_cache(Device(cpu));
+    array big = astype(arange(kN, a), float32, a);
+    eval(big);
+    size_t base = get_active_memory(Device(cpu));
+    // Room for one more array of kN floats (plus small ones), not two.
+    LimitGuard limit(base + kN * sizeof(float) + (1 << 16));
+    // On a: hold `big` for 200 ms, then sum it; afterwards only the queued
+    // work holds it, and it is freed when the sum has run.
+    array s = sum(runnel::testing::delay(big, 200'000, a), a);
+    async_eval({s});
+    big = array(0.0f);
+    // On b: two arrays of kN floats at once: the second fits only after
+    // a's work drops `big`.
+    array x = ones({kN}, float32, b);
+    array y = sum(add(x, x, b), b);
+    eval({y, s});
+    EXPECT_EQ(y.item<float>(), 2.0f * kN);
+    EXPECT_GT(s.item<float>(), 0.0f);
+  });
+}
+
+TEST(MemoryWait, NothingInFlightFailsWithOutOfMemoryNamingTheSize) {
+  within(30, [] {
+    Stream a = new_stream(cpu);
+    clear_cache(Device(cpu));
+    size_t base = get_active_memory(Device(cpu));
+    LimitGuard limit(base + (1 << 20));
+    array x = ones({kN}, float32, a);  // 4 MiB > 1 MiB of room
+    try {
+      eval(x);
+      FAIL() << "expected out_of_memory";
+    } catch (const out_of_memory& e) {
+      EXPECT_NE(std::string(e.what()).find("4.00 MiB asked for"),
+                std::string::npos)
+          << e.what();
+    }
+    // The stream's slot holds it too, once; then the stream is usable.
+    EXPECT_THROW(a.synchronize(), out_of_memory);
+    EXPECT_NO_THROW(a.synchronize());
+    EXPECT_EQ(sum(ones({4}, float32, a), a).item<float>(), 4.0f);
+  });
+}
