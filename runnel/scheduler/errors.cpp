@@ -1,5 +1,6 @@
 #include "runnel/scheduler/errors.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace runnel::detail {
@@ -44,6 +45,8 @@ void ErrorRecord::raise(const std::string& notes) const {
 
 void ErrorSlot::add(ErrorPtr e) {
   std::lock_guard lock(mu_);
+  // An error that propagates down a chain reaches the slot once per op.
+  if (!errors_.empty() && errors_.back() == e) return;
   errors_.push_back(std::move(e));
   pending_.store(true, std::memory_order_release);
 }
@@ -58,7 +61,10 @@ void raise_errors(const std::vector<ErrorPtr>& errors) {
   if (errors.empty()) return;
   std::string notes;
   for (size_t i = 1; i < errors.size(); ++i) {
-    if (errors[i] == errors[0]) continue;
+    if (std::find(errors.begin(), errors.begin() + i, errors[i]) !=
+        errors.begin() + i) {
+      continue;
+    }
     notes += "\n  note: also failed: " + errors[i]->message;
   }
   errors[0]->raise(notes);
