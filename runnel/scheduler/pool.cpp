@@ -207,7 +207,7 @@ void Pool::parallel_for(int64_t n, int64_t grain,
 
 CpuStream::CpuStream(int index, Device device, int priority)
     : StreamState(index, device, priority) {
-  timeline_.strand = this;
+  timeline_->strand = this;
 }
 
 int CpuStream::effective_priority() const {
@@ -315,7 +315,7 @@ void CpuStream::drain() {
     }
     uint64_t v = owned->value;
     owned.reset();  // drop inputs before anyone sees the value reached
-    timeline_.advance(v);
+    timeline_->advance(v);
     if (inherited_.load(std::memory_order_relaxed) != INT_MAX) {
       std::lock_guard lock(mu_);
       if (v >= boost_until_) inherited_.store(INT_MAX);

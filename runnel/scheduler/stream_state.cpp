@@ -32,8 +32,13 @@ Registry& registry() {
 
 }  // namespace
 
-StreamState::StreamState(int index, Device device, int priority)
-    : index(index), device(device), priority(priority) {}
+StreamState::StreamState(int index, Device device, int priority,
+                         std::unique_ptr<Timeline> timeline)
+    : index(index),
+      device(device),
+      priority(priority),
+      timeline_(timeline ? std::move(timeline)
+                         : std::make_unique<Timeline>()) {}
 
 StreamState::~StreamState() {
   Registry& r = registry();

@@ -29,7 +29,9 @@ class Work {
 
 class StreamState : public std::enable_shared_from_this<StreamState> {
  public:
-  StreamState(int index, Device device, int priority);
+  // `timeline`: a device's own kind; null for a plain (CPU) one.
+  StreamState(int index, Device device, int priority,
+              std::unique_ptr<Timeline> timeline = nullptr);
   virtual ~StreamState();
   StreamState(const StreamState&) = delete;
   StreamState& operator=(const StreamState&) = delete;
@@ -50,14 +52,14 @@ class StreamState : public std::enable_shared_from_this<StreamState> {
   }
   // The point that completes everything submitted so far.
   Dep tail() { return Dep{timeline_ptr(), last_value()}; }
-  Timeline& timeline() { return timeline_; }
+  Timeline& timeline() { return *timeline_; }
   std::shared_ptr<Timeline> timeline_ptr() {
-    return std::shared_ptr<Timeline>(shared_from_this(), &timeline_);
+    return std::shared_ptr<Timeline>(shared_from_this(), timeline_.get());
   }
-  bool idle() const { return timeline_.reached(last_value()); }
+  bool idle() const { return timeline_->reached(last_value()); }
 
  protected:
-  Timeline timeline_;
+  const std::unique_ptr<Timeline> timeline_;
   std::atomic<uint64_t> last_value_{0};
 };
 

@@ -40,6 +40,7 @@ bool Timeline::on_reached(uint64_t v, Callback cb) {
   }
   waiters_.push_back({v, std::move(cb)});
   std::push_heap(waiters_.begin(), waiters_.end(), later<Waiter, Waiter>);
+  watch(v);
   return true;
 }
 

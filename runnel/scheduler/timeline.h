@@ -17,11 +17,17 @@ class CpuStream;
 class Timeline {
  public:
   using Callback = std::function<void()>;
+  Timeline() = default;
+  virtual ~Timeline() = default;
+  Timeline(const Timeline&) = delete;
+  Timeline& operator=(const Timeline&) = delete;
 
+  // The progress published so far.
   uint64_t completed() const {
     return completed_.load(std::memory_order_acquire);
   }
-  bool reached(uint64_t v) const { return completed() >= v; }
+  // Whether `v` is reached; a device timeline may look at its device.
+  bool reached(uint64_t v) const { return completed() >= v || refresh(v); }
 
   // Publishes progress to `v` (values only grow) and runs the callbacks of
   // the values now reached, on the calling thread.
@@ -32,12 +38,19 @@ class Timeline {
   bool on_reached(uint64_t v, Callback cb);
 
   // Blocks the calling thread until `v` is reached: spins briefly, then
-  // sleeps on the counter.
-  void wait(uint64_t v) const;
+  // sleeps on the counter. Device timelines wait on the device.
+  virtual void wait(uint64_t v) const;
 
   // The CPU strand that advances this timeline, if any: strands waiting on it
   // lend it their priority.
   CpuStream* strand = nullptr;
+
+ protected:
+  // Device timelines: learn from the device whether `v` is done (and
+  // advance); the CPU's counters are always current.
+  virtual bool refresh(uint64_t v) const { return false; }
+  // Device timelines: a callback now waits for `v` (start watching).
+  virtual void watch(uint64_t v) {}
 
  private:
   struct Waiter {
