@@ -1,24 +1,64 @@
-// What the core asks of a GPU backend. backend/no_gpu answers when the build
-// has no CUDA backend; the CUDA backend answers through a library loaded on
-// first GPU use.
+// What the core asks of a GPU backend. The CUDA backend is its own library
+// (librunnel_cuda.so), opened on first GPU use (gpu_loader.cpp), so that
+// librunnel links no CUDA library; backend/no_gpu answers when that library,
+// a driver or a GPU is missing.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "runnel/device.h"
 
+namespace runnel {
+class Primitive;
+class array;
+}  // namespace runnel
+
 namespace runnel::detail {
 class StreamState;
-}
+class Buffer;
+}  // namespace runnel::detail
 
 namespace runnel::detail::gpu {
 
-// Never throws; 0 without a backend, driver or GPU.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual int device_count() = 0;
+  virtual DeviceInfo device_info(int index) = 0;
+  virtual std::pair<int, int> priority_range(int index) = 0;
+  virtual std::shared_ptr<StreamState> make_stream(int index, int stream_index,
+                                                   int priority) = 0;
+  // Runs `p`'s GPU kernel for the stream whose work is being launched on
+  // this thread.
+  virtual void eval(Primitive& p, const std::vector<array>& inputs,
+                    std::vector<array>& outputs) = 0;
+  // Memory figures of runnel/memory.h for GPU `index`.
+  virtual size_t active_memory(int index) = 0;
+  virtual size_t peak_memory(int index) = 0;
+  virtual void reset_peak_memory(int index) = 0;
+  virtual size_t cache_memory(int index) = 0;
+  virtual size_t set_memory_limit(int index, size_t limit) = 0;
+  virtual size_t memory_limit(int index) = 0;
+  virtual void clear_cache(int index) = 0;
+};
+
+// Never throws; 0 without a backend, driver or GPU. Before the backend is
+// opened it asks NVML (through dlopen), counting only the GPUs that
+// CUDA_VISIBLE_DEVICES leaves visible.
 int device_count();
+// The backend, opened on first use; std::invalid_argument when there is none.
+Backend& backend(const char* fn);
+
 DeviceInfo device_info(int index);
 std::pair<int, int> priority_range(int index);
 std::shared_ptr<StreamState> make_stream(int index, int stream_index,
                                          int priority);
 
 }  // namespace runnel::detail::gpu
+
+// The CUDA backend library exports this (C linkage, no mangling): the
+// backend object, created on first call and never destroyed.
+extern "C" runnel::detail::gpu::Backend* runnel_cuda_backend();

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "runnel/backend/gpu.h"
 #include "runnel/memory.h"
 #include "runnel/memory/buffer.h"
 #include "runnel/scheduler/errors.h"
@@ -196,15 +197,6 @@ CpuAllocator& cpu_allocator() {
   return *a;
 }
 
-CpuAllocator& allocator_for(const Device& d, const char* fn) {
-  check_available(d, fn);
-  if (d.type != DeviceType::cpu) {
-    throw std::invalid_argument(std::string("[") + fn + "] " + to_string(d) +
-                                " has no allocator in this build.");
-  }
-  return cpu_allocator();
-}
-
 }  // namespace
 
 void wake_memory_waiters() { cpu_allocator().wake_waiters(); }
@@ -214,7 +206,10 @@ Buffer::Buffer(void* ptr, size_t size, Device device, Release release)
 
 Buffer::~Buffer() {
   if (release_) {
-    cpu_allocator().add_external(-static_cast<ptrdiff_t>(size_));
+    // Foreign host memory counts as active; device backends count their own.
+    if (device_.type == DeviceType::cpu) {
+      cpu_allocator().add_external(-static_cast<ptrdiff_t>(size_));
+    }
     release_(ptr_);
   } else if (ptr_) {
     cpu_allocator().free(ptr_);
@@ -222,7 +217,7 @@ Buffer::~Buffer() {
 }
 
 std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d) {
-  void* p = allocator_for(d, "malloc").malloc(nbytes);
+  void* p = cpu_allocator().malloc(nbytes);
   return std::make_shared<Buffer>(p, nbytes, d);
 }
 
@@ -235,26 +230,50 @@ std::shared_ptr<Buffer> wrap_external(void* ptr, size_t nbytes, const Device& d,
 }  // namespace runnel::detail
 
 namespace runnel {
-using detail::allocator_for;
+namespace {
+// The CPU allocator's answer, or the GPU backend's for a GPU.
+template <class Cpu, class Gpu>
+auto on_device(const Device& d, const char* fn, Cpu cpu_fn, Gpu gpu_fn) {
+  detail::check_available(d, fn);
+  if (d.type == DeviceType::gpu) return gpu_fn(detail::gpu::backend(fn));
+  return cpu_fn(detail::cpu_allocator());
+}
+}  // namespace
 
 size_t get_active_memory(const Device& d) {
-  return allocator_for(d, "get_active_memory").active();
+  return on_device(
+      d, "get_active_memory", [](auto& a) { return a.active(); },
+      [&](auto& b) { return b.active_memory(d.index); });
 }
 size_t get_peak_memory(const Device& d) {
-  return allocator_for(d, "get_peak_memory").peak();
+  return on_device(
+      d, "get_peak_memory", [](auto& a) { return a.peak(); },
+      [&](auto& b) { return b.peak_memory(d.index); });
 }
 void reset_peak_memory(const Device& d) {
-  allocator_for(d, "reset_peak_memory").reset_peak();
+  on_device(
+      d, "reset_peak_memory", [](auto& a) { a.reset_peak(); },
+      [&](auto& b) { b.reset_peak_memory(d.index); });
 }
 size_t get_cache_memory(const Device& d) {
-  return allocator_for(d, "get_cache_memory").cache();
+  return on_device(
+      d, "get_cache_memory", [](auto& a) { return a.cache(); },
+      [&](auto& b) { return b.cache_memory(d.index); });
 }
 size_t set_memory_limit(size_t limit, const Device& d) {
-  return allocator_for(d, "set_memory_limit").set_limit(limit);
+  return on_device(
+      d, "set_memory_limit", [&](auto& a) { return a.set_limit(limit); },
+      [&](auto& b) { return b.set_memory_limit(d.index, limit); });
 }
 size_t get_memory_limit(const Device& d) {
-  return allocator_for(d, "get_memory_limit").limit();
+  return on_device(
+      d, "get_memory_limit", [](auto& a) { return a.limit(); },
+      [&](auto& b) { return b.memory_limit(d.index); });
 }
-void clear_cache(const Device& d) { allocator_for(d, "clear_cache").clear(); }
+void clear_cache(const Device& d) {
+  on_device(
+      d, "clear_cache", [](auto& a) { a.clear(); },
+      [&](auto& b) { b.clear_cache(d.index); });
+}
 
 }  // namespace runnel

@@ -1,8 +1,6 @@
 // One class per op, with a kernel entry per backend (MLX's design).
 #pragma once
 
-#include <stdexcept>
-#include <string>
 #include <vector>
 
 #include "runnel/array.h"
@@ -18,11 +16,9 @@ class Primitive {
   // They assert invariants; user input was validated by the op constructor.
   virtual void eval_cpu(const std::vector<array>& inputs,
                         std::vector<array>& outputs) = 0;
+  // By default the GPU backend runs the kernel it registered for name().
   virtual void eval_gpu(const std::vector<array>& inputs,
-                        std::vector<array>& outputs) {
-    throw std::runtime_error(std::string("[") + name() +
-                             "] has no GPU kernel yet.");
-  }
+                        std::vector<array>& outputs);
 };
 
 }  // namespace runnel
