@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "runnel/backend/gpu.h"
 #include "runnel/scheduler/graph.h"
 #include "runnel/transforms.h"
 
@@ -71,6 +72,29 @@ void convert_elements(const void* src, Dtype from, void* dst, Dtype to,
       for (size_t i = 0; i < n; ++i) d[i] = convert_one<Out>(s[i]);
     });
   });
+}
+
+std::shared_ptr<Buffer> ArrayNode::copy_on(const Device& d) const {
+  std::lock_guard lock(copies_mu);
+  for (auto& c : copies) {
+    if (c->device() == d) return c;
+  }
+  return nullptr;
+}
+
+void ArrayNode::add_copy(std::shared_ptr<Buffer> b) {
+  std::lock_guard lock(copies_mu);
+  copies.push_back(std::move(b));
+}
+
+std::shared_ptr<Buffer> host_data(const ArrayNode& n) {
+  if (!n.data || n.data->device().type == DeviceType::cpu) return n.data;
+  if (auto c = n.copy_on(Device(cpu))) return c;
+  // Two readers may both copy; the copies are equal and both are kept
+  // alive only as long as the node.
+  auto c = gpu::backend("data").to_host(*n.data);
+  const_cast<ArrayNode&>(n).add_copy(c);
+  return c;
 }
 
 OpNode::~OpNode() {
@@ -163,7 +187,7 @@ void* array::raw_data() const {
     throw std::invalid_argument(
         "[data] The array is not evaluated or holds an error; call eval.");
   }
-  return node_->data->ptr();
+  return detail::host_data(*node_)->ptr();
 }
 
 }  // namespace runnel

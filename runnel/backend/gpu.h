@@ -43,6 +43,8 @@ class Backend {
   virtual size_t set_memory_limit(int index, size_t limit) = 0;
   virtual size_t memory_limit(int index) = 0;
   virtual void clear_cache(int index) = 0;
+  // A host copy of a finished GPU buffer.
+  virtual std::shared_ptr<Buffer> to_host(const Buffer& b) = 0;
 };
 
 // Never throws; 0 without a backend, driver or GPU. Before the backend is

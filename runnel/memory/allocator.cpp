@@ -216,6 +216,22 @@ Buffer::~Buffer() {
   }
 }
 
+void Buffer::add_use(Dep d) {
+  std::lock_guard lock(uses_mu_);
+  for (Dep& u : uses_) {
+    if (u.timeline == d.timeline) {
+      u.value = std::max(u.value, d.value);
+      return;
+    }
+  }
+  uses_.push_back(std::move(d));
+}
+
+std::vector<Dep> Buffer::uses() const {
+  std::lock_guard lock(uses_mu_);
+  return uses_;
+}
+
 std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d) {
   void* p = cpu_allocator().malloc(nbytes);
   return std::make_shared<Buffer>(p, nbytes, d);

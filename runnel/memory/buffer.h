@@ -1,12 +1,17 @@
 // Buffers: blocks of device memory, returned to their allocator when the last
-// reference goes. On the CPU the references held by queued work are the
-// buffer's uses: a buffer is never freed while work that reads or writes it
-// is still queued.
+// reference goes. Queued work holds references to the buffers it reads and
+// writes, so a buffer is never freed while such work is still queued. On the
+// CPU that is all it takes: work that has run is done with its buffers. A
+// GPU buffer also keeps its uses as (stream, value) points, recorded when
+// work is launched, because launched work still runs after the host has let
+// go: the backend frees it only behind them.
 #pragma once
 
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "runnel/device.h"
 #include "runnel/scheduler/timeline.h"
@@ -25,11 +30,18 @@ class Buffer {
   size_t size() const { return size_; }
   Device device() const { return device_; }
 
+  // A point after which launched work no longer reads or writes the buffer
+  // (one per timeline: the latest).
+  void add_use(Dep d);
+  std::vector<Dep> uses() const;
+
  private:
   void* ptr_;
   size_t size_;
   Device device_;
   Release release_;  // empty: runnel's allocator owns the memory
+  mutable std::mutex uses_mu_;
+  std::vector<Dep> uses_;
 };
 
 // Thrown by allocate() on a pool worker when the limit is reached while other

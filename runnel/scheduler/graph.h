@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "runnel/array.h"
@@ -49,11 +50,23 @@ struct ArrayNode {
   std::shared_ptr<Buffer> data;
   ErrorPtr error;
 
+  // Copies of `data` on other devices, made once and kept while the array
+  // lives (the cached copy counts in memory figures).
+  std::shared_ptr<Buffer> copy_on(const Device& d) const;
+  void add_copy(std::shared_ptr<Buffer> b);
+
+  mutable std::mutex copies_mu;
+  std::vector<std::shared_ptr<Buffer>> copies;
+
   bool submitted() const {
     return !op ||
            op->status.load(std::memory_order_acquire) == OpNode::kSubmitted;
   }
 };
+
+// The node's data as host memory: its own buffer, or a copy from its device
+// (made once; the node must be done).
+std::shared_ptr<Buffer> host_data(const ArrayNode& n);
 
 Strides contiguous_strides(const Shape& shape);
 size_t shape_size(const Shape& shape);

@@ -31,6 +31,7 @@ class NoGpu final : public Backend {
   size_t set_memory_limit(int i, size_t) override { fail(i); }
   size_t memory_limit(int i) override { fail(i); }
   void clear_cache(int i) override { fail(i); }
+  std::shared_ptr<Buffer> to_host(const Buffer&) override { fail(0); }
 
  private:
   [[noreturn]] void fail(int i) const {
