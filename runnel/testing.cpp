@@ -8,7 +8,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "runnel/primitives/primitive.h"
+#include "runnel/primitives/testing.h"
 #include "runnel/scheduler/graph.h"
 #include "runnel/scheduler/stream_state.h"
 
@@ -35,20 +35,6 @@ class HostWork final : public detail::Work {
  private:
   std::function<void()> fn_;
   detail::StreamState* stream_;
-};
-
-class Delay final : public Primitive {
- public:
-  explicit Delay(int64_t us) : us_(us) {}
-  const char* name() const override { return "delay"; }
-  void eval_cpu(const std::vector<array>& in,
-                std::vector<array>& out) override {
-    std::this_thread::sleep_for(std::chrono::microseconds(us_));
-    out[0].node().data = in[0].node().data;
-  }
-
- private:
-  int64_t us_;
 };
 
 // Fault injection: one spec at a time, under mu. `armed` keeps the hot path
@@ -132,6 +118,16 @@ std::atomic<int> g_max_batch{env_int("RUNNEL_MAX_BATCH")};
 std::atomic<int64_t> g_claim_delay{0};
 
 }  // namespace
+
+}  // namespace runnel::testing
+
+void runnel::Delay::eval_cpu(const std::vector<array>& in,
+                             std::vector<array>& out) {
+  std::this_thread::sleep_for(std::chrono::microseconds(us_));
+  out[0].node().data = in[0].node().data;
+}
+
+namespace runnel::testing {
 
 struct Gate::State {
   std::shared_ptr<detail::Timeline> timeline =

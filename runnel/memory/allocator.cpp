@@ -210,7 +210,7 @@ Buffer::~Buffer() {
     if (device_.type == DeviceType::cpu) {
       cpu_allocator().add_external(-static_cast<ptrdiff_t>(size_));
     }
-    release_(ptr_);
+    release_(*this);
   } else if (ptr_) {
     cpu_allocator().free(ptr_);
   }
@@ -237,10 +237,12 @@ std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d) {
   return std::make_shared<Buffer>(p, nbytes, d);
 }
 
-std::shared_ptr<Buffer> wrap_external(void* ptr, size_t nbytes, const Device& d,
-                                      Buffer::Release release) {
+std::shared_ptr<Buffer> wrap_external(void* ptr, size_t nbytes,
+                                      std::function<void(void*)> release) {
   cpu_allocator().add_external(static_cast<ptrdiff_t>(nbytes));
-  return std::make_shared<Buffer>(ptr, nbytes, d, std::move(release));
+  return std::make_shared<Buffer>(
+      ptr, nbytes, Device(cpu),
+      [release = std::move(release)](const Buffer& b) { release(b.ptr()); });
 }
 
 }  // namespace runnel::detail

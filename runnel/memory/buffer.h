@@ -20,7 +20,8 @@ namespace runnel::detail {
 
 class Buffer {
  public:
-  using Release = std::function<void(void*)>;
+  // Gives the memory back; called with the buffer (its uses) in ~Buffer.
+  using Release = std::function<void(const Buffer&)>;
   Buffer(void* ptr, size_t size, Device device, Release release = {});
   ~Buffer();
   Buffer(const Buffer&) = delete;
@@ -55,8 +56,9 @@ struct MemoryWait {
 // and what is free, when it would pass the device's limit.
 std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d);
 
-// Memory someone else owns, released through `release` (counted as active).
-std::shared_ptr<Buffer> wrap_external(void* ptr, size_t nbytes, const Device& d,
-                                      Buffer::Release release);
+// Host memory someone else owns, released through `release` (counted as
+// active).
+std::shared_ptr<Buffer> wrap_external(void* ptr, size_t nbytes,
+                                      std::function<void(void*)> release);
 
 }  // namespace runnel::detail

@@ -22,6 +22,8 @@ class Arange : public Primitive {
  public:
   Arange(double start, double step) : start_(start), step_(step) {}
   const char* name() const override { return "arange"; }
+  double start() const { return start_; }
+  double step() const { return step_; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 
  private:

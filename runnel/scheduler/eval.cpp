@@ -97,21 +97,37 @@ class Evaluator {
  public:
   explicit Evaluator(const std::vector<array>& outputs) : outputs_(outputs) {}
 
+  // An eval that meets ops claimed by another eval (foreign ops) submits
+  // everything it claimed that does not depend on them, releases the rest,
+  // waits on the host until the foreign ops leave the claimed state, and
+  // walks again. It so never waits while holding a claim: whoever holds a
+  // claim another eval waits for is submitting it without waiting.
   void run(bool wait) {
-    walk();
-    if (!order_.empty()) {
-      if (int64_t us = testing::detail_claim_delay()) {
-        thread_local std::minstd_rand rng(std::random_device{}());
-        std::this_thread::sleep_for(
-            std::chrono::microseconds(rng() % (us + 1)));
+    for (;;) {
+      walk();
+      if (!order_.empty()) {
+        if (int64_t us = testing::detail_claim_delay()) {
+          thread_local std::minstd_rand rng(std::random_device{}());
+          std::this_thread::sleep_for(
+              std::chrono::microseconds(rng() % (us + 1)));
+        }
+        defer_foreign_dependent();
+        try {
+          cut();
+          submit_all();
+        } catch (...) {
+          release(order_);
+          release(deferred_);
+          throw;
+        }
       }
-      try {
-        cut();
-        submit_all();
-      } catch (...) {
-        release_unsubmitted();
-        throw;
+      if (deferred_.empty()) {
+        if (!wait || outputs_submitted()) break;
+      } else {
+        release(deferred_);
+        for (auto& [op, keep] : foreign_) wait_not_claimed(*op);
       }
+      reset();
     }
     if (wait) wait_outputs();
   }
@@ -150,6 +166,83 @@ class Evaluator {
     }
   }
 
+  // Moves the claimed ops that read a foreign op, directly or through other
+  // claimed ops, from order_ to deferred_. What stays in order_ is still in
+  // a topological order and needs nothing another eval holds.
+  void defer_foreign_dependent() {
+    if (foreign_.empty()) return;
+    std::vector<char> tainted(order_.size(), 0);
+    std::vector<OpNode*> kept;
+    for (size_t i = 0; i < order_.size(); ++i) {
+      OpNode* op = order_[i];
+      for (const array& in : op->inputs) {
+        OpNode* p = in.node().op.get();
+        if (!p) continue;
+        if (foreign_.count(p)) {
+          tainted[i] = 1;
+        } else if (auto it = claimed_.find(p);
+                   it != claimed_.end() && tainted[it->second]) {
+          tainted[i] = 1;
+        }
+        if (tainted[i]) break;
+      }
+      if (tainted[i]) {
+        deferred_.push_back(op);
+      } else {
+        kept.push_back(op);
+      }
+    }
+    for (OpNode* op : deferred_) claimed_.erase(op);
+    order_ = std::move(kept);
+    for (size_t i = 0; i < order_.size(); ++i) {
+      order_[i]->slot = static_cast<int32_t>(i);
+      claimed_[order_[i]] = order_[i]->slot;
+    }
+  }
+
+  // Hands claimed, unsubmitted ops back to any eval.
+  static void release(const std::vector<OpNode*>& ops) {
+    for (OpNode* op : ops) {
+      uint8_t s = OpNode::kClaimed;
+      if (op->status.compare_exchange_strong(s, OpNode::kUnscheduled)) {
+        op->status.notify_all();
+      }
+    }
+  }
+
+  void reset() {
+    claimed_.clear();
+    foreign_.clear();
+    keep_.clear();
+    order_.clear();
+    deferred_.clear();
+    seg_of_.clear();
+    segments_.clear();
+    open_.clear();
+    per_stream_.clear();
+  }
+
+  static void wait_not_claimed(OpNode& op) {
+    for (uint8_t s = op.status.load(std::memory_order_acquire);
+         s == OpNode::kClaimed; s = op.status.load(std::memory_order_acquire)) {
+      op.status.wait(s, std::memory_order_acquire);
+    }
+  }
+
+  // Waits until every output's op is submitted; false when one went back
+  // to unscheduled (its claimer deferred it): walk again.
+  bool outputs_submitted() {
+    for (const array& a : outputs_) {
+      OpNode* op = a.node().op.get();
+      if (!op) continue;
+      wait_not_claimed(*op);
+      if (op->status.load(std::memory_order_acquire) != OpNode::kSubmitted) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   int open_segment(StreamState* s) {
     segments_.emplace_back();
     segments_.back().stream = s;
@@ -166,7 +259,6 @@ class Evaluator {
       OpNode* op = order_[i];
       StreamState* s = &op->stream.state();
       std::vector<int> after;
-      std::vector<OpNode*> foreign;
       bool cross = false;
       for (const array& in : op->inputs) {
         OpNode* p = in.node().op.get();
@@ -179,9 +271,6 @@ class Evaluator {
           after.push_back(seg);
           // The producer's segment ends with it: nothing later joins it.
           if (open_[ps] == seg) open_[ps] = -1;
-        } else if (foreign_.count(p)) {
-          foreign.push_back(p);
-          cross = true;
         } else if (&p->stream.state() != s && !in.node().done.reached()) {
           cross = true;
         }
@@ -195,7 +284,6 @@ class Evaluator {
       Segment& g = segments_[seg];
       g.ops.push_back(static_cast<int>(i));
       g.after.insert(g.after.end(), after.begin(), after.end());
-      g.foreign.insert(g.foreign.end(), foreign.begin(), foreign.end());
       seg_of_[i] = seg;
     }
   }
@@ -203,11 +291,6 @@ class Evaluator {
   bool ready(const Segment& g) const {
     for (int a : g.after) {
       if (!segments_[a].submitted) return false;
-    }
-    for (OpNode* f : g.foreign) {
-      if (f->status.load(std::memory_order_acquire) != OpNode::kSubmitted) {
-        return false;
-      }
     }
     return true;
   }
@@ -227,14 +310,9 @@ class Evaluator {
           progress = true;
         }
       }
-      if (progress) continue;
-      // Everything left waits on ops another eval claimed: that eval submits
-      // them without waiting on us (its walk never reads past our claims),
-      // so wait on the host until one of them is submitted.
-      for (auto& [s, next] : heads) {
-        auto& ids = per_stream_[s];
-        if (next >= ids.size()) continue;
-        for (OpNode* f : segments_[ids[next]].foreign) wait_submitted(*f);
+      if (!progress) {
+        // Segments wait only on earlier segments of this eval.
+        throw std::logic_error("[eval] segments form a cycle");
       }
     }
   }
@@ -302,40 +380,9 @@ class Evaluator {
     g.submitted = true;
   }
 
-  // Waits on the host until another eval has submitted `op`.
-  static void wait_submitted(OpNode& op) {
-    for (;;) {
-      uint8_t s = op.status.load(std::memory_order_acquire);
-      if (s == OpNode::kSubmitted) return;
-      if (s == OpNode::kUnscheduled) {
-        throw std::runtime_error(
-            "[eval] A concurrent eval of the same graph failed before "
-            "submitting it; evaluate again.");
-      }
-      op.status.wait(s, std::memory_order_acquire);
-    }
-  }
-
-  void release_unsubmitted() {
-    for (auto& g : segments_) {
-      if (g.submitted) continue;
-      for (int i : g.ops) {
-        order_[i]->status.store(OpNode::kUnscheduled);
-        order_[i]->status.notify_all();
-      }
-    }
-    if (segments_.empty()) {
-      for (OpNode* op : order_) {
-        op->status.store(OpNode::kUnscheduled);
-        op->status.notify_all();
-      }
-    }
-  }
-
   void wait_outputs() {
     for (const array& a : outputs_) {
       ArrayNode& n = a.node();
-      if (n.op) wait_submitted(*n.op);
       if (n.done.timeline) n.done.timeline->wait(n.done.value);
     }
     for (const array& a : outputs_) {
@@ -348,6 +395,7 @@ class Evaluator {
   std::unordered_map<OpNode*, std::shared_ptr<OpNode>> foreign_;
   std::vector<std::shared_ptr<OpNode>> keep_;
   std::vector<OpNode*> order_;
+  std::vector<OpNode*> deferred_;  // claimed, but reading foreign ops
   std::vector<int> seg_of_;
   std::vector<Segment> segments_;
   std::unordered_map<StreamState*, int> open_;

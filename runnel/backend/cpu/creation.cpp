@@ -3,34 +3,11 @@
 #include <cstring>
 #include <limits>
 
+#include "runnel/backend/common/ops.h"
 #include "runnel/backend/cpu/iterate.h"
 
 namespace runnel {
 namespace {
-
-// Numpy's float-to-integer casts are undefined beyond the range; ours send
-// NaN to 0 and saturate (the op library's numeric semantics).
-template <class Out, class In>
-Out cast_value(In v) {
-  if constexpr (std::is_same_v<In, float16_t> ||
-                std::is_same_v<In, bfloat16_t>) {
-    return cast_value<Out>(static_cast<float>(v));
-  } else if constexpr (std::is_same_v<Out, float16_t> ||
-                       std::is_same_v<Out, bfloat16_t>) {
-    return Out(v);
-  } else if constexpr (std::is_floating_point_v<In> &&
-                       std::is_integral_v<Out> && !std::is_same_v<Out, bool>) {
-    if (v != v) return Out(0);
-    constexpr double lo = static_cast<double>(std::numeric_limits<Out>::min());
-    constexpr double hi = static_cast<double>(std::numeric_limits<Out>::max());
-    double d = static_cast<double>(v);
-    if (d <= lo) return std::numeric_limits<Out>::min();
-    if (d >= hi) return std::numeric_limits<Out>::max();
-    return static_cast<Out>(v);
-  } else {
-    return static_cast<Out>(v);
-  }
-}
 
 // out = cast(in broadcast to out's shape).
 void copy_broadcast(const array& in, array& out) {
@@ -46,7 +23,7 @@ void copy_broadcast(const array& in, array& out) {
             [&](int64_t pos, auto off, int64_t n, auto inner) {
               const In* s = src + off[0];
               for (int64_t i = 0; i < n; ++i) {
-                dst[pos + i] = cast_value<Out>(s[i * inner[0]]);
+                dst[pos + i] = ops::cast<Out>(s[i * inner[0]]);
               }
             });
       });
@@ -71,7 +48,7 @@ void Arange::eval_cpu(const std::vector<array>&, std::vector<array>& out) {
     T* dst = out[0].data<T>();
     cpu_backend::parallel(out[0].size(), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
-        dst[i] = cast_value<T>(start_ + static_cast<double>(i) * step_);
+        dst[i] = ops::cast<T>(start_ + static_cast<double>(i) * step_);
       }
     });
   });

@@ -2,73 +2,11 @@
 
 #include <cmath>
 
+#include "runnel/backend/common/ops.h"
 #include "runnel/backend/cpu/iterate.h"
 
 namespace runnel {
 namespace {
-
-template <class T>
-constexpr bool kHalf =
-    std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
-
-struct AddOp {
-  template <class T>
-  T operator()(T a, T b) const {
-    if constexpr (std::is_same_v<T, bool>) {
-      return a || b;
-    } else if constexpr (std::is_integral_v<T>) {
-      using U = std::make_unsigned_t<T>;
-      return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
-    } else {
-      return a + b;
-    }
-  }
-};
-
-struct MultiplyOp {
-  template <class T>
-  T operator()(T a, T b) const {
-    if constexpr (std::is_same_v<T, bool>) {
-      return a && b;
-    } else if constexpr (std::is_integral_v<T>) {
-      // Unsigned types narrower than int promote to int: widen first.
-      using U = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned,
-                                   std::make_unsigned_t<T>>;
-      return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
-    } else {
-      return a * b;
-    }
-  }
-};
-
-struct ExpOp {
-  template <class T>
-  T operator()(T a) const {
-    if constexpr (kHalf<T>) {
-      return T(std::exp(static_cast<float>(a)));
-    } else {
-      return std::exp(a);
-    }
-  }
-};
-
-struct AbsOp {
-  template <class T>
-  T operator()(T a) const {
-    if constexpr (std::is_same_v<T, bool> || std::is_unsigned_v<T>) {
-      return a;
-    } else if constexpr (std::is_integral_v<T>) {
-      using U = std::make_unsigned_t<T>;
-      return a < 0 ? static_cast<T>(U(0) - static_cast<U>(a)) : a;
-    } else if constexpr (kHalf<T>) {
-      T r = a;
-      r.bits &= 0x7fff;
-      return r;
-    } else {
-      return std::fabs(a);
-    }
-  }
-};
 
 template <class Op>
 void binary(const std::vector<array>& in, array& out, Op op) {
@@ -128,19 +66,19 @@ void unary(const array& in, array& out, Op op) {
 }  // namespace
 
 void Add::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  binary(in, out[0], AddOp{});
+  binary(in, out[0], ops::Add{});
 }
 
 void Multiply::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  binary(in, out[0], MultiplyOp{});
+  binary(in, out[0], ops::Multiply{});
 }
 
 void Exp::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary(in[0], out[0], ExpOp{});  // floats only: the op promotes
+  unary(in[0], out[0], ops::Exp{});  // floats only: the op promotes
 }
 
 void Abs::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary(in[0], out[0], AbsOp{});
+  unary(in[0], out[0], ops::Abs{});
 }
 
 }  // namespace runnel

@@ -2,32 +2,14 @@
 
 #include <vector>
 
+#include "runnel/backend/common/ops.h"
 #include "runnel/backend/cpu/iterate.h"
 
 namespace runnel {
 namespace {
 
-// What a sum of T accumulates in: half precision in float, integers in the
-// unsigned type of their width (wrapping, never undefined).
 template <class T>
-struct AccOf {
-  using type = T;
-};
-template <class T>
-requires std::is_integral_v<T>
-struct AccOf<T> {
-  using type = std::make_unsigned_t<T>;
-};
-template <>
-struct AccOf<float16_t> {
-  using type = float;
-};
-template <>
-struct AccOf<bfloat16_t> {
-  using type = float;
-};
-template <class T>
-using Acc = typename AccOf<T>::type;
+using Acc = typename ops::SumAcc<T>::type;
 
 // Pairwise summation over blocks of 128, as numpy does: the error grows
 // with log(n) rather than n.

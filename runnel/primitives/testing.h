@@ -1,0 +1,24 @@
+// Primitives of the test hooks (runnel/testing.h).
+#pragma once
+
+#include <cstdint>
+
+#include "runnel/primitives/primitive.h"
+
+namespace runnel {
+
+// An identity op that takes `microseconds` first: it sleeps on the CPU and
+// spins on the GPU clock. The output shares the input's buffer.
+class Delay final : public Primitive {
+ public:
+  explicit Delay(int64_t us) : us_(us) {}
+  const char* name() const override { return "delay"; }
+  int64_t microseconds() const { return us_; }
+  void eval_cpu(const std::vector<array>& in,
+                std::vector<array>& out) override;
+
+ private:
+  int64_t us_;
+};
+
+}  // namespace runnel
