@@ -178,10 +178,12 @@ RUNNEL_HOST_DEVICE constexpr uint16_t to_bits(T v) {
   } else {
     if (v == 0) return 0;
     uint64_t mag = static_cast<uint64_t>(v);
+    bool neg = false;
     if constexpr (std::is_signed_v<T>) {
-      if (v < 0) mag = uint64_t{0} - mag;
+      neg = v < 0;
+      if (neg) mag = uint64_t{0} - mag;
     }
-    return round_to_bits<kExp, kMant>(v < 0, 0, mag);
+    return round_to_bits<kExp, kMant>(neg, 0, mag);
   }
 }
 

@@ -41,6 +41,9 @@ class Timeline {
   // sleeps on the counter. Device timelines wait on the device.
   virtual void wait(uint64_t v) const;
 
+  // Whether callbacks wait for values not reached yet.
+  bool has_waiters() const { return has_waiters_.load(); }
+
   // The CPU strand that advances this timeline, if any: strands waiting on it
   // lend it their priority.
   CpuStream* strand = nullptr;

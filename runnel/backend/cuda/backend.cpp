@@ -1,0 +1,130 @@
+// The CUDA backend's entry point: what librunnel asks of a GPU backend.
+#include <cstdio>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+#include "runnel/backend/cuda/cuda.h"
+#include "runnel/backend/gpu.h"
+#include "runnel/memory/buffer.h"
+#include "runnel/primitives/primitive.h"
+
+namespace runnel::cuda {
+namespace {
+
+std::unordered_map<std::string, Kernel>& kernels() {
+  static auto* k = new std::unordered_map<std::string, Kernel>();
+  return *k;
+}
+
+std::string uuid_string(const cudaUUID_t& u) {
+  const auto* b = reinterpret_cast<const unsigned char*>(u.bytes);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf),
+                "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+                "%02x%02x%02x%02x%02x%02x",
+                b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+                b[10], b[11], b[12], b[13], b[14], b[15]);
+  return buf;
+}
+
+class CudaBackend final : public detail::gpu::Backend {
+ public:
+  CudaBackend() {
+    register_creation_kernels();
+    register_elementwise_kernels();
+    register_reduce_kernels();
+    register_testing_kernels();
+  }
+
+  int device_count() override {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      cudaGetLastError();
+      return 0;
+    }
+    return n;
+  }
+
+  DeviceInfo device_info(int i) override {
+    DeviceState& d = device(i);
+    cudaDeviceProp p{};
+    check(cudaGetDeviceProperties(&p, i), "cudaGetDeviceProperties", i);
+    set_device(i);
+    size_t free_b = 0, total_b = 0;
+    check(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo", i);
+    char bus[32] = {};
+    check(cudaDeviceGetPCIBusId(bus, sizeof(bus), i), "cudaDeviceGetPCIBusId",
+          i);
+    return DeviceInfo{
+        {"device_name", std::string(p.name)},
+        {"architecture",
+         "sm_" + std::to_string(p.major) + std::to_string(p.minor)},
+        {"total_memory", static_cast<int64_t>(d.total_memory())},
+        {"free_memory", static_cast<int64_t>(free_b)},
+        {"compute_capability_major", static_cast<int64_t>(p.major)},
+        {"compute_capability_minor", static_cast<int64_t>(p.minor)},
+        {"uuid", uuid_string(p.uuid)},
+        {"pci_bus_id", std::string(bus)},
+        {"multiprocessor_count", static_cast<int64_t>(p.multiProcessorCount)},
+    };
+  }
+
+  std::pair<int, int> priority_range(int i) override {
+    device(i);
+    int least = 0, greatest = 0;
+    check(cudaDeviceGetStreamPriorityRange(&least, &greatest),
+          "cudaDeviceGetStreamPriorityRange", i);
+    return {greatest, least};
+  }
+
+  std::shared_ptr<detail::StreamState> make_stream(int i, int index,
+                                                   int priority) override {
+    device(i);
+    return std::make_shared<GpuStream>(index, i, priority);
+  }
+
+  void eval(Primitive& p, const std::vector<array>& in,
+            std::vector<array>& out) override {
+    auto it = kernels().find(p.name());
+    if (it == kernels().end()) {
+      throw std::invalid_argument(std::string("[") + p.name() +
+                                  "] has no GPU kernel yet.");
+    }
+    it->second(p, in, out);
+  }
+
+  size_t active_memory(int i) override { return device(i).active(); }
+  size_t peak_memory(int i) override { return device(i).peak(); }
+  void reset_peak_memory(int i) override { device(i).reset_peak(); }
+  size_t cache_memory(int i) override { return device(i).cache(); }
+  size_t set_memory_limit(int i, size_t l) override {
+    return device(i).set_limit(l);
+  }
+  size_t memory_limit(int i) override { return device(i).limit(); }
+  void clear_cache(int i) override { device(i).trim(); }
+
+  std::shared_ptr<Buffer> to_host(const Buffer& b) override {
+    int dev = b.device().index;
+    device(dev);
+    set_device(dev);
+    auto h = detail::allocate(b.size(), Device(DeviceType::cpu));
+    // The buffer is finished (its array is done); the copy waits for
+    // nothing else on the device.
+    check(cudaMemcpy(h->ptr(), b.ptr(), b.size(), cudaMemcpyDeviceToHost),
+          "copy to the host", dev);
+    return h;
+  }
+};
+
+}  // namespace
+
+void register_kernel(const char* name, Kernel k) { kernels()[name] = k; }
+
+}  // namespace runnel::cuda
+
+extern "C" runnel::detail::gpu::Backend* runnel_cuda_backend() {
+  static auto* b = new runnel::cuda::CudaBackend();  // never destroyed
+  return b;
+}

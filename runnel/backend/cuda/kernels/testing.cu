@@ -1,0 +1,36 @@
+#include "runnel/backend/cuda/kernels/common.cuh"
+#include "runnel/primitives/testing.h"
+#include "runnel/scheduler/graph.h"
+
+namespace runnel::cuda {
+namespace {
+
+// Spins on the GPU's global timer: a kernel that takes a known time.
+__global__ void spin_kernel(uint64_t ns) {
+  uint64_t start, now;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
+  do {
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+  } while (now - start < ns);
+}
+
+}  // namespace
+
+void register_testing_kernels() {
+  register_kernel("delay", [](Primitive& p, const std::vector<array>& in,
+                              std::vector<array>& out) {
+    auto& d = static_cast<Delay&>(p);
+    input_ptr(in[0]);  // on this device, a use recorded
+    auto& n = in[0].node();
+    auto buf =
+        n.data->device() == Device(DeviceType::gpu, current_launch().device)
+            ? n.data
+            : n.copy_on(Device(DeviceType::gpu, current_launch().device));
+    spin_kernel<<<1, 1, 0, current_launch().cu>>>(
+        static_cast<uint64_t>(d.microseconds()) * 1000);
+    after_launch("delay");
+    out[0].node().data = buf;
+  });
+}
+
+}  // namespace runnel::cuda

@@ -1,0 +1,284 @@
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+#include "runnel/backend/cuda/cuda.h"
+#include "runnel/scheduler/graph.h"
+
+namespace runnel::cuda {
+namespace {
+
+thread_local Launch* tls_launch = nullptr;
+
+bool launch_blocking() {
+  static const bool on = [] {
+    const char* v = std::getenv("RUNNEL_LAUNCH_BLOCKING");
+    return v && v[0] == '1';
+  }();
+  return on;
+}
+
+}  // namespace
+
+// ---- GpuTimeline ----
+
+std::vector<Timeline::Callback> GpuTimeline::on_launch(uint64_t v,
+                                                       EventPtr ev) {
+  std::vector<Callback> fire;
+  std::lock_guard lock(mu_);
+  events_.emplace_back(v, std::move(ev));
+  launched_.store(v, std::memory_order_release);
+  for (size_t i = 0; i < launch_waiters_.size();) {
+    if (launch_waiters_[i].first <= v) {
+      fire.push_back(std::move(launch_waiters_[i].second));
+      launch_waiters_.erase(launch_waiters_.begin() + i);
+    } else {
+      ++i;
+    }
+  }
+  return fire;
+}
+
+bool GpuTimeline::on_launched(uint64_t v, Callback cb) {
+  std::lock_guard lock(mu_);
+  if (launched_.load() >= v) return false;
+  launch_waiters_.emplace_back(v, std::move(cb));
+  return true;
+}
+
+EventPtr GpuTimeline::event_for(uint64_t v) const {
+  std::lock_guard lock(mu_);
+  for (auto& [value, ev] : events_) {
+    if (value >= v) return ev;  // values are launched in order
+  }
+  return nullptr;
+}
+
+bool GpuTimeline::refresh(uint64_t v) const {
+  if (launched() < v) return false;
+  return const_cast<GpuTimeline*>(this)->poll() && completed() >= v;
+}
+
+bool GpuTimeline::poll() {
+  uint64_t done = 0;
+  {
+    std::lock_guard lock(mu_);
+    while (!events_.empty()) {
+      cudaError_t e = cudaEventQuery(events_.front().second->ev);
+      if (e == cudaErrorNotReady) break;
+      if (e != cudaSuccess) {
+        // A fault: the device is lost. Advance anyway so nothing waits
+        // forever; waits raise the lost device's error.
+        try {
+          check(e, "a kernel (seen asynchronously)", device_);
+        } catch (...) {
+        }
+      }
+      done = events_.front().first;
+      events_.pop_front();
+    }
+  }
+  if (done == 0) return false;
+  advance(done);
+  return true;
+}
+
+void GpuTimeline::wait(uint64_t v) const {
+  if (completed() >= v) return;
+  // Work still in the host queue is launched by whoever satisfies it.
+  while (launched() < v) {
+    uint64_t seen = launched_.load();
+    if (seen >= v) break;
+    std::this_thread::sleep_for(std::chrono::microseconds(5));
+  }
+  auto self = const_cast<GpuTimeline*>(this);
+  using Clock = std::chrono::steady_clock;
+  auto spin_until = Clock::now() + std::chrono::microseconds(20);
+  while (Clock::now() < spin_until) {
+    if (self->poll(), completed() >= v) return;
+  }
+  if (EventPtr ev = event_for(v)) {
+    set_device(device_);
+    cudaEventSynchronize(ev->ev);
+  }
+  self->poll();
+  check_not_lost(device_);
+}
+
+void GpuTimeline::watch(uint64_t) {
+  if (auto self = self_.lock()) {
+    cuda::device(device_).watch(std::static_pointer_cast<GpuTimeline>(self));
+  }
+}
+
+// ---- GpuStream ----
+
+GpuStream::GpuStream(int index, int dev, int priority)
+    : StreamState(index, Device(DeviceType::gpu, dev), priority,
+                  std::make_unique<GpuTimeline>(dev)),
+      device_(dev) {}
+
+GpuStream::~GpuStream() {
+  if (cu_ && !exiting()) {
+    set_device(device_);
+    cudaStreamDestroy(cu_);  // returns at once; pending work still completes
+  }
+}
+
+cudaStream_t GpuStream::cu() {
+  if (!cu_) {
+    set_device(device_);
+    check(cudaStreamCreateWithPriority(&cu_, cudaStreamNonBlocking, priority),
+          "cudaStreamCreate", device_);
+    gpu_timeline().set_stream(cu_);
+    gpu_timeline().set_self(timeline_ptr());
+  }
+  return cu_;
+}
+
+uint64_t GpuStream::submit(std::unique_ptr<detail::Work> w) {
+  check_not_lost(device_);
+  std::vector<Timeline::Callback> fire;
+  uint64_t v;
+  {
+    std::lock_guard lock(mu_);
+    v = last_value_.load(std::memory_order_relaxed) + 1;
+    w->value = v;
+    last_value_.store(v, std::memory_order_release);
+    Dep blocker;
+    if (queue_.empty() && launchable(*w, &blocker)) {
+      launch(*w, fire);
+    } else {
+      queue_.push_back(std::move(w));
+      if (queue_.size() == 1) pump_locked(fire);
+    }
+  }
+  for (auto& f : fire) f();
+  return v;
+}
+
+bool GpuStream::launchable(const detail::Work& w, Dep* blocker) {
+  for (const Dep& d : w.deps) {
+    if (d.timeline.get() == timeline_.get()) continue;
+    auto* gt = dynamic_cast<GpuTimeline*>(d.timeline.get());
+    bool ok = gt ? gt->launched() >= d.value : d.reached();
+    if (!ok) {
+      *blocker = d;
+      return false;
+    }
+  }
+  return true;
+}
+
+bool GpuStream::arm(const Dep& blocker) {
+  // The callback pumps this stream on the thread that satisfies the
+  // dependency (after that thread released its locks). Queued work keeps
+  // the stream alive.
+  auto self = std::static_pointer_cast<GpuStream>(shared_from_this());
+  auto cb = [self] { self->pump(); };
+  auto* gt = dynamic_cast<GpuTimeline*>(blocker.timeline.get());
+  return gt ? gt->on_launched(blocker.value, cb)
+            : blocker.timeline->on_reached(blocker.value, cb);
+}
+
+void GpuStream::pump_locked(std::vector<Timeline::Callback>& fire) {
+  while (!queue_.empty()) {
+    Dep blocker;
+    if (!launchable(*queue_.front(), &blocker)) {
+      if (arm(blocker)) return;
+      continue;  // satisfied meanwhile: look again
+    }
+    launch(*queue_.front(), fire);
+    queue_.pop_front();
+  }
+}
+
+void GpuStream::pump() {
+  std::vector<Timeline::Callback> fire;
+  {
+    std::lock_guard lock(mu_);
+    pump_locked(fire);
+  }
+  for (auto& f : fire) f();
+}
+
+void GpuStream::launch(detail::Work& w, std::vector<Timeline::Callback>& fire) {
+  DeviceState& dev = cuda::device(device_);
+  set_device(device_);
+  cudaStream_t s = cu();
+  // Waits on other GPU streams' events: each record precedes its wait,
+  // since the producer was launched (launchable).
+  for (const Dep& d : w.deps) {
+    if (d.timeline.get() == timeline_.get()) continue;
+    auto* gt = dynamic_cast<GpuTimeline*>(d.timeline.get());
+    if (!gt || gt->completed() >= d.value) continue;
+    if (EventPtr ev = gt->event_for(d.value)) {
+      check(cudaStreamWaitEvent(s, ev->ev, 0), "cudaStreamWaitEvent", device_);
+    }
+  }
+  Launch ctx{this, s, device_, w.value, Dep{timeline_ptr(), w.value}};
+  tls_launch = &ctx;
+  w.run();
+  tls_launch = nullptr;
+  EventPtr ev = dev.events.get();
+  check(cudaEventRecord(ev->ev, s), "cudaEventRecord", device_);
+  for (auto& f : gpu_timeline().on_launch(w.value, std::move(ev))) {
+    fire.push_back(std::move(f));
+  }
+}
+
+Launch& current_launch() {
+  if (!tls_launch) {
+    throw std::logic_error("[gpu] a kernel ran outside a GPU stream launch");
+  }
+  return *tls_launch;
+}
+
+void after_launch(const char* op) {
+  Launch& l = current_launch();
+  check(cudaGetLastError(), op, l.device);
+  if (launch_blocking()) {
+    check(cudaStreamSynchronize(l.cu), op, l.device);
+  }
+}
+
+// ---- buffers for kernels ----
+
+const void* input_ptr(const array& a) {
+  Launch& l = current_launch();
+  detail::ArrayNode& n = a.node();
+  const Device here(DeviceType::gpu, l.device);
+  std::shared_ptr<Buffer> b = n.data;
+  if (!b) throw std::logic_error("[gpu] an input has no data");
+  if (b->device() != here) {
+    std::shared_ptr<Buffer> c = n.copy_on(here);
+    if (!c) {
+      c = cuda::device(l.device).allocate(b->size(), l.cu);
+      if (b->device().type == DeviceType::cpu) {
+        check(cudaMemcpyAsync(c->ptr(), b->ptr(), b->size(),
+                              cudaMemcpyHostToDevice, l.cu),
+              "copy to the GPU", l.device);
+      } else {
+        check(cudaMemcpyPeerAsync(c->ptr(), l.device, b->ptr(),
+                                  b->device().index, b->size(), l.cu),
+              "copy between GPUs", l.device);
+        b->add_use(l.use);
+      }
+      n.add_copy(c);
+    }
+    b = std::move(c);
+  }
+  b->add_use(l.use);
+  return b->ptr();
+}
+
+void* output_ptr(array& a) {
+  Launch& l = current_launch();
+  auto b = cuda::device(l.device).allocate(a.nbytes(), l.cu);
+  b->add_use(l.use);
+  a.node().data = b;
+  return b->ptr();
+}
+
+}  // namespace runnel::cuda
