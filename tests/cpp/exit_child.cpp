@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return 2;
   if (std::strcmp(argv[1], "pending") == 0) {
     Stream s = new_stream(cpu);
-    array x = testing::delay(ones({4}), 60'000'000, s);
+    array x = testing::delay(ones({4}, float32, s), 60'000'000, s);
     async_eval({x});
     // Let the worker start the 60 s sleep, then exit with it running.
     while (x.status() == ArrayStatus::unscheduled) {
@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
     if (pid == 0) {
       Stream t = new_stream(cpu);
       array b = sum(arange(100, t), t);
-      int ok = b.item<int>() == 4950 && sum(arange(10)).item<int>() == 45;
+      int ok = b.item<int>() == 4950 &&
+               sum(arange(10, t), t).item<int>() == 45;
       _exit(ok ? 0 : 4);
     }
     int status = 0;

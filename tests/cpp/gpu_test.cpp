@@ -1,0 +1,344 @@
+// The GPU runtime: every wait direction, ordering proven with the GPU delay
+// (a kernel spinning on the GPU clock) and CPU gates, never by timing; values
+// against the CPU backend on fresh random data. Skipped without a GPU.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <thread>
+#include <variant>
+
+#include "runnel/runnel.h"
+#include "runnel/scheduler/errors.h"
+#include "runnel/testing.h"
+#include "watchdog.h"
+
+using namespace runnel;
+namespace rt = runnel::testing;
+using runnel::test::with_watchdog;
+
+namespace {
+
+class Gpu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (device_count(gpu) == 0) GTEST_SKIP() << "no GPU on this machine";
+  }
+};
+
+std::mt19937& rng() {
+  static thread_local std::mt19937 g(std::random_device{}());
+  return g;
+}
+
+// Random values of dtype `d` (small integers, or floats in [-4, 4]).
+array random_array(const Shape& shape, Dtype d) {
+  size_t n = 1;
+  for (int s : shape) n *= s;
+  std::vector<double> v(n);
+  std::uniform_real_distribution<double> u(-4.0, 4.0);
+  for (auto& x : v) {
+    x = u(rng());
+    if (!is_floating_point(d)) x = std::round(x * 20);
+    if (is_unsigned_integer(d)) x = std::abs(x);
+    if (d == bool_) x = x > 0;
+  }
+  return array(v.data(), float64, shape, d);
+}
+
+std::vector<double> values(array a) {
+  array f = astype(a, float64, Device(cpu));
+  eval(f);
+  return std::vector<double>(f.data<double>(), f.data<double>() + f.size());
+}
+
+// Equal for integers; within a few units in the last place for floats.
+void expect_close(array got, array want, Dtype d) {
+  auto g = values(got), w = values(want);
+  ASSERT_EQ(g.size(), w.size());
+  double tol = d == float16    ? 2e-3
+               : d == bfloat16 ? 1.6e-2
+               : d == float32  ? 2e-6
+               : d == float64  ? 1e-14
+                               : 0.0;
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (std::isnan(w[i])) {
+      EXPECT_TRUE(std::isnan(g[i])) << i;
+      continue;
+    }
+    EXPECT_NEAR(g[i], w[i], tol * std::max(1.0, std::abs(w[i])))
+        << "element " << i << " of dtype " << d;
+  }
+}
+
+const Dtype kAll[] = {bool_, uint8, uint16,  uint32,   uint64,  int8,   int16,
+                      int32, int64, float16, bfloat16, float32, float64};
+
+}  // namespace
+
+TEST_F(Gpu, DeviceInfoHasTheGpuKeys) {
+  auto info = device_info(Device(gpu, 0));
+  for (const char* k :
+       {"device_name", "architecture", "total_memory", "free_memory",
+        "compute_capability_major", "compute_capability_minor", "uuid",
+        "pci_bus_id", "multiprocessor_count"}) {
+    EXPECT_TRUE(info.count(k)) << k;
+  }
+  EXPECT_EQ(std::get<std::string>(info["architecture"]).rfind("sm_", 0), 0u);
+  EXPECT_GT(std::get<int64_t>(info["total_memory"]), 0);
+  auto [most, least] = stream_priority_range(Device(gpu, 0));
+  EXPECT_LE(most, least);
+  Stream s = new_stream(gpu, most - 10);
+  EXPECT_EQ(s.priority(), most);
+}
+
+TEST_F(Gpu, OpsMatchTheCpuInEveryDtype) {
+  with_watchdog(
+      [] {
+        Stream g = new_stream(gpu), c = new_stream(cpu);
+        for (Dtype d : kAll) {
+          SCOPED_TRACE(::testing::Message() << d);
+          array a = random_array({3, 257}, d);
+          array b = random_array({257}, d);  // broadcast along rows
+          array v = random_array({}, d);
+          auto both = [&](auto op) { expect_close(op(g), op(c), d); };
+          both([&](Stream s) { return add(a, b, s); });
+          both([&](Stream s) { return multiply(a, b, s); });
+          both([&](Stream s) { return abs(a, s); });
+          both([&](Stream s) { return sum(a, s); });
+          both([&](Stream s) { return astype(a, float32, s); });
+          both([&](Stream s) { return full({4, 5}, v, s); });
+          if (is_floating_point(d)) {
+            both([&](Stream s) { return exp(a, s); });
+          }
+          if (d != bool_) {
+            both([&](Stream s) { return arange(-3.0, 50.0, 0.5, d, s); });
+          }
+          both([&](Stream s) { return zeros({7}, d, s); });
+          both([&](Stream s) { return ones({2, 3}, d, s); });
+        }
+      },
+      120);
+}
+
+TEST_F(Gpu, LargeSumIsRightAndTheSameEveryTime) {
+  Stream g = new_stream(gpu);
+  array x = random_array({1 << 22}, float32);
+  array s1 = sum(x, g), s2 = sum(x, g);
+  array ref = sum(astype(x, float64, Device(cpu)), Device(cpu));
+  eval(s1, s2, ref);
+  EXPECT_EQ(s1.item<float>(), s2.item<float>());
+  EXPECT_NEAR(s1.item<float>(), ref.item<double>(),
+              1e-5 * (1 << 22) * 4 / 1000);
+}
+
+TEST_F(Gpu, GpuToGpuConsumerWaitsForADelayedProducer) {
+  with_watchdog([] {
+    Stream a = new_stream(gpu), b = new_stream(gpu);
+    array x = random_array({1000}, float32);
+    array y = rt::delay(x, 300'000, a);  // spins 300 ms on the GPU
+    array z = add(y, array(1.0f), b);
+    async_eval({z});
+    EXPECT_FALSE(b.query());
+    EXPECT_NE(z.status(), ArrayStatus::available);
+    eval(z);
+    expect_close(z, add(x, array(1.0f), Device(cpu)), float32);
+    EXPECT_TRUE(a.query());
+  });
+}
+
+TEST_F(Gpu, CpuToGpuWorkWaitsForAGatedCpuProducerWithoutBlockingTheHost) {
+  with_watchdog([] {
+    Stream c = new_stream(cpu), g = new_stream(gpu);
+    array x = random_array({512}, int32);
+    auto gate = rt::block(c);
+    array y = add(x, x, c);       // behind the gate
+    array z = multiply(y, y, g);  // deferred on the GPU stream
+    async_eval({z});              // returns: nothing parked on the device
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(g.query());
+    EXPECT_NE(z.status(), ArrayStatus::available);
+    gate.open();
+    eval(z);
+    expect_close(
+        z,
+        multiply(add(x, x, Device(cpu)), add(x, x, Device(cpu)), Device(cpu)),
+        int32);
+  });
+}
+
+TEST_F(Gpu, GpuToCpuStrandParksUntilTheGpuIsDone) {
+  with_watchdog([] {
+    Stream g = new_stream(gpu), c = new_stream(cpu);
+    array x = random_array({4096}, float32);
+    array y = rt::delay(multiply(x, x, g), 200'000, g);
+    array z = sum(y, c);  // a CPU strand waiting for GPU work
+    eval(z);
+    array ref = sum(multiply(x, x, Device(cpu)), Device(cpu));
+    EXPECT_NEAR(z.item<float>(), ref.item<float>(),
+                1e-4 * std::abs(ref.item<float>()));
+  });
+}
+
+TEST_F(Gpu, DeferredWorkKeepsItsStreamOrder) {
+  // TESTING.md 22: work behind a gated CPU producer on GPU stream G, then
+  // independent work on G from another thread: the later work waits.
+  with_watchdog([] {
+    Stream c = new_stream(cpu), g = new_stream(gpu);
+    auto gate = rt::block(c);
+    array x = random_array({64}, float32);
+    array early = add(add(x, x, c), array(1.0f), g);
+    async_eval({early});
+    array later(0.0f);
+    std::thread([&] {
+      later = multiply(x, array(3.0f), g);
+      async_eval({later});
+    }).join();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_NE(later.status(), ArrayStatus::available);
+    EXPECT_FALSE(g.query());
+    gate.open();
+    synchronize(g);
+    EXPECT_EQ(early.status(), ArrayStatus::available);
+    EXPECT_EQ(later.status(), ArrayStatus::available);
+    expect_close(later, multiply(x, array(3.0f), Device(cpu)), float32);
+  });
+}
+
+TEST_F(Gpu, ChainAcrossCpuAndSixteenGpuStreamsWithAFirstLaunchInTheMiddle) {
+  // TESTING.md 10: CPU->GPU->CPU->GPU over 16 GPU streams; `abs` runs on the
+  // GPU for the first time in the middle (lazy module loading).
+  with_watchdog(
+      [] {
+        std::vector<Stream> gs;
+        for (int i = 0; i < 16; ++i) gs.push_back(new_stream(gpu));
+        Stream c = new_stream(cpu);
+        array x = random_array({1000}, int32);
+        array ref = x;
+        array v = x;
+        for (int i = 0; i < 16; ++i) {
+          v = add(v, array(1), gs[i]);
+          ref = add(ref, array(1), Device(cpu));
+          if (i == 8) {
+            v = abs(multiply(v, array(-1), gs[i]), gs[(i + 1) % 16]);
+            ref = abs(multiply(ref, array(-1), Device(cpu)), Device(cpu));
+          }
+          v = add(v, array(2), c);
+          ref = add(ref, array(2), Device(cpu));
+        }
+        eval(v);
+        expect_close(v, ref, int32);
+      },
+      60);
+}
+
+TEST_F(Gpu, PingPongBetweenTwoGpuStreamsInOneEval) {
+  // TESTING.md 18: a wait on a record not made yet reads too early.
+  with_watchdog(
+      [] {
+        for (int batch : {0, 1}) {
+          rt::set_max_batch(batch);
+          Stream a = new_stream(gpu), b = new_stream(gpu);
+          array x = array(0);
+          for (int i = 0; i < 1000; ++i) x = add(x, array(1), i % 2 ? a : b);
+          EXPECT_EQ(x.item<int>(), 1000);
+        }
+        rt::set_max_batch(0);
+      },
+      60);
+}
+
+TEST_F(Gpu, EventsOrderGpuStreams) {
+  with_watchdog([] {
+    Stream a = new_stream(gpu), b = new_stream(gpu);
+    array x = random_array({100}, float32);
+    array y = rt::delay(x, 200'000, a);
+    async_eval({y});
+    Event e;
+    e.record(a);
+    EXPECT_FALSE(e.query());
+    e.wait(b);
+    array z = multiply(y, array(2.0f), b);
+    eval(z);
+    EXPECT_TRUE(e.query());
+    expect_close(z, multiply(x, array(2.0f), Device(cpu)), float32);
+    e.synchronize();
+  });
+}
+
+TEST_F(Gpu, OutOfMemoryRaisesNamingTheSizeAndTheProcessGoesOn) {
+  Device d(gpu, 0);
+  Stream g = new_stream(d);
+  size_t base = get_active_memory(d);
+  size_t old = set_memory_limit(base + (1 << 20), d);
+  array x = zeros({1 << 22}, float32, g);  // 16 MiB
+  try {
+    eval(x);
+    ADD_FAILURE() << "expected out_of_memory";
+  } catch (const out_of_memory& e) {
+    EXPECT_NE(std::string(e.what()).find("16.00 MiB asked for"),
+              std::string::npos)
+        << e.what();
+  }
+  set_memory_limit(old, d);
+  EXPECT_THROW(g.synchronize(), out_of_memory);
+  array y = zeros({1 << 22}, float32, g);
+  EXPECT_EQ(sum(y, g).item<float>(), 0.0f);
+}
+
+TEST_F(Gpu, MemoryFiguresCountGpuBuffers) {
+  Device d(gpu, 0);
+  Stream g = new_stream(d);
+  synchronize(d);
+  size_t base = get_active_memory(d);
+  {
+    array x = ones({1 << 20}, float32, g);
+    eval(x);
+    EXPECT_GE(get_active_memory(d), base + (4u << 20));
+    EXPECT_GE(get_peak_memory(d), base + (4u << 20));
+  }
+  synchronize(d);
+  EXPECT_EQ(get_active_memory(d), base);
+  clear_cache(d);
+  EXPECT_LE(get_cache_memory(d), get_peak_memory(d));
+}
+
+TEST_F(Gpu, BufferReadByTwoStreamsIsNotReusedUnderEither) {
+  with_watchdog([] {
+    Stream p = new_stream(gpu), r1 = new_stream(gpu), r2 = new_stream(gpu);
+    array src = random_array({1 << 16}, float32);
+    array x = multiply(src, array(1.0f), p);
+    eval(x);
+    // Two slow readers, then drop x: its memory must wait for both.
+    array a = sum(rt::delay(x, 200'000, r1), r1);
+    array b = sum(rt::delay(x, 300'000, r2), r2);
+    async_eval({a, b});
+    x = array(0.0f);
+    // New arrays on the producer stream would reuse freed memory at once.
+    std::vector<array> junk;
+    for (int i = 0; i < 8; ++i) junk.push_back(full({1 << 16}, array(7.0f), p));
+    eval(junk);
+    array ref = sum(src, Device(cpu));
+    eval(a, b, ref);
+    EXPECT_NEAR(a.item<float>(), ref.item<float>(), 1e-2);
+    EXPECT_NEAR(b.item<float>(), ref.item<float>(), 1e-2);
+  });
+}
+
+TEST_F(Gpu, StreamsFromManyThreadsAtOnce) {
+  // TESTING.md 11: lazy creation races.
+  with_watchdog([] {
+    std::vector<std::thread> ts;
+    std::atomic<int> ok{0};
+    for (int t = 0; t < 8; ++t) {
+      ts.emplace_back([&] {
+        Stream s = default_stream(Device(gpu));
+        Stream n = new_stream(gpu);
+        array x = add(arange(100, s), arange(100, n), n);
+        if (sum(x, s).item<int>() == 9900) ++ok;
+      });
+    }
+    for (auto& t : ts) t.join();
+    EXPECT_EQ(ok.load(), 8);
+  });
+}

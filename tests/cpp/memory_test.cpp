@@ -1,0 +1,285 @@
+// Memory figures and limits on the CPU, and large ops split over the pool.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runnel/runnel.h"
+#include "runnel/scheduler/errors.h"
+#include "runnel/scheduler/pool.h"
+#include "runnel/testing.h"
+
+using namespace runnel;
+
+namespace {
+
+const Device kCpu(cpu);
+constexpr size_t kMiB = size_t{1} << 20;
+
+// Frees may land a moment after the work that held the buffer finishes.
+bool eventually(const std::function<bool()>& pred) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// Restores the memory limit whatever the test does.
+class LimitGuard {
+ public:
+  explicit LimitGuard(size_t limit) : old_(set_memory_limit(limit, kCpu)) {}
+  ~LimitGuard() { set_memory_limit(old_, kCpu); }
+  LimitGuard(const LimitGuard&) = delete;
+  LimitGuard& operator=(const LimitGuard&) = delete;
+  size_t old() const { return old_; }
+
+ private:
+  size_t old_;
+};
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+uint32_t bits_of(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+}
+
+// A cached block up to a quarter larger may serve a request and counts in
+// full: tests that compare active memory start with an empty cache.
+TEST(Memory, AllocationsAreCountedAndFreedArraysReturnMemory) {
+  synchronize(kCpu);
+  clear_cache(kCpu);
+  const size_t base = get_active_memory(kCpu);
+  {
+    std::vector<float> host(4 * kMiB / 4, 1.5f);
+    array a(host, Shape{static_cast<int>(host.size())});
+    EXPECT_GE(get_active_memory(kCpu), base + a.nbytes());
+    array b = zeros({static_cast<int>(2 * kMiB / 4)}, float32);
+    b.eval();
+    EXPECT_GE(get_active_memory(kCpu), base + a.nbytes() + b.nbytes());
+    EXPECT_EQ(get_active_memory(), get_active_memory(kCpu));
+  }
+  EXPECT_TRUE(eventually([&] { return get_active_memory(kCpu) <= base; }))
+      << get_active_memory(kCpu) << " still active, " << base << " before";
+}
+
+TEST(Memory, IntermediatesOfAnEvaluatedChainAreFreed) {
+  synchronize(kCpu);
+  clear_cache(kCpu);
+  const int n = static_cast<int>(kMiB);  // 4 MiB per float32 array
+  const size_t base = get_active_memory(kCpu);
+  array x = ones({n});
+  array y = x;
+  for (int i = 0; i < 20; ++i) y = add(y, x);
+  y.eval();
+  EXPECT_EQ(y.data<float>()[n - 1], 21.0f);
+  // x and y are held; the 19 intermediates (76 MiB) are not.
+  const size_t held = 2 * static_cast<size_t>(n) * 4;
+  EXPECT_TRUE(eventually([&] {
+    return get_active_memory(kCpu) <= base + held + 64 * 1024;
+  })) << get_active_memory(kCpu) - base
+      << " bytes active above the start";
+}
+
+TEST(Memory, PeakTracksTheHighWaterMarkAndResets) {
+  synchronize(kCpu);
+  clear_cache(kCpu);
+  reset_peak_memory(kCpu);
+  const size_t base = get_active_memory(kCpu);
+  EXPECT_EQ(get_peak_memory(kCpu), base);
+  {
+    array a = zeros({static_cast<int>(8 * kMiB / 4)});
+    a.eval();
+  }
+  ASSERT_TRUE(eventually([&] { return get_active_memory(kCpu) <= base; }));
+  EXPECT_GE(get_peak_memory(kCpu), base + 8 * kMiB);
+  reset_peak_memory(kCpu);
+  EXPECT_LT(get_peak_memory(kCpu), base + 8 * kMiB);
+  EXPECT_EQ(get_peak_memory(kCpu), get_active_memory(kCpu));
+}
+
+TEST(Memory, CacheKeepsFreedBlocksAndClearCacheReturnsThem) {
+  synchronize(kCpu);
+  clear_cache(kCpu);
+  EXPECT_EQ(get_cache_memory(kCpu), 0u);
+  const size_t size = 6 * kMiB;
+  {
+    array a = zeros({static_cast<int>(size / 4)});
+    a.eval();
+  }
+  ASSERT_TRUE(eventually([&] { return get_cache_memory(kCpu) >= size; }));
+  const size_t cached = get_cache_memory(kCpu);
+  // A block of the same size comes from the cache.
+  {
+    array b = ones({static_cast<int>(size / 4)});
+    b.eval();
+    EXPECT_LE(get_cache_memory(kCpu), cached - size);
+    EXPECT_EQ(b.data<float>()[size / 4 - 1], 1.0f);
+  }
+  ASSERT_TRUE(eventually([&] { return get_cache_memory(kCpu) >= size; }));
+  clear_cache(kCpu);
+  EXPECT_EQ(get_cache_memory(kCpu), 0u);
+}
+
+TEST(Memory, LimitIsEnforcedWithOutOfMemoryNamingTheSize) {
+  synchronize(kCpu);
+  clear_cache(kCpu);
+  const size_t before = get_memory_limit(kCpu);
+  {
+    LimitGuard guard(get_active_memory(kCpu) + 4 * kMiB);
+    EXPECT_EQ(guard.old(), before);
+    EXPECT_EQ(get_memory_limit(kCpu), get_active_memory(kCpu) + 4 * kMiB);
+    // Eager: copying host data allocates at the call.
+    std::vector<float> host(16 * kMiB / 4);
+    try {
+      array a(host, Shape{static_cast<int>(host.size())});
+      ADD_FAILURE() << "16 MiB array above a 4 MiB limit";
+    } catch (const out_of_memory& e) {
+      EXPECT_NE(std::string(e.what()).find("16.00 MiB"), std::string::npos)
+          << e.what();
+    }
+    // Lazy: the op fails when it runs; eval raises it.
+    Stream s = new_stream(cpu);
+    array z = zeros({static_cast<int>(32 * kMiB / 4)}, float32, s);
+    try {
+      z.eval();
+      ADD_FAILURE() << "32 MiB op above a 4 MiB limit";
+    } catch (const out_of_memory& e) {
+      EXPECT_NE(std::string(e.what()).find("32.00 MiB"), std::string::npos)
+          << e.what();
+    }
+    // The stream's slot holds the error until synchronize raises it.
+    EXPECT_THROW(synchronize(s), out_of_memory);
+    // Small work still fits.
+    array ok = add(arange(10, s), array(1), s);
+    EXPECT_EQ(sum(ok, s).item<int>(), 55);
+    synchronize(s);
+  }
+  EXPECT_EQ(get_memory_limit(kCpu), before);
+  // With the limit restored the same allocation succeeds.
+  array big = zeros({static_cast<int>(32 * kMiB / 4)});
+  big.eval();
+  EXPECT_EQ(big.data<float>()[0], 0.0f);
+}
+
+TEST(Memory, DefaultLimitIsPhysicalMemory) {
+  const size_t phys = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) *
+                      static_cast<size_t>(sysconf(_SC_PAGE_SIZE));
+  EXPECT_EQ(get_memory_limit(kCpu), phys);
+  const size_t old = set_memory_limit(phys / 2, kCpu);
+  EXPECT_EQ(old, phys);
+  EXPECT_EQ(set_memory_limit(old, kCpu), phys / 2);
+  EXPECT_EQ(get_memory_limit(kCpu), phys);
+}
+
+TEST(Memory, MemoryFunctionsRejectUnavailableDevices) {
+  if (device_count(gpu) > 0) GTEST_SKIP() << "a GPU is present";
+  EXPECT_THROW(get_active_memory(Device(gpu)), std::invalid_argument);
+  EXPECT_THROW(set_memory_limit(1, Device(gpu)), std::invalid_argument);
+  EXPECT_THROW(get_active_memory(Device(cpu, 1)), std::invalid_argument);
+}
+
+// ---- Large ops over the pool ----
+
+constexpr int kLarge = 1 << 22;
+
+TEST(MemoryParallel, LargeElementwiseOpsAreCorrectAcrossChunks) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  auto h = random_floats(kLarge, seed);
+  array a(h, Shape{kLarge});
+  array b = add(multiply(a, a), array(1.0f));
+  array e = exp(a);
+  eval(b, e);
+  for (int i = 0; i < kLarge; ++i) {
+    ASSERT_EQ(b.data<float>()[i], h[i] * h[i] + 1.0f) << i;
+  }
+  for (int i = 0; i < kLarge; i += 97) {
+    ASSERT_NEAR(e.data<float>()[i], std::exp(static_cast<double>(h[i])),
+                4e-7 * std::exp(static_cast<double>(h[i])))
+        << i;
+  }
+}
+
+// The sum of 2^22 floats is the same bits whether every worker helps or the
+// strand's own worker does it all.
+TEST(MemoryParallel, LargeSumIsIdenticalWithBusyOrIdleWorkers) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  array a(random_floats(kLarge, seed), Shape{kLarge});
+  a.eval();
+  Stream s = new_stream(cpu);
+  const uint32_t idle = bits_of(sum(a, s).item<float>());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(bits_of(sum(a, s).item<float>()), idle);
+  }
+  // Keep every other worker asleep in a delay, then sum again.
+  const int workers = detail::Pool::get().num_threads();
+  std::vector<array> sleepers;
+  for (int w = 0; w < workers - 1; ++w) {
+    sleepers.push_back(
+        runnel::testing::delay(array(w), 300'000, new_stream(cpu)));
+  }
+  async_eval(sleepers);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  const uint32_t busy = bits_of(sum(a, s).item<float>());
+  EXPECT_EQ(busy, idle) << "workers=" << workers;
+  eval(sleepers);
+}
+
+// The child side of the next test: prints the sum's bits for a seed.
+TEST(MemoryChild, PrintSumBits) {
+  const char* seed = std::getenv("RUNNEL_SUM_SEED");
+  if (!seed) GTEST_SKIP() << "run by LargeSumIsIdenticalForAnyPoolSize";
+  array a(random_floats(kLarge, static_cast<uint32_t>(std::atoll(seed))),
+          Shape{kLarge});
+  float f = sum(a).item<float>();
+  array d = astype(a, float64);
+  double g = sum(d).item<double>();
+  std::printf("SUMBITS=%08x %.17g\n", bits_of(f), g);
+}
+
+TEST(MemoryParallel, LargeSumIsIdenticalForAnyPoolSize) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  char self[4096];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  ASSERT_GT(len, 0);
+  self[len] = 0;
+  std::string first;
+  for (int threads : {1, 2, 3, 8}) {
+    std::string cmd = "RUNNEL_CPU_THREADS=" + std::to_string(threads) +
+                      " RUNNEL_SUM_SEED=" + std::to_string(seed) + " '" + self +
+                      "' --gtest_filter=MemoryChild.PrintSumBits 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[4096];
+    while (size_t n = fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
+    ASSERT_EQ(pclose(p), 0) << out;
+    auto at = out.find("SUMBITS=");
+    ASSERT_NE(at, std::string::npos) << out;
+    std::string line = out.substr(at, out.find('\n', at) - at);
+    if (first.empty()) first = line;
+    EXPECT_EQ(line, first) << "with " << threads << " workers";
+  }
+}
+
+}  // namespace
