@@ -23,6 +23,9 @@ constexpr int64_t kAgingNs = 10'000'000;
 constexpr int kLevels = kCpuLeastUrgent - kCpuMostUrgent + 1;
 
 thread_local bool tls_worker = false;
+// Set while a worker publishes its strand's progress: it looks for work right
+// after, so strands that progress makes ready need no wake-up.
+thread_local bool tls_completing = false;
 
 int configured_threads() {
   if (const char* env = std::getenv("RUNNEL_CPU_THREADS")) {
@@ -78,7 +81,10 @@ void Pool::enqueue(std::shared_ptr<CpuStream> s) {
     levels_[level].push_back({std::move(s), now_ns(), level});
     ready_.fetch_add(1, std::memory_order_relaxed);
   }
-  if (idle_.load() > 0) cv_.notify_one();
+  // A worker that makes a strand ready looks for work itself right after
+  // (a handoff without a wake-up); a worker that takes a strand while more
+  // are ready wakes the next idle one (worker_loop).
+  if (!tls_completing && idle_.load() > 0) cv_.notify_one();
 }
 
 bool Pool::pop_ready(Entry& out) {
@@ -160,6 +166,7 @@ void Pool::worker_loop() {
         idle_.fetch_sub(1);
       }
     }
+    if (!job && has_ready() && idle_.load() > 0) cv_.notify_one();
     if (job) {
       run_chunks(*job);
       job->active.fetch_sub(1, std::memory_order_release);
@@ -315,7 +322,9 @@ void CpuStream::drain() {
     }
     uint64_t v = owned->value;
     owned.reset();  // drop inputs before anyone sees the value reached
+    tls_completing = true;
     timeline_->advance(v);
+    tls_completing = false;
     if (inherited_.load(std::memory_order_relaxed) != INT_MAX) {
       std::lock_guard lock(mu_);
       if (v >= boost_until_) inherited_.store(INT_MAX);
