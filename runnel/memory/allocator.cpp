@@ -4,7 +4,8 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <map>
+#include <unordered_map>
+#include <vector>
 #include <mutex>
 #include <string>
 
@@ -57,16 +58,13 @@ class CpuAllocator {
       throw out_of_memory("[malloc] injected allocation failure (" + human(n) +
                           " asked for; RUNNEL_FAULT)");
     }
-    size_t size = round_size(std::max<size_t>(n, 1));
+    const size_t size = round_size(std::max<size_t>(n, 1));
     std::unique_lock lock(mu_);
-    auto it = cache_.lower_bound(size);
-    if (it != cache_.end() && it->first <= size + size / 4) {
-      void* p = it->second;
-      size = it->first;
+    if (auto it = cache_.find(size); it != cache_.end() && !it->second.empty()) {
+      void* p = it->second.back();
+      it->second.pop_back();
       cache_bytes_ -= size;
-      cache_.erase(it);
       add_active(size);
-      sizes_[p] = size;
       return p;
     }
     if (active_ + size > limit_) {
@@ -93,13 +91,13 @@ class CpuAllocator {
     }
     lock.lock();
     add_active(size);
-    sizes_[p] = size;
     return p;
   }
 
-  void free(void* p) {
+  // `n`: the size given to malloc.
+  void free(void* p, size_t n) {
     std::unique_lock lock(mu_);
-    free_locked(p);
+    free_locked(p, round_size(std::max<size_t>(n, 1)));
     uint64_t epoch = ++frees_;
     lock.unlock();
     free_timeline_->advance(epoch);
@@ -113,13 +111,10 @@ class CpuAllocator {
   }
 
  private:
-  void free_locked(void* p) {
-    auto it = sizes_.find(p);
-    size_t size = it->second;
-    sizes_.erase(it);
+  void free_locked(void* p, size_t size) {
     active_ -= size;
     if (size <= kMaxCachedBlock && active_ + cache_bytes_ + size <= limit_) {
-      cache_.emplace(size, p);
+      cache_[size].push_back(p);
       cache_bytes_ += size;
     } else {
       std::free(p);
@@ -168,15 +163,14 @@ class CpuAllocator {
     active_ += n;
     peak_ = std::max(peak_, active_);
   }
-  // Frees cached blocks, largest first, until `want` bytes are gone.
+  // Frees cached blocks until `want` bytes are gone.
   void trim(size_t want) {
     size_t freed = 0;
-    while (freed < want && !cache_.empty()) {
-      auto it = std::prev(cache_.end());
-      freed += it->first;
-      cache_bytes_ -= it->first;
-      std::free(it->second);
-      cache_.erase(it);
+    for (auto it = cache_.begin(); freed < want && it != cache_.end();) {
+      for (void* p : it->second) std::free(p);
+      freed += it->first * it->second.size();
+      cache_bytes_ -= it->first * it->second.size();
+      it = cache_.erase(it);
     }
   }
 
@@ -184,8 +178,8 @@ class CpuAllocator {
   // Advanced on every free: work short of memory parks on it.
   std::shared_ptr<Timeline> free_timeline_ = std::make_shared<Timeline>();
   uint64_t frees_ = 0;
-  std::multimap<size_t, void*> cache_;
-  std::map<void*, size_t> sizes_;
+  // Freed blocks by size class: a request reuses a block of its own class.
+  std::unordered_map<size_t, std::vector<void*>> cache_;
   size_t cache_bytes_ = 0;
   size_t active_ = 0;
   size_t peak_ = 0;
@@ -212,7 +206,7 @@ Buffer::~Buffer() {
     }
     release_(*this);
   } else if (ptr_) {
-    cpu_allocator().free(ptr_);
+    cpu_allocator().free(ptr_, size_);
   }
 }
 
