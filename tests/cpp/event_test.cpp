@@ -133,6 +133,7 @@ TEST(Event, ReRecordMovesThePoint) {
 
 TEST(Event, RecordTakesDefaultStreamOrDevice) {
   test::with_watchdog([] {
+    StreamContext on_cpu{Device(cpu)};  // record() takes the default device's
     Stream d = default_stream(cpu);
     rt::Gate g = rt::block(d);
     Event e1, e2;

@@ -24,6 +24,14 @@ namespace {
 const Device kCpu(cpu);
 constexpr size_t kMiB = size_t{1} << 20;
 
+// These tests are about the CPU's memory: ops without a stream run there
+// also on a machine whose default device is a GPU.
+class OnCpu : public ::testing::Test {
+  StreamContext on_cpu_{kCpu};
+};
+using Memory = OnCpu;
+using MemoryParallel = OnCpu;
+
 // Frees may land a moment after the work that held the buffer finishes.
 bool eventually(const std::function<bool()>& pred) {
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -63,7 +71,7 @@ uint32_t bits_of(float f) {
 
 // A cached block up to a quarter larger may serve a request and counts in
 // full: tests that compare active memory start with an empty cache.
-TEST(Memory, AllocationsAreCountedAndFreedArraysReturnMemory) {
+TEST_F(Memory, AllocationsAreCountedAndFreedArraysReturnMemory) {
   synchronize(kCpu);
   clear_cache(kCpu);
   const size_t base = get_active_memory(kCpu);
@@ -80,7 +88,7 @@ TEST(Memory, AllocationsAreCountedAndFreedArraysReturnMemory) {
       << get_active_memory(kCpu) << " still active, " << base << " before";
 }
 
-TEST(Memory, IntermediatesOfAnEvaluatedChainAreFreed) {
+TEST_F(Memory, IntermediatesOfAnEvaluatedChainAreFreed) {
   synchronize(kCpu);
   clear_cache(kCpu);
   const int n = static_cast<int>(kMiB);  // 4 MiB per float32 array
@@ -98,7 +106,7 @@ TEST(Memory, IntermediatesOfAnEvaluatedChainAreFreed) {
       << " bytes active above the start";
 }
 
-TEST(Memory, PeakTracksTheHighWaterMarkAndResets) {
+TEST_F(Memory, PeakTracksTheHighWaterMarkAndResets) {
   synchronize(kCpu);
   clear_cache(kCpu);
   reset_peak_memory(kCpu);
@@ -115,7 +123,7 @@ TEST(Memory, PeakTracksTheHighWaterMarkAndResets) {
   EXPECT_EQ(get_peak_memory(kCpu), get_active_memory(kCpu));
 }
 
-TEST(Memory, CacheKeepsFreedBlocksAndClearCacheReturnsThem) {
+TEST_F(Memory, CacheKeepsFreedBlocksAndClearCacheReturnsThem) {
   synchronize(kCpu);
   clear_cache(kCpu);
   EXPECT_EQ(get_cache_memory(kCpu), 0u);
@@ -138,7 +146,7 @@ TEST(Memory, CacheKeepsFreedBlocksAndClearCacheReturnsThem) {
   EXPECT_EQ(get_cache_memory(kCpu), 0u);
 }
 
-TEST(Memory, LimitIsEnforcedWithOutOfMemoryNamingTheSize) {
+TEST_F(Memory, LimitIsEnforcedWithOutOfMemoryNamingTheSize) {
   synchronize(kCpu);
   clear_cache(kCpu);
   const size_t before = get_memory_limit(kCpu);
@@ -179,7 +187,7 @@ TEST(Memory, LimitIsEnforcedWithOutOfMemoryNamingTheSize) {
   EXPECT_EQ(big.data<float>()[0], 0.0f);
 }
 
-TEST(Memory, DefaultLimitIsPhysicalMemory) {
+TEST_F(Memory, DefaultLimitIsPhysicalMemory) {
   const size_t phys = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) *
                       static_cast<size_t>(sysconf(_SC_PAGE_SIZE));
   EXPECT_EQ(get_memory_limit(kCpu), phys);
@@ -189,7 +197,7 @@ TEST(Memory, DefaultLimitIsPhysicalMemory) {
   EXPECT_EQ(get_memory_limit(kCpu), phys);
 }
 
-TEST(Memory, MemoryFunctionsRejectUnavailableDevices) {
+TEST_F(Memory, MemoryFunctionsRejectUnavailableDevices) {
   if (device_count(gpu) > 0) GTEST_SKIP() << "a GPU is present";
   EXPECT_THROW(get_active_memory(Device(gpu)), std::invalid_argument);
   EXPECT_THROW(set_memory_limit(1, Device(gpu)), std::invalid_argument);
@@ -200,7 +208,7 @@ TEST(Memory, MemoryFunctionsRejectUnavailableDevices) {
 
 constexpr int kLarge = 1 << 22;
 
-TEST(MemoryParallel, LargeElementwiseOpsAreCorrectAcrossChunks) {
+TEST_F(MemoryParallel, LargeElementwiseOpsAreCorrectAcrossChunks) {
   const uint32_t seed = std::random_device{}();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   auto h = random_floats(kLarge, seed);
@@ -220,7 +228,7 @@ TEST(MemoryParallel, LargeElementwiseOpsAreCorrectAcrossChunks) {
 
 // The sum of 2^22 floats is the same bits whether every worker helps or the
 // strand's own worker does it all.
-TEST(MemoryParallel, LargeSumIsIdenticalWithBusyOrIdleWorkers) {
+TEST_F(MemoryParallel, LargeSumIsIdenticalWithBusyOrIdleWorkers) {
   const uint32_t seed = std::random_device{}();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   array a(random_floats(kLarge, seed), Shape{kLarge});
@@ -256,7 +264,7 @@ TEST(MemoryChild, PrintSumBits) {
   std::printf("SUMBITS=%08x %.17g\n", bits_of(f), g);
 }
 
-TEST(MemoryParallel, LargeSumIsIdenticalForAnyPoolSize) {
+TEST_F(MemoryParallel, LargeSumIsIdenticalForAnyPoolSize) {
   const uint32_t seed = std::random_device{}();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   char self[4096];
