@@ -464,7 +464,9 @@ TEST(DefaultStream, SetDefaultStreamChangesOnlyThisThreadsDefault) {
   set_default_stream(s);
   EXPECT_EQ(default_stream(cpu), s);
   // Ops with no stream run on it where the CPU is the default device.
-  if (device_before == Device(cpu)) EXPECT_EQ(to_stream({}), s);
+  if (device_before == Device(cpu)) {
+    EXPECT_EQ(to_stream({}), s);
+  }
   EXPECT_EQ(to_stream(Device(cpu)), s);
   EXPECT_EQ(default_device(), device_before);
   int other = -1;
