@@ -127,6 +127,10 @@ void runnel::Delay::eval_cpu(const std::vector<array>& in,
   out[0].node().data = in[0].node().data;
 }
 
+void runnel::Trap::eval_cpu(const std::vector<array>&, std::vector<array>&) {
+  throw std::runtime_error("[trap] the CPU has no trap; this op always fails");
+}
+
 namespace runnel::testing {
 
 struct Gate::State {
@@ -157,6 +161,11 @@ array delay(const array& a, int64_t microseconds, StreamOrDevice s) {
     throw std::invalid_argument("[delay] microseconds must be >= 0.");
   }
   return array(a.shape(), a.dtype(), std::make_shared<Delay>(microseconds), {a},
+               to_stream(s));
+}
+
+array trap(const array& a, StreamOrDevice s) {
+  return array(a.shape(), a.dtype(), std::make_shared<Trap>(), {a},
                to_stream(s));
 }
 

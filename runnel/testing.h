@@ -37,6 +37,10 @@ void enqueue(Stream s, std::function<void()> fn);
 // An identity op that sleeps `microseconds` on the CPU before passing `a` on.
 array delay(const array& a, int64_t microseconds, StreamOrDevice s = {});
 
+// An op that faults its device (a GPU trap: the device is lost for the rest
+// of the process). Run it in a child process.
+array trap(const array& a, StreamOrDevice s = {});
+
 // How many times a primitive of that name ran (its kernel was called).
 uint64_t execution_count(const std::string& op_name);
 

@@ -14,11 +14,18 @@ class Delay final : public Primitive {
   explicit Delay(int64_t us) : us_(us) {}
   const char* name() const override { return "delay"; }
   int64_t microseconds() const { return us_; }
-  void eval_cpu(const std::vector<array>& in,
-                std::vector<array>& out) override;
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 
  private:
   int64_t us_;
+};
+
+// An identity op that faults: on the GPU a trap instruction (a sticky error:
+// the device is lost), on the CPU an exception. For the device-lost tests.
+class Trap final : public Primitive {
+ public:
+  const char* name() const override { return "trap"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
 }  // namespace runnel

@@ -33,13 +33,35 @@ int main(int argc, char** argv) {
     if (pid == 0) {
       Stream t = new_stream(cpu);
       array b = sum(arange(100, t), t);
-      int ok = b.item<int>() == 4950 &&
-               sum(arange(10, t), t).item<int>() == 45;
+      int ok = b.item<int>() == 4950 && sum(arange(10, t), t).item<int>() == 45;
       _exit(ok ? 0 : 4);
     }
     int status = 0;
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 5;
+  }
+  if (std::strcmp(argv[1], "trap") == 0) {
+    // The device-lost path: a real trap on the GPU, then every GPU use
+    // raises "is lost", and the CPU goes on.
+    if (device_count(gpu) == 0) return 0;
+    Stream g = new_stream(gpu);
+    array x = testing::trap(ones({4}, float32, g), g);
+    auto lost = [](auto f) {
+      try {
+        f();
+      } catch (const std::runtime_error& e) {
+        return std::strstr(e.what(), "is lost") != nullptr;
+      }
+      return false;
+    };
+    bool first = lost([&] { eval(x); });
+    bool later = lost([&] { eval(add(ones({4}, float32, g), x, g)); });
+    bool fresh = lost([&] { new_stream(gpu); });
+    Stream c = new_stream(cpu);
+    bool cpu_ok = sum(arange(10, c), c).item<int>() == 45;
+    std::printf("first=%d later=%d fresh=%d cpu=%d\n", first, later, fresh,
+                cpu_ok);
+    return first && later && fresh && cpu_ok ? 0 : 6;
   }
   return 2;
 }

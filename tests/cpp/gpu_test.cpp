@@ -2,8 +2,10 @@
 // (a kernel spinning on the GPU clock) and CPU gates, never by timing; values
 // against the CPU backend on fresh random data. Skipped without a GPU.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <thread>
 #include <variant>
@@ -323,6 +325,13 @@ TEST_F(Gpu, BufferReadByTwoStreamsIsNotReusedUnderEither) {
     EXPECT_NEAR(a.item<float>(), ref.item<float>(), 1e-2);
     EXPECT_NEAR(b.item<float>(), ref.item<float>(), 1e-2);
   });
+}
+
+TEST_F(Gpu, TrapMarksTheDeviceLostAndTheCpuGoesOn) {
+  // In a child process: a lost device stays lost.
+  std::string cmd = std::string(RUNNEL_EXIT_CHILD) + " trap";
+  int rc = std::system(cmd.c_str());
+  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << "status " << rc;
 }
 
 TEST_F(Gpu, StreamsFromManyThreadsAtOnce) {
