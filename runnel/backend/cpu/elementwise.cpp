@@ -12,13 +12,25 @@ template <class Op>
 void binary(const std::vector<array>& in, array& out, Op op) {
   cpu_backend::allocate_output(out);
   const Shape& shape = out.shape();
-  std::array<Strides, 2> st{cpu_backend::broadcast_strides(in[0], shape),
-                            cpu_backend::broadcast_strides(in[1], shape)};
+  const int64_t n = static_cast<int64_t>(out.size());
+  // Same shapes, both contiguous: one flat loop, no index arithmetic.
+  const bool flat = cpu_backend::is_contiguous(in[0]) &&
+                    cpu_backend::is_contiguous(in[1]) &&
+                    in[0].shape() == shape && in[1].shape() == shape;
+  std::array<Strides, 2> st;
+  if (!flat) {
+    st = {cpu_backend::broadcast_strides(in[0], shape),
+          cpu_backend::broadcast_strides(in[1], shape)};
+  }
   dispatch_dtype(out.dtype(), [&]<class T>(std::type_identity<T>) {
     const T* a = in[0].data<T>();
     const T* b = in[1].data<T>();
     T* o = out.data<T>();
-    cpu_backend::parallel(out.size(), [&](int64_t begin, int64_t end) {
+    cpu_backend::parallel(n, [&](int64_t begin, int64_t end) {
+      if (flat) {
+        for (int64_t i = begin; i < end; ++i) o[i] = op(a[i], b[i]);
+        return;
+      }
       cpu_backend::for_each_run(
           shape, st, begin, end,
           [&](int64_t pos, auto off, int64_t n, auto inner) {
@@ -46,18 +58,22 @@ void binary(const std::vector<array>& in, array& out, Op op) {
 template <class Op>
 void unary(const array& in, array& out, Op op) {
   cpu_backend::allocate_output(out);
-  std::array<Strides, 1> st{in.strides()};
+  const bool flat = cpu_backend::is_contiguous(in);
+  std::array<Strides, 1> st;
+  if (!flat) st = {in.strides()};
   dispatch_dtype(out.dtype(), [&]<class T>(std::type_identity<T>) {
     const T* a = in.data<T>();
     T* o = out.data<T>();
     cpu_backend::parallel(out.size(), [&](int64_t begin, int64_t end) {
+      if (flat) {
+        for (int64_t i = begin; i < end; ++i) o[i] = op(a[i]);
+        return;
+      }
       cpu_backend::for_each_run(
           out.shape(), st, begin, end,
           [&](int64_t pos, auto off, int64_t n, auto inner) {
             const T* pa = a + off[0];
-            for (int64_t i = 0; i < n; ++i) {
-              o[pos + i] = op(pa[i * inner[0]]);
-            }
+            for (int64_t i = 0; i < n; ++i) o[pos + i] = op(pa[i * inner[0]]);
           });
     });
   });

@@ -22,6 +22,18 @@ inline void allocate_output(array& out) {
   n.data = detail::allocate(out.nbytes(), Device(cpu));
 }
 
+// Whether `a` is laid out row-major without gaps.
+inline bool is_contiguous(const array& a) {
+  int64_t expect = 1;
+  const Shape& sh = a.shape();
+  const Strides& st = a.strides();
+  for (size_t i = sh.size(); i-- > 0;) {
+    if (sh[i] != 1 && st[i] != expect) return false;
+    expect *= sh[i];
+  }
+  return true;
+}
+
 // The strides that read `in` broadcast to `shape` (0 on broadcast axes).
 inline Strides broadcast_strides(const array& in, const Shape& shape) {
   Strides s(shape.size(), 0);
@@ -48,7 +60,10 @@ void for_each_run(const Shape& shape, const std::array<Strides, K>& st,
     return;
   }
   for (size_t k = 0; k < K; ++k) inner[k] = st[k][nd - 1];
-  std::vector<int64_t> idx(nd);
+  // The index, inline for the usual few dimensions.
+  int64_t small[8];
+  std::vector<int64_t> big(nd > 8 ? nd : 0);
+  int64_t* idx = nd > 8 ? big.data() : small;
   int64_t rem = begin;
   for (int d = nd - 1; d >= 0; --d) {
     idx[d] = rem % shape[d];
