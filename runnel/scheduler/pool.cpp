@@ -329,16 +329,23 @@ void CpuStream::drain() {
       std::lock_guard lock(mu_);
       if (v >= boost_until_) inherited_.store(INT_MAX);
     }
-    if (pool.has_ready()) {
-      // Let the other ready strands have their turn.
+    if (!pool.has_ready()) continue;
+    // Others are ready: give them their turn. If our next work waits on
+    // another stream, park on it now rather than take a place in the ready
+    // queue (and a worker's wake-up) that it could not use.
+    Work* next;
+    {
       std::lock_guard lock(mu_);
       if (queue_.empty()) {
         state_ = State::idle;
         return;
       }
+      next = queue_.front().get();
+    }
+    if (park_on(next->deps)) return;
+    {
+      std::lock_guard lock(mu_);
       state_ = State::queued;
-    } else {
-      continue;
     }
     pool.enqueue(std::static_pointer_cast<CpuStream>(self));
     return;
