@@ -29,6 +29,7 @@ std::vector<Timeline::Callback> GpuTimeline::on_launch(uint64_t v,
   std::lock_guard lock(mu_);
   events_.emplace_back(v, std::move(ev));
   launched_.store(v, std::memory_order_release);
+  launched_.notify_all();
   for (size_t i = 0; i < launch_waiters_.size();) {
     if (launch_waiters_[i].first <= v) {
       fire.push_back(std::move(launch_waiters_[i].second));
@@ -87,10 +88,8 @@ bool GpuTimeline::poll() {
 void GpuTimeline::wait(uint64_t v) const {
   if (completed() >= v) return;
   // Work still in the host queue is launched by whoever satisfies it.
-  while (launched() < v) {
-    uint64_t seen = launched_.load();
-    if (seen >= v) break;
-    std::this_thread::sleep_for(std::chrono::microseconds(5));
+  for (uint64_t seen = launched(); seen < v; seen = launched()) {
+    launched_.wait(seen, std::memory_order_acquire);
   }
   auto self = const_cast<GpuTimeline*>(this);
   using Clock = std::chrono::steady_clock;
