@@ -31,7 +31,7 @@ array full(Shape shape, const array& value, Dtype dtype, StreamOrDevice s) {
         "[full] The value's shape does not broadcast to the shape asked for.");
   }
   array v = value.dtype() == dtype ? value : astype(value, dtype, s);
-  return array(std::move(shape), dtype, std::make_shared<Broadcast>(), {v},
+  return array(std::move(shape), dtype, shared_primitive<Broadcast>(), {v},
                to_stream(s));
 }
 
@@ -85,7 +85,7 @@ array arange(int stop, StreamOrDevice s) { return arange(0, stop, 1, s); }
 
 array astype(const array& a, Dtype dtype, StreamOrDevice s) {
   if (a.dtype() == dtype) return a;
-  return array(a.shape(), dtype, std::make_shared<AsType>(), {a}, to_stream(s));
+  return array(a.shape(), dtype, shared_primitive<AsType>(), {a}, to_stream(s));
 }
 
 }  // namespace runnel

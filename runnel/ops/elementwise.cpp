@@ -22,7 +22,7 @@ array binary(const array& a, const array& b, StreamOrDevice s, const char* fn) {
   Shape shape = broadcast_shapes(a.shape(), b.shape(), fn);
   Stream st = to_stream(s);
   Dtype t = promote_types(a.dtype(), b.dtype());
-  return array(std::move(shape), t, std::make_shared<P>(),
+  return array(std::move(shape), t, shared_primitive<P>(),
                {astype(a, t, st), astype(b, t, st)}, st);
 }
 
@@ -55,11 +55,11 @@ array multiply(const array& a, const array& b, StreamOrDevice s) {
 array exp(const array& a, StreamOrDevice s) {
   Stream st = to_stream(s);
   Dtype t = is_floating_point(a.dtype()) ? a.dtype() : float32;
-  return array(a.shape(), t, std::make_shared<Exp>(), {astype(a, t, st)}, st);
+  return array(a.shape(), t, shared_primitive<Exp>(), {astype(a, t, st)}, st);
 }
 
 array abs(const array& a, StreamOrDevice s) {
-  return array(a.shape(), a.dtype(), std::make_shared<Abs>(), {a},
+  return array(a.shape(), a.dtype(), shared_primitive<Abs>(), {a},
                to_stream(s));
 }
 

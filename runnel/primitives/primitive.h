@@ -1,6 +1,7 @@
 // One class per op, with a kernel entry per backend (MLX's design).
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "runnel/array.h"
@@ -20,5 +21,14 @@ class Primitive {
   virtual void eval_gpu(const std::vector<array>& inputs,
                         std::vector<array>& outputs);
 };
+
+// The one instance of a primitive that has no parameters: every op node
+// shares it instead of allocating its own. Never destroyed (work may still
+// run at exit).
+template <class P>
+const std::shared_ptr<P>& shared_primitive() {
+  static const auto* p = new std::shared_ptr<P>(std::make_shared<P>());
+  return *p;
+}
 
 }  // namespace runnel
