@@ -2,6 +2,7 @@
 // comes from NVML through dlopen, so that asking how many GPUs there are
 // neither initialises CUDA nor links any CUDA library into librunnel.
 #include <dlfcn.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -9,7 +10,6 @@
 #include <set>
 #include <stdexcept>
 #include <string>
-#include <sys/stat.h>
 
 #include "runnel/backend/gpu.h"
 #include "runnel/backend/no_gpu/no_gpu.h"
@@ -25,8 +25,7 @@ int nvml_physical_count() {
   void* lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!lib) return -1;
   auto init = reinterpret_cast<NvmlInit>(dlsym(lib, "nvmlInit_v2"));
-  auto count =
-      reinterpret_cast<NvmlCount>(dlsym(lib, "nvmlDeviceGetCount_v2"));
+  auto count = reinterpret_cast<NvmlCount>(dlsym(lib, "nvmlDeviceGetCount_v2"));
   unsigned n = 0;
   if (!init || !count || init() != 0 || count(&n) != 0) return -1;
   return static_cast<int>(n);  // NVML stays loaded: cheap, and fork-safe
@@ -66,8 +65,7 @@ int visible_count(int physical) {
 std::string backend_path() {
   if (const char* p = std::getenv("RUNNEL_CUDA_BACKEND")) return p;
   Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&device_count), &info) &&
-      info.dli_fname) {
+  if (dladdr(reinterpret_cast<void*>(&device_count), &info) && info.dli_fname) {
     std::string self = info.dli_fname;
     auto slash = self.rfind('/');
     if (slash != std::string::npos) {

@@ -4,10 +4,10 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <unordered_map>
-#include <vector>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "runnel/backend/gpu.h"
 #include "runnel/memory.h"
@@ -60,7 +60,8 @@ class CpuAllocator {
     }
     const size_t size = round_size(std::max<size_t>(n, 1));
     std::unique_lock lock(mu_);
-    if (auto it = cache_.find(size); it != cache_.end() && !it->second.empty()) {
+    if (auto it = cache_.find(size);
+        it != cache_.end() && !it->second.empty()) {
       void* p = it->second.back();
       it->second.pop_back();
       cache_bytes_ -= size;

@@ -37,8 +37,8 @@ StreamState::StreamState(int index, Device device, int priority,
     : index(index),
       device(device),
       priority(priority),
-      timeline_(timeline ? std::move(timeline)
-                         : std::make_unique<Timeline>()) {}
+      timeline_(timeline ? std::move(timeline) : std::make_unique<Timeline>()) {
+}
 
 StreamState::~StreamState() {
   Registry& r = registry();

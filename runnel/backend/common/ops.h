@@ -111,7 +111,7 @@ struct SumAcc {
   using type = T;
 };
 template <class T>
-  requires std::is_integral_v<T>
+requires std::is_integral_v<T>
 struct SumAcc<T> {
   using type = WrapType<T>;
 };

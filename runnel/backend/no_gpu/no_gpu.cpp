@@ -21,8 +21,8 @@ class NoGpu final : public Backend {
   }
   void eval(Primitive& p, const std::vector<array>&,
             std::vector<array>&) override {
-    throw std::invalid_argument(std::string("[") + p.name() + "] No GPU: " +
-                                why_);
+    throw std::invalid_argument(std::string("[") + p.name() +
+                                "] No GPU: " + why_);
   }
   size_t active_memory(int i) override { fail(i); }
   size_t peak_memory(int i) override { fail(i); }
@@ -35,7 +35,8 @@ class NoGpu final : public Backend {
 
  private:
   [[noreturn]] void fail(int i) const {
-    throw std::invalid_argument("[gpu] " + to_string(Device(DeviceType::gpu, i)) +
+    throw std::invalid_argument("[gpu] " +
+                                to_string(Device(DeviceType::gpu, i)) +
                                 " is not available: " + why_);
   }
   std::string why_;

@@ -1,0 +1,53 @@
+// Conversions shared by the binding families: Python objects to streams,
+// dtypes, shapes and arrays, with errors that name the function called.
+#pragma once
+
+#include <nanobind/nanobind.h>
+
+#include <optional>
+
+#include "runnel/runnel.h"
+
+namespace nb = nanobind;
+
+namespace runnel::python {
+
+// None, a Stream, a Device, a DeviceType, or an object with
+// __runnel_stream__() (ThreadLocalStream); TypeError naming `fn` otherwise.
+StreamOrDevice to_stream_or_device(nb::handle h, const char* fn);
+// A Stream, or an object with __runnel_stream__(); TypeError otherwise.
+Stream to_stream(nb::handle h, const char* fn);
+// A Device or a DeviceType; TypeError otherwise.
+Device to_device(nb::handle h, const char* fn);
+// None: the default device.
+Device to_device_or_default(nb::handle h, const char* fn);
+
+// A runnel Dtype; TypeError otherwise. None gives nullopt.
+std::optional<Dtype> to_dtype(nb::handle h, const char* fn);
+// An int or a sequence of ints.
+Shape to_shape(nb::handle h, const char* fn);
+
+// An array, a Python scalar, a nested list or tuple of scalars, or anything
+// numpy.asarray takes. Dtypes are inferred as MLX does: bool, int32 (int64
+// when a value needs it), float32 (also for float64 numpy data). The data is
+// copied; `dtype` converts it.
+array to_array(nb::handle h, std::optional<Dtype> dtype, const char* fn);
+// The operands of a binary op. A Python scalar beside an array is weak, as in
+// MLX: it takes the array's dtype when it fits it (an int in an integer or
+// float dtype, a float in a float dtype), so int32 + 1.5 is float32 and
+// float16 + 1.0 is float16.
+std::pair<array, array> to_arrays(nb::handle a, nb::handle b, const char* fn);
+
+// The library's exception mapping applied to the exception in flight, for
+// code that is not called through nanobind (type slots): sets the Python
+// error indicator.
+void set_python_error();
+
+// Family registration, one per source file.
+void init_device_stream(nb::module_& m);
+void init_array(nb::module_& m);
+void init_ops(nb::module_& m);
+void init_memory(nb::module_& m);
+void init_testing(nb::module_& m);
+
+}  // namespace runnel::python

@@ -1,0 +1,300 @@
+// Devices, streams, stream contexts, synchronize and events.
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "python/src/common.h"
+
+namespace runnel::python {
+namespace {
+
+std::string repr(const auto& v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// The object `rn.stream(s)` returns: a StreamContext entered by `with`.
+struct PyStreamContext {
+  StreamOrDevice target;
+  std::unique_ptr<StreamContext> ctx;
+  std::thread::id owner;
+};
+
+PyStreamContext make_context(nb::handle s) {
+  if (s.is_none()) {
+    throw nb::type_error(
+        "[stream] expected a Stream, a Device or a DeviceType, not None.");
+  }
+  StreamOrDevice target = to_stream_or_device(s, "stream");
+  // Unavailable devices fail here, at the call, not at `with`.
+  { StreamContext check(target); }
+  return PyStreamContext{target, nullptr, {}};
+}
+
+}  // namespace
+
+void init_device_stream(nb::module_& m) {
+  using namespace nb::literals;
+
+  nb::enum_<DeviceType>(m, "DeviceType", "The kind of a device: cpu or gpu.")
+      .value("cpu", DeviceType::cpu)
+      .value("gpu", DeviceType::gpu)
+      .export_values();
+
+  nb::class_<Device>(m, "Device",
+                     "A device: a type and an index. Device(gpu) is GPU 0.")
+      .def(nb::init<DeviceType, int>(), "type"_a, "index"_a = 0,
+           "Device(type, index=0).")
+      .def_ro("type", &Device::type, "The DeviceType.")
+      .def_ro("index", &Device::index, "The index among devices of the type.")
+      .def("__repr__", [](const Device& d) { return to_string(d); })
+      .def("__str__", [](const Device& d) { return to_string(d); })
+      .def(
+          "__eq__",
+          [](const Device& a, nb::handle b) -> nb::object {
+            if (!nb::isinstance<Device>(b) && !nb::isinstance<DeviceType>(b)) {
+              return nb::borrow(Py_NotImplemented);
+            }
+            return nb::bool_(a == to_device(b, "Device.__eq__"));
+          },
+          nb::is_operator())
+      .def(
+          "__ne__",
+          [](const Device& a, nb::handle b) -> nb::object {
+            if (!nb::isinstance<Device>(b) && !nb::isinstance<DeviceType>(b)) {
+              return nb::borrow(Py_NotImplemented);
+            }
+            return nb::bool_(a != to_device(b, "Device.__ne__"));
+          },
+          nb::is_operator())
+      .def(
+          "__lt__", [](const Device& a, const Device& b) { return a < b; },
+          nb::is_operator())
+      .def("__hash__", [](const Device& d) { return std::hash<Device>()(d); });
+  nb::implicitly_convertible<DeviceType, Device>();
+
+  nb::class_<Stream>(m, "Stream",
+                     "A handle to an ordered queue of work on one device.")
+      .def(nb::init<int>(), "index"_a,
+           "Rebuilds a handle to the live stream with this index; "
+           "ValueError when there is none.")
+      .def_ro("device", &Stream::device, "The stream's Device.")
+      .def_ro("index", &Stream::index,
+              "The stream's index, unique in the "
+              "process.")
+      .def_prop_ro("priority", &Stream::priority,
+                   "The stream's priority (clamped; lower is more urgent).")
+      .def(
+          "query",
+          [](const Stream& s) {
+            nb::gil_scoped_release nogil;
+            return s.query();
+          },
+          "Whether all work submitted so far has finished; raises the "
+          "stream's pending errors.")
+      .def(
+          "synchronize",
+          [](const Stream& s) {
+            nb::gil_scoped_release nogil;
+            s.synchronize();
+          },
+          "Waits for all work submitted so far; raises (and clears) the "
+          "stream's pending errors.")
+      .def("__repr__", [](const Stream& s) { return repr(s); })
+      .def(
+          "__eq__",
+          [](const Stream& a, nb::handle b) -> nb::object {
+            if (!nb::isinstance<Stream>(b)) {
+              return nb::borrow(Py_NotImplemented);
+            }
+            return nb::bool_(a == nb::cast<const Stream&>(b));
+          },
+          nb::is_operator())
+      .def(
+          "__ne__",
+          [](const Stream& a, nb::handle b) -> nb::object {
+            if (!nb::isinstance<Stream>(b)) {
+              return nb::borrow(Py_NotImplemented);
+            }
+            return nb::bool_(!(a == nb::cast<const Stream&>(b)));
+          },
+          nb::is_operator())
+      .def("__hash__", [](const Stream& s) { return std::hash<Stream>()(s); });
+
+  m.def("device_count", &device_count, "type"_a,
+        "The number of devices of a type: cpu is 1; gpu is 0 without CUDA.");
+  m.def(
+      "is_available",
+      [](nb::handle d) { return is_available(to_device(d, "is_available")); },
+      "device"_a,
+      "Whether the device exists in this process (and is not "
+      "lost).");
+  m.def("default_device", &default_device,
+        "The device of the innermost stream context on this thread, else the "
+        "process-wide default.");
+  m.def(
+      "set_default_device",
+      [](nb::handle d) {
+        set_default_device(to_device(d, "set_default_device"));
+      },
+      "device"_a,
+      "Sets the process-wide default device (every thread outside a stream "
+      "context); ValueError when it is not available.");
+  m.def(
+      "device_info",
+      [](nb::handle d) {
+        DeviceInfo info = device_info(to_device_or_default(d, "device_info"));
+        nb::dict out;
+        for (const auto& [key, value] : info) {
+          if (const auto* s = std::get_if<std::string>(&value)) {
+            out[key.c_str()] = nb::str(s->c_str());
+          } else {
+            out[key.c_str()] = nb::int_(std::get<int64_t>(value));
+          }
+        }
+        return out;
+      },
+      "device"_a.none() = nb::none(),
+      "Facts about a device (default: the default device) as a dict: "
+      "device_name, architecture, total_memory, ...");
+
+  m.def(
+      "default_stream",
+      [](nb::handle d) {
+        return default_stream(to_device(d, "default_stream"));
+      },
+      "device"_a,
+      "This thread's default stream for the device, created on first use.");
+  m.def(
+      "new_stream",
+      [](nb::handle d, int priority) {
+        return new_stream(to_device(d, "new_stream"), priority);
+      },
+      "device"_a, "priority"_a = 0,
+      "A new stream on the device. Lower priority is more urgent; it is "
+      "clamped to stream_priority_range(device).");
+  m.def(
+      "stream_priority_range",
+      [](nb::handle d) {
+        return stream_priority_range(to_device(d, "stream_priority_range"));
+      },
+      "device"_a,
+      "(most urgent, least urgent) priorities of streams on the device.");
+  m.def(
+      "set_default_stream",
+      [](nb::handle s) {
+        set_default_stream(to_stream(s, "set_default_stream"));
+      },
+      "stream"_a,
+      "Makes the stream this thread's default stream for its device; does not "
+      "change the default device.");
+  m.def("clear_streams", &clear_streams,
+        "Forgets this thread's default streams; their pending work still "
+        "completes.");
+  m.def(
+      "synchronize",
+      [](nb::handle s) {
+        StreamOrDevice target = to_stream_or_device(s, "synchronize");
+        nb::gil_scoped_release nogil;
+        if (const auto* st = std::get_if<Stream>(&target)) {
+          synchronize(*st);
+        } else if (const auto* d = std::get_if<Device>(&target)) {
+          synchronize(*d);
+        } else {
+          synchronize();
+        }
+      },
+      "stream"_a.none() = nb::none(),
+      "Waits for work and raises (and clears) pending errors: with no "
+      "argument, the default stream of the default device; with a Stream, "
+      "that stream; with a Device, every stream of the device.");
+
+  nb::class_<PyStreamContext>(
+      m, "StreamContext",
+      "A context manager: inside, this thread's default device and stream are "
+      "the given ones. Leaving restores them.")
+      .def(
+          "__init__",
+          [](PyStreamContext* self, nb::handle s) {
+            new (self) PyStreamContext(make_context(s));
+          },
+          "s"_a.none(),
+          "StreamContext(s): s is a Stream, a Device or a DeviceType.")
+      .def(
+          "__enter__",
+          [](nb::handle h) {
+            auto& self = nb::cast<PyStreamContext&>(h);
+            if (self.ctx) {
+              throw std::runtime_error(
+                  "[stream] the context is already "
+                  "entered.");
+            }
+            self.ctx = std::make_unique<StreamContext>(self.target);
+            self.owner = std::this_thread::get_id();
+            return nb::borrow(h);
+          },
+          "Enters the context on the calling thread.")
+      .def(
+          "__exit__",
+          [](PyStreamContext& self, nb::args) {
+            if (!self.ctx) return false;
+            if (self.owner != std::this_thread::get_id()) {
+              throw std::runtime_error(
+                  "[stream] a context must be left on the thread that "
+                  "entered it.");
+            }
+            self.ctx.reset();
+            return false;
+          },
+          "Leaves the context, restoring what it set (also on an exception).");
+  m.def("stream", &make_context, "s"_a.none(),
+        "A context manager over a Stream, a Device or a DeviceType (anything "
+        "else: TypeError). Inside, this thread's default device is the "
+        "stream's and its default stream for that device is the stream (for a "
+        "device: its default stream). Other threads are not affected.");
+
+  nb::class_<Event>(m, "Event",
+                    "A point in a stream's work, usable across streams and "
+                    "devices.")
+      .def(nb::init<bool>(), "enable_timing"_a = false,
+           "Event(enable_timing=False): with timing, elapsed_time() measures "
+           "between two records.")
+      .def(
+          "record",
+          [](Event& e, nb::handle s) {
+            e.record(to_stream_or_device(s, "Event.record"));
+          },
+          "stream"_a.none() = nb::none(),
+          "Marks the end of the work submitted to the stream so far.")
+      .def(
+          "wait",
+          [](const Event& e, nb::handle s) {
+            e.wait(to_stream_or_device(s, "Event.wait"));
+          },
+          "stream"_a.none() = nb::none(),
+          "The stream waits (the host does not) until the recorded point is "
+          "reached. A no-op before any record.")
+      .def(
+          "synchronize",
+          [](const Event& e) {
+            nb::gil_scoped_release nogil;
+            e.synchronize();
+          },
+          "The host waits until the recorded point is reached.")
+      .def(
+          "query",
+          [](const Event& e) {
+            nb::gil_scoped_release nogil;
+            return e.query();
+          },
+          "Whether the recorded point is reached (True before any record).")
+      .def("elapsed_time", &Event::elapsed_time, "end"_a,
+           "Milliseconds from this event's point to end's; both timed and "
+           "recorded.");
+}
+
+}  // namespace runnel::python

@@ -1,0 +1,292 @@
+"""The foundation ops against numpy on fresh random data, for every dtype;
+their stream= forms and bad arguments."""
+
+import numpy as np
+import pytest
+
+import runnel as rn
+from conftest import ALL_DTYPES
+
+try:
+    import ml_dtypes
+except ImportError:  # bfloat16 tests need it
+    ml_dtypes = None
+
+N = 257  # not a multiple of any vector width
+
+
+def np_dtype(d):
+    if d == rn.bfloat16:
+        if ml_dtypes is None:
+            pytest.skip("ml_dtypes is not installed")
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(str(d).removeprefix("runnel.").rstrip("_"))
+
+
+def random(rng, d, shape=(N,), low=-10.0, high=10.0):
+    """Fresh random numpy data of runnel dtype d, over its whole range for
+    integers (so that wrapping is exercised)."""
+    nd = np_dtype(d)
+    if d == rn.bool_:
+        return rng.random(shape) < 0.5
+    if nd.kind in "iu":
+        info = np.iinfo(nd)
+        return rng.integers(info.min, info.max, size=shape, dtype=nd, endpoint=True)
+    return rng.uniform(low, high, size=shape).astype(nd)
+
+
+def check(out, expected, d):
+    got = np.array(out)
+    assert got.shape == expected.shape
+    if np_dtype(d).kind in "biu":
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+    else:
+        tol = {rn.float16: 2e-3, rn.bfloat16: 1.6e-2, rn.float32: 1e-6, rn.float64: 1e-12}[d]
+        np.testing.assert_allclose(
+            got.astype(np.float64), expected.astype(np.float64), rtol=tol, atol=tol
+        )
+
+
+def ref_binary(fn, x, y, d):
+    """numpy's result in dtype d; half types compute in float32, as runnel."""
+    nd = np_dtype(d)
+    if d in (rn.float16, rn.bfloat16):
+        return fn(x.astype(np.float32), y.astype(np.float32)).astype(nd)
+    with np.errstate(over="ignore"):
+        return fn(x, y).astype(nd)
+
+
+@pytest.mark.parametrize("d", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("op,ref", [(rn.add, np.add), (rn.multiply, np.multiply)],
+                         ids=["add", "multiply"])
+def test_binary_ops_match_numpy(op, ref, d, rng, device):
+    x, y = random(rng, d), random(rng, d)
+    out = op(rn.array(x, d), rn.array(y, d), stream=device)
+    assert out.dtype == d
+    check(out, ref_binary(ref, x, y, d), d)
+
+
+@pytest.mark.parametrize("d", ALL_DTYPES, ids=str)
+def test_binary_ops_broadcast(d, rng, device):
+    x, y = random(rng, d, (3, 1, 5)), random(rng, d, (4, 1))
+    check(rn.add(rn.array(x, d), rn.array(y, d), stream=device),
+          ref_binary(np.add, x, y, d), d)
+    check(rn.array(x, d) * rn.array(y, d), ref_binary(np.multiply, x, y, d), d)
+
+
+@pytest.mark.parametrize("d", ALL_DTYPES, ids=str)
+def test_exp_matches_numpy(d, rng, device):
+    nd = np_dtype(d)
+    if nd.kind in "iu":  # small integers: exp of the full range overflows
+        x = rng.integers(0 if nd.kind == "u" else -5, 6, N).astype(nd)
+    else:
+        x = random(rng, d, low=-5, high=5)
+    out = rn.exp(rn.array(x, d), stream=device)
+    want = rn.float32 if nd.kind in "biu" else d
+    assert out.dtype == want
+    check(out, np.exp(x.astype(np.float64)).astype(np_dtype(want)), want)
+
+
+@pytest.mark.parametrize("d", ALL_DTYPES, ids=str)
+def test_abs_matches_numpy(d, rng, device):
+    x = random(rng, d)
+    out = rn.abs(rn.array(x, d), stream=device)
+    assert out.dtype == d
+    expected = x if d == rn.bool_ else np.abs(x.astype(np.float32) if d == rn.bfloat16 else x)
+    check(out, np.asarray(expected).astype(np_dtype(d)), d)
+
+
+@pytest.mark.parametrize("d", ALL_DTYPES, ids=str)
+def test_sum_matches_numpy(d, rng, device):
+    x = random(rng, d, (17, 31), low=-1, high=1)
+    out = rn.sum(rn.array(x, d), stream=device)
+    nd = np_dtype(d)
+    if d == rn.bool_:
+        assert out.dtype == rn.int32
+        assert out.item() == int(x.sum())
+    elif nd.kind in "iu":
+        assert out.dtype == d
+        assert out.item() == np.sum(x, dtype=nd).item()  # wraps as numpy does
+    else:
+        assert out.dtype == d
+        tol = {rn.float16: 2e-2, rn.bfloat16: 1e-1, rn.float32: 1e-4, rn.float64: 1e-10}[d]
+        assert out.item() == pytest.approx(float(x.astype(np.float64).sum()), abs=tol)
+
+
+@pytest.mark.parametrize("d", ALL_DTYPES, ids=str)
+def test_astype_matches_numpy(d, rng, device):
+    x = rng.uniform(-100, 100, N).astype(np.float32)
+    out = rn.astype(rn.array(x), d, stream=device)
+    assert out.dtype == d
+    nd = np_dtype(d)
+    if nd.kind == "u":
+        x = np.abs(x)  # negative floats to unsigned are undefined in C++
+        out = rn.array(x).astype(d, stream=device)
+    check(out, x.astype(nd), d)
+
+
+@pytest.mark.parametrize("d", ALL_DTYPES, ids=str)
+def test_creation_ops(d, device):
+    nd = np_dtype(d)
+    check(rn.zeros((2, 3), d, stream=device), np.zeros((2, 3), nd), d)
+    check(rn.ones(4, dtype=d, stream=device), np.ones(4, nd), d)
+    check(rn.full((2, 2), 1, d, stream=device), np.full((2, 2), 1, nd), d)
+
+
+def test_full_broadcasts_and_keeps_the_value_dtype(rng):
+    row = rng.standard_normal(3).astype(np.float32)
+    out = rn.full((2, 3), rn.array(row))
+    check(out, np.broadcast_to(row, (2, 3)), rn.float32)
+    assert rn.full(3, 2).dtype == rn.int32
+    assert rn.full(3, 2.5).dtype == rn.float32
+    assert rn.full((3,), True).tolist() == [True] * 3
+
+
+def test_arange_forms():
+    assert rn.arange(5).tolist() == list(range(5))
+    assert rn.arange(5).dtype == rn.int32
+    assert rn.arange(2, 11, 3).tolist() == [2, 5, 8]
+    assert rn.arange(0.0, 1.0, 0.25).tolist() == [0.0, 0.25, 0.5, 0.75]
+    assert rn.arange(0, 1, 0.5).dtype == rn.float32
+    assert rn.arange(4, dtype=rn.float64).dtype == rn.float64
+    np.testing.assert_allclose(np.array(rn.arange(-3.0, 3.0, 0.1)),
+                               np.arange(-3.0, 3.0, 0.1, dtype=np.float32), atol=1e-5)
+
+
+def test_weak_python_scalars():
+    i32 = rn.array([1, 2], rn.int32)
+    assert (i32 + 1.5).dtype == rn.float32
+    assert (i32 + 1.5).tolist() == [2.5, 3.5]
+    assert (i32 + 1).dtype == rn.int32
+    assert (rn.array([1], rn.int8) + 1).dtype == rn.int8
+    assert (rn.array([1], rn.uint8) * 2).dtype == rn.uint8
+    assert (rn.array([1.0], rn.float16) + 1.5).dtype == rn.float16
+    assert (rn.array([1.0], rn.bfloat16) * 2.0).dtype == rn.bfloat16
+    assert (rn.array([1.0], rn.float64) + 1).dtype == rn.float64
+    assert (rn.array([True]) + 1).dtype == rn.int32
+    assert (rn.array([1], rn.int16) + True).dtype == rn.int16
+    assert (2 + i32).tolist() == [3, 4]
+    assert (3 * i32).tolist() == [3, 6]
+    assert (0.5 * i32).dtype == rn.float32
+    assert rn.add(1, 2).dtype == rn.int32
+    assert rn.add(1, 2.0).dtype == rn.float32
+    assert rn.multiply(2, i32).tolist() == [2, 4]
+    with pytest.raises(ValueError, match=r"\[add\].*overflow"):
+        rn.array([1], rn.uint8) + 300
+    with pytest.raises(ValueError, match=r"\[multiply\].*overflow"):
+        rn.multiply(rn.array([1], rn.int8), -200)
+
+
+def test_promotion_of_arrays():
+    assert (rn.array([1], rn.uint8) + rn.array([1], rn.int8)).dtype == rn.int16
+    assert (rn.array([1], rn.int32) + rn.array([1.0], rn.float32)).dtype == rn.float32
+    assert (rn.array([True]) * rn.array([3], rn.int8)).dtype == rn.int8
+
+
+def test_operators_with_unsupported_types():
+    a = rn.array([1, 2])
+    with pytest.raises(TypeError):
+        a + "x"
+    with pytest.raises(TypeError):
+        "x" * a
+    with pytest.raises(TypeError):
+        a + [1, 2]
+
+
+STREAM_FORMS = {
+    "none": lambda: None,
+    "stream": lambda: rn.new_stream(rn.cpu),
+    "device": lambda: rn.Device(rn.cpu),
+    "device_type": lambda: rn.cpu,
+    "thread_local": lambda: rn.new_thread_local_stream(rn.cpu),
+}
+
+OPS = {
+    "array_astype": lambda s: rn.array([1.5, 2.5]).astype(rn.int32, stream=s),
+    "astype": lambda s: rn.astype(rn.array([1.5, 2.5]), rn.int32, stream=s),
+    "zeros": lambda s: rn.zeros(2, stream=s),
+    "ones": lambda s: rn.ones(2, stream=s),
+    "full": lambda s: rn.full(2, 7, stream=s),
+    "arange": lambda s: rn.arange(2, stream=s),
+    "add": lambda s: rn.add(rn.array([1, 2]), 1, stream=s),
+    "multiply": lambda s: rn.multiply(rn.array([1, 2]), 3, stream=s),
+    "exp": lambda s: rn.exp(rn.array([0.0, 1.0]), stream=s),
+    "abs": lambda s: rn.abs(rn.array([-1, 2]), stream=s),
+    "sum": lambda s: rn.sum(rn.array([1, 2]), stream=s),
+    "delay": lambda s: rn._testing.delay(rn.array([1, 2]), 10, stream=s),
+}
+
+EXPECTED = {
+    "array_astype": [1, 2], "astype": [1, 2], "zeros": [0, 0], "ones": [1, 1],
+    "full": [7, 7], "arange": [0, 1], "add": [2, 3], "multiply": [3, 6],
+    "exp": [1.0, pytest.approx(np.e)], "abs": [1, 2], "sum": 3, "delay": [1, 2],
+}
+
+
+@pytest.mark.parametrize("form", STREAM_FORMS, ids=str)
+@pytest.mark.parametrize("op", OPS, ids=str)
+def test_every_op_takes_every_stream_form(op, form):
+    out = OPS[op](STREAM_FORMS[form]())
+    assert out.tolist() == EXPECTED[op]
+
+
+@pytest.mark.parametrize("op", OPS, ids=str)
+def test_every_op_rejects_a_bad_stream(op):
+    name = "astype" if op == "array_astype" else op
+    for bad in ("cpu", 0, 1.5, object()):
+        with pytest.raises(TypeError, match=rf"\[{name}\].*stream"):
+            OPS[op](bad)
+
+
+def test_bad_arguments_name_the_function():
+    a = rn.array([1.0, 2.0])
+    cases = [
+        (TypeError, "add", lambda: rn.add(a, "x")),
+        (TypeError, "multiply", lambda: rn.multiply(object(), a)),
+        (TypeError, "exp", lambda: rn.exp("x")),
+        (TypeError, "abs", lambda: rn.abs({})),
+        (TypeError, "sum", lambda: rn.sum("x")),
+        (TypeError, "zeros", lambda: rn.zeros("3")),
+        (TypeError, "zeros", lambda: rn.zeros((2,), "float32")),
+        (TypeError, "ones", lambda: rn.ones((2.5,))),
+        (TypeError, "full", lambda: rn.full((2,), 1, dtype=np.float32)),
+        (TypeError, "arange", lambda: rn.arange("3")),
+        (TypeError, "astype", lambda: rn.astype(a, "int32")),
+        (TypeError, "array", lambda: rn.array("abc")),
+        (TypeError, "array", lambda: rn.array([1, "a"])),
+        (TypeError, "array", lambda: rn.array(1 + 2j)),
+        (TypeError, "array", lambda: rn.array([1], dtype="int32")),
+        (ValueError, "array", lambda: rn.array([[1], [1, 2]])),
+        (ValueError, "array", lambda: rn.array(2**70)),
+        (ValueError, "add", lambda: rn.add(rn.ones((2, 3)), rn.ones((4,)))),
+        (ValueError, "multiply", lambda: rn.ones((2,)) * rn.ones((3,))),
+        (ValueError, "zeros", lambda: rn.zeros((-1, 2))),
+        (ValueError, "full", lambda: rn.full((2,), rn.ones((3,)))),
+        (ValueError, "arange", lambda: rn.arange(0, 10, 0)),
+        (ValueError, "item", lambda: rn.ones((2,)).item()),
+        (ValueError, "sum", lambda: rn.sum(a, axis=0)),
+        (ValueError, "set_fault", lambda: rn._testing.set_fault("nonsense")),
+    ]
+    for exc, name, f in cases:
+        with pytest.raises(exc, match=rf"\[{name}\]"):
+            f()
+
+
+def test_failed_op_raises_at_the_wait_and_leaves_the_stream_usable():
+    s = rn.new_stream(rn.cpu)
+    rn._testing.set_fault("op:exp:1")
+    try:
+        bad = rn.exp(rn.array([1.0]), stream=s)
+        later = rn.add(bad, 1, stream=s)
+        with pytest.raises(RuntimeError):
+            rn.eval(later)
+        with pytest.raises(RuntimeError):
+            bad.item()  # an array's error never clears
+    finally:
+        rn._testing.set_fault("")
+    try:
+        rn.synchronize(s)
+    except RuntimeError:
+        pass
+    assert rn.exp(rn.array([0.0]), stream=s).tolist() == [1.0]
