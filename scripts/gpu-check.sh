@@ -4,6 +4,8 @@
 #   scripts/gpu-check.sh build   configure and build with all cores
 #   scripts/gpu-check.sh test    the C++ suite with the GPU as default device
 #   scripts/gpu-check.sh bench   the GPU benchmarks
+#   scripts/gpu-check.sh python  the Python package (with the CUDA backend)
+#                                and its pytest suite
 # GoogleTest travels in .deps/ (scripts/pack-gpu-deps.sh makes it here): the
 # machine has no network.
 set -uo pipefail
@@ -51,6 +53,15 @@ case "$stage" in
       exit "$rc"
     fi
     timeout 300 "$BUILD/bench/gpu_bench" 2>&1 | tee "$OUT/gpu_bench.log"
+    exit "${PIPESTATUS[0]}"
+    ;;
+  python)
+    # No network there: build with the machine's nanobind and
+    # scikit-build-core.
+    python3 -m pip install -q --no-build-isolation --no-deps \
+      -C cmake.define.RUNNEL_CUDA=ON . 2>&1 | tee "$OUT/pip.log" | tail -5
+    cd tests/python && python3 -m pytest -q -p no:cacheprovider \
+      --rootdir=../.. -c ../../pyproject.toml . 2>&1 | tee "$OUT/pytest.log" | tail -30
     exit "${PIPESTATUS[0]}"
     ;;
   *)
