@@ -106,6 +106,12 @@ double Event::elapsed_time(const Event& end) const {
     throw std::invalid_argument(
         "[elapsed_time] The events were recorded on different device types.");
   }
+  if (d0.type == DeviceType::gpu) {
+    // The stamp would be the host's launch time, not the GPU's: refuse
+    // rather than give a wrong figure.
+    throw std::runtime_error(
+        "[elapsed_time] Timing events on GPU streams is not supported yet.");
+  }
   synchronize();
   end.synchronize();
   return static_cast<double>(s1->load() - s0->load()) / 1e6;

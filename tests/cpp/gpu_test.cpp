@@ -268,6 +268,14 @@ TEST_F(Gpu, EventsOrderGpuStreams) {
   });
 }
 
+TEST_F(Gpu, TimingOnGpuStreamsIsRefusedRatherThanWrong) {
+  Stream g = new_stream(gpu);
+  Event a(true), b(true);
+  a.record(g);
+  b.record(g);
+  EXPECT_THROW(a.elapsed_time(b), std::runtime_error);
+}
+
 TEST_F(Gpu, OutOfMemoryRaisesNamingTheSizeAndTheProcessGoesOn) {
   Device d(gpu, 0);
   Stream g = new_stream(d);
