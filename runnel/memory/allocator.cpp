@@ -32,19 +32,6 @@ size_t round_size(size_t n) {
   return (n + step - 1) / step * step;
 }
 
-std::string human(size_t n) {
-  char buf[64];
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 5) {
-    v /= 1024;
-    ++u;
-  }
-  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
-  return buf;
-}
-
 // One owner, one lock: every field under mu.
 class CpuAllocator {
  public:
@@ -55,8 +42,8 @@ class CpuAllocator {
 
   void* malloc(size_t n) {
     if (testing::detail_fault_alloc()) {
-      throw out_of_memory("[malloc] injected allocation failure (" + human(n) +
-                          " asked for; RUNNEL_FAULT)");
+      throw out_of_memory("[malloc] injected allocation failure (" +
+                          human_bytes(n) + " asked for; RUNNEL_FAULT)");
     }
     const size_t size = round_size(std::max<size_t>(n, 1));
     std::unique_lock lock(mu_);
@@ -78,17 +65,18 @@ class CpuAllocator {
           throw MemoryWait{Dep{free_timeline_, frees_ + 1}};
         }
         size_t free = limit_ > active_ ? limit_ - active_ : 0;
-        throw out_of_memory("[malloc] Out of memory on Device(cpu, 0): " +
-                            human(n) + " asked for, " + human(free) +
-                            " free of a " + human(limit_) + " limit.");
+        throw out_of_memory(
+            "[malloc] Out of memory on Device(cpu, 0): " + human_bytes(n) +
+            " asked for, " + human_bytes(free) + " free of a " +
+            human_bytes(limit_) + " limit.");
       }
     }
     if (active_ + cache_bytes_ + size > limit_) trim(size);
     lock.unlock();
     void* p = std::aligned_alloc(kAlign, size);
     if (!p) {
-      throw out_of_memory("[malloc] The system could not provide " + human(n) +
-                          ".");
+      throw out_of_memory("[malloc] The system could not provide " +
+                          human_bytes(n) + ".");
     }
     lock.lock();
     add_active(size);
@@ -193,6 +181,19 @@ CpuAllocator& cpu_allocator() {
 }
 
 }  // namespace
+
+std::string human_bytes(size_t n) {
+  char buf[64];
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
+  return buf;
+}
 
 void wake_memory_waiters() { cpu_allocator().wake_waiters(); }
 

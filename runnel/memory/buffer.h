@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "runnel/device.h"
@@ -51,6 +52,9 @@ class Buffer {
 struct MemoryWait {
   Dep retry_after;
 };
+
+// "4.00 MiB": sizes in messages.
+std::string human_bytes(size_t n);
 
 // Memory from runnel's accounting: out_of_memory, naming the size asked for
 // and what is free, when it would pass the device's limit.

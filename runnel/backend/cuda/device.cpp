@@ -167,21 +167,6 @@ DeviceState::DeviceState(int i) : index(i), events(i) {
         "cudaStreamCreate", i);
 }
 
-namespace {
-std::string human(size_t n) {
-  char buf[64];
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 5) {
-    v /= 1024;
-    ++u;
-  }
-  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
-  return buf;
-}
-}  // namespace
-
 std::shared_ptr<Buffer> DeviceState::allocate(size_t n, cudaStream_t s) {
   size_t size = std::max<size_t>(n, 1);
   size_t limit = limit_.load();
@@ -189,10 +174,11 @@ std::shared_ptr<Buffer> DeviceState::allocate(size_t n, cudaStream_t s) {
     trim();
     if (active_.load() + size > limit) {
       size_t a = active_.load();
-      throw out_of_memory("[malloc] Out of memory on Device(gpu, " +
-                          std::to_string(index) + "): " + human(n) +
-                          " asked for, " + human(limit > a ? limit - a : 0) +
-                          " free of a " + human(limit) + " limit.");
+      throw out_of_memory(
+          "[malloc] Out of memory on Device(gpu, " + std::to_string(index) +
+          "): " + detail::human_bytes(n) + " asked for, " +
+          detail::human_bytes(limit > a ? limit - a : 0) + " free of a " +
+          detail::human_bytes(limit) + " limit.");
     }
   }
   void* p = nullptr;
@@ -206,9 +192,9 @@ std::shared_ptr<Buffer> DeviceState::allocate(size_t n, cudaStream_t s) {
       size_t free_b = 0, total_b = 0;
       cudaMemGetInfo(&free_b, &total_b);
       throw out_of_memory("[malloc] Out of memory on Device(gpu, " +
-                          std::to_string(index) + "): " + human(n) +
-                          " asked for, " + human(free_b) +
-                          " free on the device.");
+                          std::to_string(index) +
+                          "): " + detail::human_bytes(n) + " asked for, " +
+                          detail::human_bytes(free_b) + " free on the device.");
     }
   }
   check(e, "cudaMallocAsync", index);
