@@ -136,7 +136,7 @@ array::array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> primitive,
     : node_(detail::make_node(std::move(shape), dtype)) {
   node_->op = std::make_shared<detail::OpNode>(
       std::move(primitive), std::move(inputs), std::move(stream));
-  node_->op->outputs.push_back(node_);
+  node_->op->output = node_;
 }
 
 std::vector<array> array::make_arrays(std::vector<Shape> shapes,
@@ -150,7 +150,11 @@ std::vector<array> array::make_arrays(std::vector<Shape> shapes,
   for (size_t i = 0; i < shapes.size(); ++i) {
     auto n = detail::make_node(std::move(shapes[i]), dtypes[i]);
     n->op = op;
-    op->outputs.push_back(n);
+    if (i == 0) {
+      op->output = n;
+    } else {
+      op->more_outputs.push_back(n);
+    }
     if (shapes.size() > 1) op->dropped_meta.emplace_back(n->shape, n->dtype);
     out.emplace_back(std::move(n));
   }

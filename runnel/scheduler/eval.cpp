@@ -346,8 +346,8 @@ class Evaluator {
     for (int i : g.ops) {
       OpNode* op = order_[i];
       OpRun r{std::move(op->primitive), std::move(op->inputs), {}};
-      for (auto& w : op->outputs) {
-        auto n = w.lock();
+      for (size_t k = 0; k < op->num_outputs(); ++k) {
+        auto n = op->output_at(k).lock();
         if (!n) {
           // A sibling output nobody holds any more: the kernel still
           // writes it.

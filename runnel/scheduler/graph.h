@@ -26,7 +26,13 @@ struct OpNode {
 
   std::shared_ptr<Primitive> primitive;
   std::vector<array> inputs;
-  std::vector<std::weak_ptr<ArrayNode>> outputs;
+  // The outputs: the first inline (most ops have one), the others after.
+  std::weak_ptr<ArrayNode> output;
+  std::vector<std::weak_ptr<ArrayNode>> more_outputs;
+  size_t num_outputs() const { return 1 + more_outputs.size(); }
+  const std::weak_ptr<ArrayNode>& output_at(size_t i) const {
+    return i == 0 ? output : more_outputs[i - 1];
+  }
   // For ops of several outputs: each output's shape and dtype, to stand in
   // for an output that was dropped before the op ran.
   std::vector<std::pair<Shape, Dtype>> dropped_meta;
