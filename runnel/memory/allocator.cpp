@@ -61,7 +61,8 @@ class CpuAllocator {
         // Work still queued or running may free enough: a worker parks its
         // strand until the next free instead of failing.
         Pool& pool = Pool::get();
-        if (on_worker_thread() && (pool.running() > 1 || pool.has_ready())) {
+        // Ready first, then running: a strand moves from one to the other.
+        if (on_worker_thread() && (pool.has_ready() || pool.running() > 1)) {
           throw MemoryWait{Dep{free_timeline_, frees_ + 1}};
         }
         size_t free = limit_ > active_ ? limit_ - active_ : 0;

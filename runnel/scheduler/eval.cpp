@@ -133,14 +133,22 @@ class Evaluator {
   }
 
  private:
+  static uint64_t next_token() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
+  bool mine(const OpNode* op) const {
+    return op->owner.load(std::memory_order_relaxed) == token_;
+  }
+
   // Claims `op` for this eval, or notes that another eval owns it.
   void consider(const std::shared_ptr<OpNode>& op,
                 std::vector<std::pair<OpNode*, size_t>>& stack) {
-    if (!op || claimed_.count(op.get())) return;
+    if (!op || mine(op.get())) return;
     uint8_t s = OpNode::kUnscheduled;
     if (op->status.compare_exchange_strong(s, OpNode::kClaimed,
                                            std::memory_order_acq_rel)) {
-      claimed_.emplace(op.get(), -1);
+      op->owner.store(token_, std::memory_order_relaxed);
       keep_.push_back(op);
       stack.emplace_back(op.get(), 0);
     } else if (s == OpNode::kClaimed) {
@@ -159,7 +167,6 @@ class Evaluator {
           continue;
         }
         op->slot = static_cast<int32_t>(order_.size());
-        claimed_[op] = op->slot;
         order_.push_back(op);
         stack.pop_back();
       }
@@ -180,8 +187,7 @@ class Evaluator {
         if (!p) continue;
         if (foreign_.count(p)) {
           tainted[i] = 1;
-        } else if (auto it = claimed_.find(p);
-                   it != claimed_.end() && tainted[it->second]) {
+        } else if (mine(p) && tainted[p->slot]) {
           tainted[i] = 1;
         }
         if (tainted[i]) break;
@@ -192,11 +198,10 @@ class Evaluator {
         kept.push_back(op);
       }
     }
-    for (OpNode* op : deferred_) claimed_.erase(op);
+    for (OpNode* op : deferred_) op->owner.store(0, std::memory_order_relaxed);
     order_ = std::move(kept);
     for (size_t i = 0; i < order_.size(); ++i) {
       order_[i]->slot = static_cast<int32_t>(i);
-      claimed_[order_[i]] = order_[i]->slot;
     }
   }
 
@@ -211,7 +216,7 @@ class Evaluator {
   }
 
   void reset() {
-    claimed_.clear();
+    token_ = next_token();
     foreign_.clear();
     keep_.clear();
     order_.clear();
@@ -263,10 +268,10 @@ class Evaluator {
       for (const array& in : op->inputs) {
         OpNode* p = in.node().op.get();
         if (!p) continue;
-        if (auto it = claimed_.find(p); it != claimed_.end()) {
+        if (mine(p)) {
           StreamState* ps = &p->stream.state();
           if (ps == s) continue;
-          int seg = seg_of_[it->second];
+          int seg = seg_of_[p->slot];
           cross = true;
           after.push_back(seg);
           // The producer's segment ends with it: nothing later joins it.
@@ -338,7 +343,7 @@ class Evaluator {
       OpNode* op = order_[i];
       for (const array& in : op->inputs) {
         OpNode* p = in.node().op.get();
-        if (!p || claimed_.count(p)) continue;
+        if (!p || mine(p)) continue;
         if (&p->stream.state() != g.stream) add_dep(in.node().done);
       }
     }
@@ -391,7 +396,8 @@ class Evaluator {
   }
 
   const std::vector<array>& outputs_;
-  std::unordered_map<const OpNode*, int> claimed_;
+  // This round's claims: an op is ours when its owner is this token.
+  uint64_t token_ = next_token();
   std::unordered_map<OpNode*, std::shared_ptr<OpNode>> foreign_;
   std::vector<std::shared_ptr<OpNode>> keep_;
   std::vector<OpNode*> order_;

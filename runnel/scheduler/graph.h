@@ -38,7 +38,9 @@ struct OpNode {
   std::vector<std::pair<Shape, Dtype>> dropped_meta;
   Stream stream;
   std::atomic<uint8_t> status{kUnscheduled};
-  // Scratch of the eval that claimed this node; only the claimer touches it.
+  // The eval round that claimed it (a token never reused), and that eval's
+  // scratch, which only the claimer touches.
+  std::atomic<uint64_t> owner{0};
   int32_t slot = -1;
 };
 

@@ -104,7 +104,10 @@ bool Pool::pop_ready(Entry& out) {
   if (best < 0) return false;
   out = std::move(levels_[best].front());
   levels_[best].pop_front();
-  ready_.fetch_sub(1, std::memory_order_relaxed);
+  // Counted as running before it stops counting as ready, so that a reader
+  // of ready then running (the allocator) never sees it in neither.
+  running_.fetch_add(1);
+  ready_.fetch_sub(1);
   return true;
 }
 
@@ -172,11 +175,8 @@ void Pool::worker_loop() {
       job->active.fetch_sub(1, std::memory_order_release);
       continue;
     }
-    if (e.strand->try_claim()) {
-      running_.fetch_add(1, std::memory_order_relaxed);
-      e.strand->drain();
-      running_.fetch_sub(1, std::memory_order_relaxed);
-    }
+    if (e.strand->try_claim()) e.strand->drain();
+    running_.fetch_sub(1);  // counted by pop_ready
   }
 }
 

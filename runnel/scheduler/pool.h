@@ -53,9 +53,9 @@ class Pool {
 
   int num_threads() const { return static_cast<int>(threads_); }
   void enqueue(std::shared_ptr<CpuStream> s);
-  bool has_ready() const { return ready_.load(std::memory_order_relaxed) > 0; }
-  // Strands on a worker right now.
-  int running() const { return running_.load(std::memory_order_relaxed); }
+  bool has_ready() const { return ready_.load() > 0; }
+  // Strands on a worker right now (or being taken by one).
+  int running() const { return running_.load(); }
 
   // Runs f(begin, end) over [0, n) in chunks of at least `grain`; idle
   // workers help, the caller runs chunks itself and never sleeps.
