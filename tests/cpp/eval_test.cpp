@@ -16,33 +16,17 @@
 #include "runnel/runnel.h"
 #include "runnel/scheduler/errors.h"
 #include "runnel/testing.h"
-#include "tests/cpp/watchdog_eval.h"
+#include "tests/cpp/watchdog.h"
 
 using namespace runnel;
 namespace hooks = runnel::testing;
 using runnel::test::scaled;
 using runnel::test::watchdog_eval;
 
+using runnel::test::random_floats;
+using runnel::test::random_ints;
+
 namespace {
-
-std::mt19937& rng() {
-  thread_local std::mt19937 r(std::random_device{}());
-  return r;
-}
-
-std::vector<float> random_floats(size_t n) {
-  std::uniform_real_distribution<float> d(-4.0f, 4.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng());
-  return v;
-}
-
-std::vector<int32_t> random_ints(size_t n, int lo = -1000, int hi = 1000) {
-  std::uniform_int_distribution<int32_t> d(lo, hi);
-  std::vector<int32_t> v(n);
-  for (auto& x : v) x = d(rng());
-  return v;
-}
 
 array from(const std::vector<float>& v) {
   return array(v, Shape{static_cast<int>(v.size())});

@@ -20,16 +20,9 @@ using namespace runnel;
 namespace rt = runnel::testing;
 using namespace std::chrono_literals;
 
+using runnel::test::random_int;
+
 namespace {
-
-std::mt19937& rng() {
-  thread_local std::mt19937 r(std::random_device{}());
-  return r;
-}
-
-int random_int(int lo, int hi) {
-  return std::uniform_int_distribution<int>(lo, hi)(rng());
-}
 
 // Waits (bounded) until `pred` holds; false on timeout.
 template <class P>

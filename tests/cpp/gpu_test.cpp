@@ -19,6 +19,8 @@ using namespace runnel;
 namespace rt = runnel::testing;
 using runnel::test::with_watchdog;
 
+using runnel::test::rng;
+
 namespace {
 
 class Gpu : public ::testing::Test {
@@ -27,11 +29,6 @@ class Gpu : public ::testing::Test {
     if (device_count(gpu) == 0) GTEST_SKIP() << "no GPU on this machine";
   }
 };
-
-std::mt19937& rng() {
-  static thread_local std::mt19937 g(std::random_device{}());
-  return g;
-}
 
 // Random values of dtype `d` (small integers, or floats in [-4, 4]).
 array random_array(const Shape& shape, Dtype d) {

@@ -19,7 +19,7 @@
 #include "runnel/runnel.h"
 #include "runnel/scheduler/errors.h"
 #include "runnel/testing.h"
-#include "tests/cpp/watchdog_eval.h"
+#include "tests/cpp/watchdog.h"
 
 extern char** environ;
 
@@ -28,15 +28,9 @@ namespace hooks = runnel::testing;
 using runnel::test::scaled;
 using runnel::test::watchdog_eval;
 
-namespace {
+using runnel::test::random_ints;
 
-std::vector<int32_t> random_ints(size_t n) {
-  thread_local std::mt19937 r(std::random_device{}());
-  std::uniform_int_distribution<int32_t> d(-1000, 1000);
-  std::vector<int32_t> v(n);
-  for (auto& x : v) x = d(r);
-  return v;
-}
+namespace {
 
 array from(const std::vector<int32_t>& v) {
   return array(v, Shape{static_cast<int>(v.size())});

@@ -29,16 +29,10 @@ using namespace runnel;
 namespace rt = runnel::testing;
 using namespace std::chrono_literals;
 
+using runnel::test::random_int;
+using runnel::test::rng;
+
 namespace {
-
-std::mt19937& rng() {
-  thread_local std::mt19937 r(std::random_device{}());
-  return r;
-}
-
-int random_int(int lo, int hi) {
-  return std::uniform_int_distribution<int>(lo, hi)(rng());
-}
 
 std::string random_tag() { return "tag" + std::to_string(rng()()); }
 

@@ -1,15 +1,18 @@
-// Test helpers that turn hangs into failures (TESTING.md, "Turn hangs into
-// failures") and scale stress counts (RUNNEL_TEST_SCALE).
+// Test helpers: hangs turned into failures (TESTING.md, "Turn hangs into
+// failures"), stress counts scaled by RUNNEL_TEST_SCALE, fresh random data.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <random>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace runnel::test {
 
@@ -36,15 +39,46 @@ void with_watchdog(F&& fn, double seconds = 10.0,
   fut.get();
 }
 
-// RUNNEL_TEST_SCALE (default 1.0) times `n`, at least 1.
-inline long scaled(long n) {
+// RUNNEL_TEST_SCALE (default 1.0) times `n`, at least `at_least`.
+inline long scaled(double n, long at_least = 1) {
   static const double scale = [] {
     const char* env = std::getenv("RUNNEL_TEST_SCALE");
     double s = env ? std::atof(env) : 1.0;
     return s > 0 ? s : 1.0;
   }();
-  long v = static_cast<long>(static_cast<double>(n) * scale);
-  return v < 1 ? 1 : v;
+  long v = static_cast<long>(n * scale);
+  return v < at_least ? at_least : v;
+}
+
+// with_watchdog with the limit first, for bodies written inline.
+template <class F>
+void watchdog_eval(double seconds, F&& body) {
+  with_watchdog(std::forward<F>(body), seconds);
+}
+
+// Fresh random data for every test run: one generator per thread.
+inline std::mt19937& rng() {
+  thread_local std::mt19937 r(std::random_device{}());
+  return r;
+}
+
+inline int random_int(int lo, int hi) {
+  return std::uniform_int_distribution<int>(lo, hi)(rng());
+}
+
+inline std::vector<float> random_floats(size_t n) {
+  std::uniform_real_distribution<float> d(-4.0f, 4.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng());
+  return v;
+}
+
+inline std::vector<int32_t> random_ints(size_t n, int lo = -1000,
+                                        int hi = 1000) {
+  std::uniform_int_distribution<int32_t> d(lo, hi);
+  std::vector<int32_t> v(n);
+  for (auto& x : v) x = d(rng());
+  return v;
 }
 
 }  // namespace runnel::test
