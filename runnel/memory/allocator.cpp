@@ -112,11 +112,6 @@ class CpuAllocator {
   }
 
  public:
-  void add_external(ptrdiff_t n) {
-    std::lock_guard lock(mu_);
-    active_ += n;
-    peak_ = std::max(peak_, active_);
-  }
 
   size_t active() {
     std::lock_guard lock(mu_);
@@ -203,11 +198,7 @@ Buffer::Buffer(void* ptr, size_t size, Device device, Release release)
 
 Buffer::~Buffer() {
   if (release_) {
-    // Foreign host memory counts as active; device backends count their own.
-    if (device_.type == DeviceType::cpu) {
-      cpu_allocator().add_external(-static_cast<ptrdiff_t>(size_));
-    }
-    release_(*this);
+    release_(*this);  // a device backend's memory: it does its own counting
   } else if (ptr_) {
     cpu_allocator().free(ptr_, size_);
   }
@@ -234,13 +225,6 @@ std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d) {
   return std::make_shared<Buffer>(p, nbytes, d);
 }
 
-std::shared_ptr<Buffer> wrap_external(void* ptr, size_t nbytes,
-                                      std::function<void(void*)> release) {
-  cpu_allocator().add_external(static_cast<ptrdiff_t>(nbytes));
-  return std::make_shared<Buffer>(
-      ptr, nbytes, Device(cpu),
-      [release = std::move(release)](const Buffer& b) { release(b.ptr()); });
-}
 
 }  // namespace runnel::detail
 

@@ -41,7 +41,7 @@ class Buffer {
   void* ptr_;
   size_t size_;
   Device device_;
-  Release release_;  // empty: runnel's allocator owns the memory
+  Release release_;  // empty: the CPU allocator owns the memory
   mutable std::mutex uses_mu_;
   std::vector<Dep> uses_;
 };
@@ -60,9 +60,5 @@ std::string human_bytes(size_t n);
 // and what is free, when it would pass the device's limit.
 std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d);
 
-// Host memory someone else owns, released through `release` (counted as
-// active).
-std::shared_ptr<Buffer> wrap_external(void* ptr, size_t nbytes,
-                                      std::function<void(void*)> release);
 
 }  // namespace runnel::detail
