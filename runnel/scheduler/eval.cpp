@@ -86,7 +86,6 @@ struct Segment {
   StreamState* stream = nullptr;
   std::vector<int> ops;          // indices into the eval's order
   std::vector<int> after;        // segments of other streams it waits for
-  std::vector<OpNode*> foreign;  // ops other evals must submit first
   uint64_t value = 0;
   bool submitted = false;
 };
