@@ -112,7 +112,6 @@ class CpuAllocator {
   }
 
  public:
-
   size_t active() {
     std::lock_guard lock(mu_);
     return active_;
@@ -224,7 +223,6 @@ std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d) {
   void* p = cpu_allocator().malloc(nbytes);
   return std::make_shared<Buffer>(p, nbytes, d);
 }
-
 
 }  // namespace runnel::detail
 
