@@ -60,5 +60,4 @@ std::string human_bytes(size_t n);
 // and what is free, when it would pass the device's limit.
 std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d);
 
-
 }  // namespace runnel::detail

@@ -84,8 +84,8 @@ class SegmentWork final : public Work {
 
 struct Segment {
   StreamState* stream = nullptr;
-  std::vector<int> ops;          // indices into the eval's order
-  std::vector<int> after;        // segments of other streams it waits for
+  std::vector<int> ops;    // indices into the eval's order
+  std::vector<int> after;  // segments of other streams it waits for
   uint64_t value = 0;
   bool submitted = false;
 };
