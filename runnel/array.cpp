@@ -191,7 +191,8 @@ void* array::raw_data() const {
     throw std::invalid_argument(
         "[data] The array is not evaluated or holds an error; call eval.");
   }
-  return detail::host_data(*node_)->ptr();
+  return static_cast<char*>(detail::host_data(*node_)->ptr()) +
+         node_->offset * static_cast<int64_t>(size_of(node_->dtype));
 }
 
 }  // namespace runnel

@@ -263,22 +263,6 @@ void collect(nb::handle h, std::vector<array>& out) {
   }
 }
 
-// The operand types an operator takes; others give NotImplemented.
-bool is_operand(nb::handle h) {
-  return nb::isinstance<array>(h) || PyBool_Check(h.ptr()) ||
-         PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr()) ||
-         nb::hasattr(h, "__array_interface__");
-}
-
-template <array (*Op)(const array&, const array&, StreamOrDevice)>
-nb::object binary(nb::handle a, nb::handle b, const char* fn) {
-  if (!is_operand(a) || !is_operand(b)) {
-    return nb::borrow(Py_NotImplemented);
-  }
-  auto [x, y] = to_arrays(a, b, fn);
-  return nb::cast(Op(x, y, {}));
-}
-
 }  // namespace
 
 void init_array(nb::module_& m) {
@@ -298,19 +282,19 @@ void init_array(nb::module_& m) {
       .def("__str__",
            [](Dtype d) { return "runnel." + std::string(dtype_name(d)); });
 
-  nb::class_<array>(m, "array", nb::type_slots(array_slots),
-                    "A lazy n-dimensional array bound to the stream it runs "
-                    "on.")
-      .def(
-          "__init__",
-          [](array* self, nb::handle val, nb::handle dtype) {
-            new (self) array(to_array(val, to_dtype(dtype, "array"), "array"));
-          },
-          "val"_a, "dtype"_a.none() = nb::none(),
-          "array(val, dtype=None): a copy of a Python scalar, a nested list "
-          "or tuple, a numpy array or another array. The dtype is inferred as "
-          "MLX does (bool, int32, float32; numpy float64 becomes float32) "
-          "unless given.")
+  nb::class_<array> cls(m, "array", nb::type_slots(array_slots),
+                        "A lazy n-dimensional array bound to the stream it "
+                        "runs on.");
+  cls.def(
+         "__init__",
+         [](array* self, nb::handle val, nb::handle dtype) {
+           new (self) array(to_array(val, to_dtype(dtype, "array"), "array"));
+         },
+         "val"_a, "dtype"_a.none() = nb::none(),
+         "array(val, dtype=None): a copy of a Python scalar, a nested list "
+         "or tuple, a numpy array or another array. The dtype is inferred as "
+         "MLX does (bool, int32, float32; numpy float64 becomes float32) "
+         "unless given.")
       .def_prop_ro(
           "shape",
           [](const array& a) {
@@ -349,27 +333,9 @@ void init_array(nb::module_& m) {
           "The size of the first dimension.")
       .def("__array__", &to_numpy, "dtype"_a.none() = nb::none(),
            "copy"_a.none() = nb::none(),
-           "A numpy array of the values (bfloat16 through ml_dtypes).")
-      .def(
-          "__add__",
-          [](nb::handle a, nb::handle b) { return binary<add>(a, b, "add"); },
-          nb::is_operator(), "a + b")
-      .def(
-          "__radd__",
-          [](nb::handle a, nb::handle b) { return binary<add>(b, a, "add"); },
-          nb::is_operator(), "b + a")
-      .def(
-          "__mul__",
-          [](nb::handle a, nb::handle b) {
-            return binary<multiply>(a, b, "multiply");
-          },
-          nb::is_operator(), "a * b")
-      .def(
-          "__rmul__",
-          [](nb::handle a, nb::handle b) {
-            return binary<multiply>(b, a, "multiply");
-          },
-          nb::is_operator(), "b * a");
+           "A numpy array of the values (bfloat16 through ml_dtypes).");
+  init_array_operators(cls);
+  init_array_indexing(cls);
 
   m.def(
       "eval",

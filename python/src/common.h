@@ -46,7 +46,15 @@ void set_python_error();
 // Family registration, one per source file.
 void init_device_stream(nb::module_& m);
 void init_array(nb::module_& m);
-void init_ops(nb::module_& m);
+void init_ops(nb::module_& m);  // creation
+void init_ops_elementwise(nb::module_& m);
+void init_ops_reduce(nb::module_& m);
+void init_ops_shape(nb::module_& m);
+void init_ops_random(nb::module_& m);  // the rn.random submodule
+void init_ops_linalg(nb::module_& m);
+// Methods and operators of rn.array, by family.
+void init_array_operators(nb::class_<array>& cls);  // ops_elementwise.cpp
+void init_array_indexing(nb::class_<array>& cls);   // ops_shape.cpp
 void init_memory(nb::module_& m);
 void init_testing(nb::module_& m);
 

@@ -19,6 +19,11 @@ NB_MODULE(_core, m) {
   init_device_stream(m);
   init_array(m);
   init_ops(m);
+  init_ops_elementwise(m);
+  init_ops_reduce(m);
+  init_ops_shape(m);
+  init_ops_random(m);
+  init_ops_linalg(m);
   init_memory(m);
   init_testing(m);
 }

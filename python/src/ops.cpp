@@ -92,55 +92,6 @@ void init_ops(nb::module_& m) {
       },
       "a"_a, "dtype"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
       "A copy of a as dtype (numpy's casting of values).");
-
-  m.def(
-      "add",
-      [](nb::handle a, nb::handle b, nb::handle stream) {
-        auto [x, y] = to_arrays(a, b, "add");
-        return add(x, y, to_stream_or_device(stream, "add"));
-      },
-      "a"_a, "b"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
-      "a + b, elementwise with numpy broadcasting. A Python scalar beside an "
-      "array takes the array's dtype when it fits it, as in MLX.");
-  m.def(
-      "multiply",
-      [](nb::handle a, nb::handle b, nb::handle stream) {
-        auto [x, y] = to_arrays(a, b, "multiply");
-        return multiply(x, y, to_stream_or_device(stream, "multiply"));
-      },
-      "a"_a, "b"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
-      "a * b, elementwise with numpy broadcasting (scalars as in add).");
-  m.def(
-      "exp",
-      [](nb::handle a, nb::handle stream) {
-        return exp(to_array(a, std::nullopt, "exp"),
-                   to_stream_or_device(stream, "exp"));
-      },
-      "a"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
-      "e**a, elementwise; integer and bool inputs compute in float32.");
-  m.def(
-      "abs",
-      [](nb::handle a, nb::handle stream) {
-        return abs(to_array(a, std::nullopt, "abs"),
-                   to_stream_or_device(stream, "abs"));
-      },
-      "a"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
-      "|a|, elementwise; the most negative integer stays itself.");
-  m.def(
-      "sum",
-      [](nb::handle a, nb::handle axis, bool keepdims, nb::handle stream) {
-        if (!axis.is_none() || keepdims) {
-          throw std::invalid_argument(
-              "[sum] only the sum of every element (axis=None, "
-              "keepdims=False) is supported for now.");
-        }
-        return sum(to_array(a, std::nullopt, "sum"),
-                   to_stream_or_device(stream, "sum"));
-      },
-      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a = false, nb::kw_only(),
-      "stream"_a.none() = nb::none(),
-      "The sum of every element, as a 0-d array. bool sums as int32; other "
-      "dtypes keep theirs (integers wrap).");
 }
 
 }  // namespace runnel::python

@@ -46,7 +46,10 @@ struct OpNode {
 
 struct ArrayNode {
   Shape shape;
-  Strides strides;
+  Strides strides;  // in elements; views may have any sign, or 0
+  // Where element 0 lies in `data`, in elements (views start inside their
+  // source's buffer). Known when the node is built, as shape and strides are.
+  int64_t offset = 0;
   Dtype dtype;
   size_t size = 0;
   std::shared_ptr<OpNode> op;  // null for data given by the host

@@ -269,7 +269,8 @@ const void* input_ptr(const array& a) {
     b = std::move(c);
   }
   b->add_use(l.use);
-  return b->ptr();
+  return static_cast<const char*>(b->ptr()) +
+         n.offset * static_cast<int64_t>(size_of(n.dtype));
 }
 
 void* output_ptr(array& a) {
