@@ -12,6 +12,7 @@
 #include "runnel/backend/gpu.h"
 #include "runnel/memory.h"
 #include "runnel/memory/buffer.h"
+#include "runnel/memory/small_alloc.h"
 #include "runnel/scheduler/errors.h"
 #include "runnel/scheduler/pool.h"
 #include "runnel/scheduler/stream_state.h"
@@ -221,7 +222,7 @@ std::vector<Dep> Buffer::uses() const {
 
 std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d) {
   void* p = cpu_allocator().malloc(nbytes);
-  return std::make_shared<Buffer>(p, nbytes, d);
+  return std::allocate_shared<Buffer>(SmallAllocator<Buffer>{}, p, nbytes, d);
 }
 
 }  // namespace runnel::detail
