@@ -45,6 +45,12 @@ class Backend {
   virtual void clear_cache(int index) = 0;
   // A host copy of a finished GPU buffer.
   virtual std::shared_ptr<Buffer> to_host(const Buffer& b) = 0;
+  // Page-locked host memory, which copies to and from every GPU use at full
+  // speed and without staging; nullptr when it cannot be had (the CPU
+  // allocator then uses ordinary memory). host_free takes what host_alloc
+  // gave.
+  virtual void* host_alloc(size_t n) = 0;
+  virtual void host_free(void* p) = 0;
 };
 
 // Never throws; 0 without a backend, driver or GPU. Before the backend is
@@ -58,6 +64,10 @@ DeviceInfo device_info(int index);
 std::pair<int, int> priority_range(int index);
 std::shared_ptr<StreamState> make_stream(int index, int stream_index,
                                          int priority);
+
+// From the first GPU stream on, the CPU allocator takes new memory from
+// `b`'s host_alloc (allocator.cpp).
+void use_pinned_host_memory(Backend* b);
 
 }  // namespace runnel::detail::gpu
 

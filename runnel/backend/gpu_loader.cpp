@@ -140,7 +140,10 @@ std::pair<int, int> priority_range(int index) {
 
 std::shared_ptr<StreamState> make_stream(int index, int stream_index,
                                          int priority) {
-  return backend("new_stream").make_stream(index, stream_index, priority);
+  Backend& b = backend("new_stream");
+  auto s = b.make_stream(index, stream_index, priority);
+  use_pinned_host_memory(&b);  // a GPU is in use: stage through pinned memory
+  return s;
 }
 
 }  // namespace runnel::detail::gpu

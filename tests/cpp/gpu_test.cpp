@@ -146,6 +146,40 @@ TEST_F(Gpu, GpuToGpuConsumerWaitsForADelayedProducer) {
   });
 }
 
+// Once a GPU is in use, runnel's host memory is pinned and a copy to the GPU
+// runs after its launch returns: the host buffer must outlive the copy even
+// when its last handle goes at once, and new CPU arrays must not be given
+// its memory meanwhile.
+TEST_F(Gpu, HostBufferOutlivesItsCopyToTheGpu) {
+  with_watchdog([] {
+    Stream g = new_stream(gpu);
+    const int n = 1 << 20;
+    // The copies queue behind 300 ms of spinning.
+    array zero = rt::delay(array(0.0f), 300'000, g);
+    std::vector<array> outs;
+    std::vector<std::vector<double>> want;
+    for (int i = 0; i < 4; ++i) {
+      array x = add(random_array({n}, float32), array(0.0f), Device(cpu));
+      eval(x);
+      want.push_back(values(x));
+      outs.push_back(add(x, zero, g));
+      async_eval({outs.back()});
+      x = array(0.0f);  // the last handle: its buffer goes once copied
+      // Same-sized CPU arrays would take that buffer from the cache.
+      array junk = full({n}, array(-7.0f), float32, Device(cpu));
+      eval(junk);
+    }
+    EXPECT_FALSE(g.query());  // the copies were still queued
+    for (int i = 0; i < 4; ++i) {
+      auto got = values(outs[i]);
+      ASSERT_EQ(got.size(), want[i].size());
+      for (int k = 0; k < n; ++k) {
+        ASSERT_EQ(got[k], want[i][k]) << "array " << i << " element " << k;
+      }
+    }
+  });
+}
+
 TEST_F(Gpu, CpuToGpuWorkWaitsForAGatedCpuProducerWithoutBlockingTheHost) {
   with_watchdog([] {
     Stream c = new_stream(cpu), g = new_stream(gpu);

@@ -116,6 +116,23 @@ class CudaBackend final : public detail::gpu::Backend {
           "copy to the host", dev);
     return h;
   }
+
+  void* host_alloc(size_t n) override {
+    if (exiting() || forked_child()) return nullptr;
+    void* p = nullptr;
+    // Portable: pinned for every device of the process, not only the
+    // current one.
+    if (cudaHostAlloc(&p, n, cudaHostAllocPortable) != cudaSuccess) {
+      cudaGetLastError();  // not sticky: clear it
+      return nullptr;
+    }
+    return p;
+  }
+  void host_free(void* p) override {
+    // At exit or in a forked child the memory goes with the process.
+    if (exiting() || forked_child()) return;
+    cudaFreeHost(p);
+  }
 };
 
 }  // namespace

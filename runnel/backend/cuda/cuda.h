@@ -32,6 +32,8 @@ void check(cudaError_t e, const char* what, int device = -1);
 void check_not_lost(int device);
 // Whether the process is exiting: no CUDA call from then on.
 bool exiting();
+// Whether this is a child forked after CUDA was initialised: no CUDA call.
+bool forked_child();
 
 // A CUDA event, returned to its device's pool when the last holder drops it.
 class EventPool;

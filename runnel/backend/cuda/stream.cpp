@@ -258,6 +258,9 @@ const void* input_ptr(const array& a) {
         check(cudaMemcpyAsync(c->ptr(), b->ptr(), b->size(),
                               cudaMemcpyHostToDevice, l.cu),
               "copy to the GPU", l.device);
+        // From pinned memory the copy runs after this returns: the host
+        // buffer is freed only once it is done.
+        b->add_use(l.use);
       } else {
         check(cudaMemcpyPeerAsync(c->ptr(), l.device, b->ptr(),
                                   b->device().index, b->size(), l.cu),

@@ -32,6 +32,8 @@ class NoGpu final : public Backend {
   size_t memory_limit(int i) override { fail(i); }
   void clear_cache(int i) override { fail(i); }
   std::shared_ptr<Buffer> to_host(const Buffer&) override { fail(0); }
+  void* host_alloc(size_t) override { return nullptr; }
+  void host_free(void*) override {}
 
  private:
   [[noreturn]] void fail(int i) const {
