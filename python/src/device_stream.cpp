@@ -37,6 +37,27 @@ PyStreamContext make_context(nb::handle s) {
 
 }  // namespace
 
+namespace {
+// A CUDA stream handle from an int, the __cuda_stream__ protocol, a
+// torch.cuda.Stream (.cuda_stream) or a cupy stream (.ptr).
+uintptr_t external_stream_handle(nb::handle h) {
+  if (PyLong_Check(h.ptr())) return nb::cast<uintptr_t>(h);
+  if (nb::hasattr(h, "__cuda_stream__")) {
+    nb::tuple t = nb::cast<nb::tuple>(h.attr("__cuda_stream__")());
+    if (t.size() == 2) return nb::cast<uintptr_t>(t[1]);
+  } else if (nb::hasattr(h, "cuda_stream")) {
+    return nb::cast<uintptr_t>(h.attr("cuda_stream"));
+  } else if (nb::hasattr(h, "ptr")) {
+    return nb::cast<uintptr_t>(h.attr("ptr"));
+  }
+  throw nb::type_error(
+      ("[from_external] expected a CUDA stream handle (an int, an object "
+       "with __cuda_stream__, a torch or cupy stream), not " +
+       std::string(nb::type_name(h.type()).c_str()) + ".")
+          .c_str());
+}
+}  // namespace
+
 void init_device_stream(nb::module_& m) {
   using namespace nb::literals;
 
@@ -123,7 +144,43 @@ void init_device_stream(nb::module_& m) {
             return nb::bool_(!(a == nb::cast<const Stream&>(b)));
           },
           nb::is_operator())
-      .def("__hash__", [](const Stream& s) { return std::hash<Stream>()(s); });
+      .def("__hash__", [](const Stream& s) { return std::hash<Stream>()(s); })
+      .def_prop_ro(
+          "cuda_stream",
+          [](const Stream& s) {
+            nb::gil_scoped_release nogil;
+            return reinterpret_cast<uintptr_t>(s.cuda_stream());
+          },
+          "A GPU stream's CUDA stream handle (an int), with everything "
+          "submitted so far enqueued on it: other libraries' work put on it "
+          "afterwards runs after runnel's. ValueError for a CPU stream.")
+      .def(
+          "__cuda_stream__",
+          [](const Stream& s) {
+            uintptr_t h;
+            {
+              nb::gil_scoped_release nogil;
+              h = reinterpret_cast<uintptr_t>(s.cuda_stream());
+            }
+            return nb::make_tuple(0, h);
+          },
+          "The CUDA stream protocol: (0, handle), as cuda_stream.")
+      .def_static(
+          "from_external",
+          [](nb::handle handle, nb::handle device) {
+            Device d = device.is_none() ? Device(DeviceType::gpu, 0)
+                                        : to_device(device, "from_external");
+            uintptr_t h = external_stream_handle(handle);
+            nb::gil_scoped_release nogil;
+            return Stream::from_external(reinterpret_cast<void*>(h), d);
+          },
+          "handle"_a, "device"_a.none() = nb::none(),
+          "A runnel stream that enqueues its work on a CUDA stream another "
+          "library made: an int handle, an object with __cuda_stream__, a "
+          "torch.cuda.Stream (its cuda_stream) or a cupy stream (its ptr). "
+          "device: the GPU it belongs to (default Device(gpu, 0)). runnel "
+          "never destroys it: keep it alive while runnel work on it is "
+          "pending.");
 
   m.def("device_count", &device_count, "type"_a,
         "The number of devices of a type: cpu is 1; gpu is 0 without CUDA.");

@@ -29,8 +29,10 @@ class Backend {
   virtual int device_count() = 0;
   virtual DeviceInfo device_info(int index) = 0;
   virtual std::pair<int, int> priority_range(int index) = 0;
+  // `external`: a CUDA stream made elsewhere to enqueue on (not owned).
   virtual std::shared_ptr<StreamState> make_stream(int index, int stream_index,
-                                                   int priority) = 0;
+                                                   int priority,
+                                                   void* external) = 0;
   // Runs `p`'s GPU kernel for the stream whose work is being launched on
   // this thread.
   virtual void eval(Primitive& p, const std::vector<array>& inputs,
@@ -63,7 +65,7 @@ Backend& backend(const char* fn);
 DeviceInfo device_info(int index);
 std::pair<int, int> priority_range(int index);
 std::shared_ptr<StreamState> make_stream(int index, int stream_index,
-                                         int priority);
+                                         int priority, void* external);
 
 // From the first GPU stream on, the CPU allocator takes new memory from
 // `b`'s host_alloc (allocator.cpp).

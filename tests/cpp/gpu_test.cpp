@@ -390,3 +390,35 @@ TEST_F(Gpu, StreamsFromManyThreadsAtOnce) {
     EXPECT_EQ(ok.load(), 8);
   });
 }
+
+// A stream made from another stream's CUDA handle enqueues on that very
+// CUDA stream: its work runs after work queued there before, with no runnel
+// dependency between them.
+TEST_F(Gpu, ExternalStreamSharesTheCudaStreamOfItsHandle) {
+  with_watchdog([] {
+    Stream owner = new_stream(gpu);
+    array slow = rt::delay(array(1.0f), 300'000, owner);
+    async_eval({slow});
+    void* handle = owner.cuda_stream();  // the delay is on it now
+    ASSERT_NE(handle, nullptr);
+    Stream ext = Stream::from_external(handle, Device(gpu));
+    EXPECT_NE(ext.index, owner.index);
+    EXPECT_EQ(ext.cuda_stream(), handle);
+    array x = random_array({4096}, float32);
+    array y = add(x, x, ext);  // no runnel dependency on `slow`
+    async_eval({y});
+    EXPECT_FALSE(ext.query());  // queued behind the delay on the CUDA stream
+    eval(y);
+    EXPECT_TRUE(owner.query());
+    expect_close(y, add(x, x, Device(cpu)), float32);
+  });
+}
+
+TEST_F(Gpu, CudaStreamOfACpuStreamAndBadExternalHandlesAreRejected) {
+  EXPECT_THROW(new_stream(cpu).cuda_stream(), std::invalid_argument);
+  EXPECT_THROW(Stream::from_external(nullptr, Device(gpu)),
+               std::invalid_argument);
+  EXPECT_THROW(
+      Stream::from_external(new_stream(gpu).cuda_stream(), Device(cpu)),
+      std::invalid_argument);
+}

@@ -80,9 +80,17 @@ class CudaBackend final : public detail::gpu::Backend {
   }
 
   std::shared_ptr<detail::StreamState> make_stream(int i, int index,
-                                                   int priority) override {
+                                                   int priority,
+                                                   void* external) override {
     device(i);
-    return std::make_shared<GpuStream>(index, i, priority);
+    if (external) {  // its own priority, not the one asked for
+      set_device(i);
+      check(
+          cudaStreamGetPriority(static_cast<cudaStream_t>(external), &priority),
+          "[from_external] the handle", i);
+    }
+    return std::make_shared<GpuStream>(index, i, priority,
+                                       static_cast<cudaStream_t>(external));
   }
 
   void eval(Primitive& p, const std::vector<array>& in,

@@ -152,9 +152,11 @@ class GpuTimeline final : public Timeline {
 // head launchable launches it, in order.
 class GpuStream final : public detail::StreamState {
  public:
-  GpuStream(int index, int device, int priority);
+  // `external`: a CUDA stream made elsewhere, used as is and never destroyed.
+  GpuStream(int index, int device, int priority, cudaStream_t external);
   ~GpuStream() override;
   uint64_t submit(std::unique_ptr<detail::Work> w) override;
+  void* native_handle() override;
   GpuTimeline& gpu_timeline() { return static_cast<GpuTimeline&>(*timeline_); }
 
  private:
@@ -170,6 +172,8 @@ class GpuStream final : public detail::StreamState {
 
   const int device_;
   cudaStream_t cu_ = nullptr;
+  bool owned_ = true;  // false for an external stream
+  bool self_set_ = false;
   std::mutex mu_;  // guards queue_ and launches: launch order = value order
   std::deque<std::unique_ptr<detail::Work>> queue_;
 };

@@ -16,7 +16,7 @@ class NoGpu final : public Backend {
   int device_count() override { return 0; }
   DeviceInfo device_info(int i) override { fail(i); }
   std::pair<int, int> priority_range(int i) override { fail(i); }
-  std::shared_ptr<StreamState> make_stream(int i, int, int) override {
+  std::shared_ptr<StreamState> make_stream(int i, int, int, void*) override {
     fail(i);
   }
   void eval(Primitive& p, const std::vector<array>&,
