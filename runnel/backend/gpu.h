@@ -53,6 +53,12 @@ class Backend {
   // gave.
   virtual void* host_alloc(size_t n) = 0;
   virtual void host_free(void* p) = 0;
+  // Timing events: one recorded in the stream's work being launched on this
+  // thread (timed by the GPU's clock), the milliseconds between two that are
+  // complete, and their release.
+  virtual void* record_timing_event() = 0;
+  virtual double elapsed_ms(void* start, void* end) = 0;
+  virtual void destroy_timing_event(void* e) = 0;
 };
 
 // Never throws; 0 without a backend, driver or GPU. Before the backend is

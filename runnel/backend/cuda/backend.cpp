@@ -136,6 +136,25 @@ class CudaBackend final : public detail::gpu::Backend {
     }
     return p;
   }
+  void* record_timing_event() override {
+    Launch& l = current_launch();
+    cudaEvent_t ev = nullptr;
+    check(cudaEventCreate(&ev), "[record] a timing event", l.device);
+    check(cudaEventRecord(ev, l.cu), "[record] a timing event", l.device);
+    return ev;
+  }
+  double elapsed_ms(void* start, void* end) override {
+    float ms = 0;
+    check(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start),
+                               static_cast<cudaEvent_t>(end)),
+          "[elapsed_time]", 0);
+    return ms;
+  }
+  void destroy_timing_event(void* e) override {
+    if (!exiting() && !forked_child()) {
+      cudaEventDestroy(static_cast<cudaEvent_t>(e));
+    }
+  }
   void host_free(void* p) override {
     // At exit or in a forked child the memory goes with the process.
     if (exiting() || forked_child()) return;

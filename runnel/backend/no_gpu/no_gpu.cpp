@@ -34,6 +34,9 @@ class NoGpu final : public Backend {
   std::shared_ptr<Buffer> to_host(const Buffer&) override { fail(0); }
   void* host_alloc(size_t) override { return nullptr; }
   void host_free(void*) override {}
+  void* record_timing_event() override { fail(0); }
+  double elapsed_ms(void*, void*) override { fail(0); }
+  void destroy_timing_event(void*) override {}
 
  private:
   [[noreturn]] void fail(int i) const {
