@@ -13,6 +13,7 @@ cp /usr/lib/x86_64-linux-gnu/libgtest.a /usr/lib/x86_64-linux-gnu/libgtest_main.
 # out as Debian installs it so that its CMake package finds itself.
 mkdir -p .deps/lib/x86_64-linux-gnu/cmake
 cp -r /usr/include/benchmark .deps/include/
-cp -a /usr/lib/x86_64-linux-gnu/libbenchmark.so* .deps/lib/x86_64-linux-gnu/
+cp -a /usr/lib/x86_64-linux-gnu/libbenchmark.so* /usr/lib/x86_64-linux-gnu/libbenchmark_main.a \
+  .deps/lib/x86_64-linux-gnu/
 cp -r /usr/lib/x86_64-linux-gnu/cmake/benchmark .deps/lib/x86_64-linux-gnu/cmake/
 du -sh .deps
