@@ -29,8 +29,20 @@ def test_cuda_stream_protocol_matches_the_handle():
     assert ext.cuda_stream == h and ext != s
 
 
+def warm_up_kernels():
+    """Loads the kernels these tests launch. CUDA loads a module lazily on a
+    kernel's first launch, and that load waits for the device to be idle: a
+    first launch behind a spinning kernel would return only after it."""
+    x = rn.array(np.ones(8, np.float32))
+    rn.eval(rn.add(x, x, stream=rn.gpu), rn._testing.delay(x, 1, stream=rn.gpu))
+    torch.cuda._sleep(1000)
+    (torch.ones(8, device="cuda") * 3).sum().item()
+    torch.cuda.synchronize()
+
+
 @requires_gpu
 def test_runnel_work_on_a_torch_stream_runs_after_torch_work(rng):
+    warm_up_kernels()
     ts = torch.cuda.Stream()
     with torch.cuda.stream(ts):
         torch.cuda._sleep(500_000_000)  # hundreds of ms of GPU spinning
@@ -46,6 +58,7 @@ def test_runnel_work_on_a_torch_stream_runs_after_torch_work(rng):
 
 @requires_gpu
 def test_torch_work_on_a_runnel_stream_runs_after_runnel_work():
+    warm_up_kernels()
     s = rn.new_stream(rn.gpu)
     slow = rn._testing.delay(rn.array(1.0), 300_000, stream=s)
     rn.async_eval(slow)
