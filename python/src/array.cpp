@@ -373,6 +373,7 @@ void init_array(nb::module_& m) {
            "A numpy array of the values (bfloat16 through ml_dtypes).");
   init_array_operators(cls);
   init_array_indexing(cls);
+  init_array_reductions(cls);
 
   m.def(
       "eval",
