@@ -370,7 +370,7 @@ void matmul(const array& a, const array& b, const array* c, float alpha,
   const Mat<T> A = mat_of(a.data<T>(), a.shape(), a.strides(), true, d.bshape);
   const Mat<T> B =
       mat_of(b.data<T>(), b.shape(), b.strides(), false, d.bshape);
-  if (c) {
+  if (c && beta != 0) {  // beta 0 ignores c, NaNs included
     const Mat<T> C = mat_of_broadcast<T>(*c, a, b, out);
     blocked_matmul<T>(A, B, &C, alpha, beta, o, d);
   } else {
