@@ -105,7 +105,10 @@ void init_ops(nb::module_& m) {
       [](nb::handle a, nb::handle vals, nb::handle dtype, nb::handle stream) {
         array x = to_array(a, std::nullopt, "full_like");
         auto d = to_dtype(dtype, "full_like");
-        array v = to_array(vals, std::nullopt, "full_like");
+        // A Python float stays exact (float64) until cast to the dtype.
+        array v = PyFloat_Check(vals.ptr())
+                      ? array(PyFloat_AsDouble(vals.ptr()))
+                      : to_array(vals, std::nullopt, "full_like");
         return full_like(x, v, d.value_or(x.dtype()),
                          to_stream_or_device(stream, "full_like"));
       },

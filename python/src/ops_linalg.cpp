@@ -6,10 +6,11 @@ namespace {
 
 using namespace nb::literals;
 
+// The operand types @ takes (as the arithmetic operators); others give
+// NotImplemented.
 bool is_operand(nb::handle h) {
   return nb::isinstance<array>(h) || PyBool_Check(h.ptr()) ||
          PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr()) ||
-         PyList_Check(h.ptr()) || PyTuple_Check(h.ptr()) ||
          nb::hasattr(h, "__array_interface__");
 }
 

@@ -36,6 +36,8 @@ void init_ops_random(nb::module_& parent) {
       "2x32) keyed by explicit keys (uint32 arrays of shape (2,)) or by the "
       "global key state, which seed() resets and every call without a key "
       "splits. Values depend only on the key, shape and dtype.");
+  // `import runnel.random` and `from runnel.random import ...` work too.
+  nb::module_::import_("sys").attr("modules")["runnel.random"] = m;
   m.def(
       "seed", [](uint64_t s) { random::seed(s); }, "seed"_a,
       "seed(seed): resets the global key state to key(seed).");
@@ -54,8 +56,7 @@ void init_ops_random(nb::module_& parent) {
   m.def(
       "bits",
       [](nb::handle shape, int width, nb::handle key, nb::handle stream) {
-        return random::bits(to_shape(shape, "bits"), width,
-                            to_key(key, "bits"),
+        return random::bits(to_shape(shape, "bits"), width, to_key(key, "bits"),
                             to_stream_or_device(stream, "bits"));
       },
       "shape"_a = nb::make_tuple(), "width"_a = 4, "key"_a.none() = nb::none(),
@@ -73,8 +74,8 @@ void init_ops_random(nb::module_& parent) {
             to_key(key, "uniform"), to_stream_or_device(stream, "uniform"));
       },
       "low"_a = 0, "high"_a = 1, "shape"_a = nb::make_tuple(),
-      "dtype"_a.none() = nb::none(), "key"_a.none() = nb::none(),
-      nb::kw_only(), "stream"_a.none() = nb::none(),
+      "dtype"_a.none() = nb::none(), "key"_a.none() = nb::none(), nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "uniform(low=0, high=1, shape=(), dtype=float32, key=None, *, "
       "stream=None) -> array: values uniform in [low, high) of a floating "
       "dtype; low and high (scalars or arrays) broadcast to shape.");
@@ -82,11 +83,11 @@ void init_ops_random(nb::module_& parent) {
       "normal",
       [](nb::handle shape, nb::handle dtype, nb::handle loc, nb::handle scale,
          nb::handle key, nb::handle stream) {
-        return random::normal(
-            to_shape(shape, "normal"),
-            to_dtype(dtype, "normal").value_or(float32),
-            to_param(loc, "normal"), to_param(scale, "normal"),
-            to_key(key, "normal"), to_stream_or_device(stream, "normal"));
+        return random::normal(to_shape(shape, "normal"),
+                              to_dtype(dtype, "normal").value_or(float32),
+                              to_param(loc, "normal"),
+                              to_param(scale, "normal"), to_key(key, "normal"),
+                              to_stream_or_device(stream, "normal"));
       },
       "shape"_a = nb::make_tuple(), "dtype"_a.none() = nb::none(),
       "loc"_a = 0.0, "scale"_a = 1.0, "key"_a.none() = nb::none(),
@@ -101,12 +102,12 @@ void init_ops_random(nb::module_& parent) {
         return random::randint(
             to_param(low, "randint"), to_param(high, "randint"),
             to_shape(shape, "randint"),
-            to_dtype(dtype, "randint").value_or(int32),
-            to_key(key, "randint"), to_stream_or_device(stream, "randint"));
+            to_dtype(dtype, "randint").value_or(int32), to_key(key, "randint"),
+            to_stream_or_device(stream, "randint"));
       },
       "low"_a, "high"_a, "shape"_a = nb::make_tuple(),
-      "dtype"_a.none() = nb::none(), "key"_a.none() = nb::none(),
-      nb::kw_only(), "stream"_a.none() = nb::none(),
+      "dtype"_a.none() = nb::none(), "key"_a.none() = nb::none(), nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "randint(low, high, shape=(), dtype=int32, key=None, *, stream=None) "
       "-> array: integers in [low, high), each equally likely; low and high "
       "(scalars or arrays) broadcast to shape and are clipped to the dtype.");

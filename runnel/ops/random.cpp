@@ -28,7 +28,8 @@ std::string shape_str(const Shape& s) {
 
 void check_shape(const Shape& shape, const char* fn) {
   for (int d : shape) {
-    if (d < 0) fail(fn, "Negative dimension " + std::to_string(d) + " in shape.");
+    if (d < 0)
+      fail(fn, "Negative dimension " + std::to_string(d) + " in shape.");
   }
 }
 
@@ -108,17 +109,17 @@ array key(uint64_t seed) {
 
 array split(const array& key, int num, StreamOrDevice s) {
   check_key(key, "split");
-  if (num < 0) fail("split", "num must be non-negative, not " +
-                                 std::to_string(num) + ".");
+  if (num < 0)
+    fail("split", "num must be non-negative, not " + std::to_string(num) + ".");
   return array(Shape{num, 2}, uint32, shared_primitive<RandomBits>(), {key},
                to_stream(s));
 }
 
 std::pair<array, array> split(const array& key, StreamOrDevice s) {
   check_key(key, "split");
-  auto out = array::make_arrays({Shape{2}, Shape{2}}, {uint32, uint32},
-                                shared_primitive<RandomBits>(), {key},
-                                to_stream(s));
+  auto out =
+      array::make_arrays({Shape{2}, Shape{2}}, {uint32, uint32},
+                         shared_primitive<RandomBits>(), {key}, to_stream(s));
   return {out[0], out[1]};
 }
 

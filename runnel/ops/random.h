@@ -46,12 +46,10 @@ array uniform(const Shape& shape, Dtype dtype = float32,
 // CDF of a uniform draw; |z| < 5.5 in float32 and half types, < 8.3 in
 // float64). loc and scale (cast to `dtype`) broadcast to `shape`.
 array normal(const Shape& shape, Dtype dtype, const array& loc,
-             const array& scale,
-             const std::optional<array>& key = std::nullopt,
+             const array& scale, const std::optional<array>& key = std::nullopt,
              StreamOrDevice s = {});
 array normal(const Shape& shape, Dtype dtype = float32, double loc = 0.0,
-             double scale = 1.0,
-             const std::optional<array>& key = std::nullopt,
+             double scale = 1.0, const std::optional<array>& key = std::nullopt,
              StreamOrDevice s = {});
 
 // Integers in [low, high) of an integer dtype, each equally likely (bias

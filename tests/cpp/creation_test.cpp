@@ -24,8 +24,8 @@ struct Seeded {
   std::string trace() const { return "seed=" + std::to_string(seed); }
 };
 
-const std::vector<Dtype> kAll = {bool_, uint8,   uint16,   uint32, uint64,
-                                 int8,  int16,   int32,    int64,  float16,
+const std::vector<Dtype> kAll = {bool_,    uint8,   uint16, uint32, uint64,
+                                 int8,     int16,   int32,  int64,  float16,
                                  bfloat16, float32, float64};
 
 // Every element as double.
@@ -156,9 +156,8 @@ TEST(Creation, LinspaceEveryDtype) {
   EXPECT_EQ(linspace(0, 1).size(), 50u);
   EXPECT_EQ(linspace(0, 1).dtype(), float32);
   expect_error("linspace", [] { linspace(0, 1, -1); });
-  expect_error("linspace", [] {
-    linspace(0, std::numeric_limits<double>::infinity(), 3);
-  });
+  expect_error("linspace",
+               [] { linspace(0, std::numeric_limits<double>::infinity(), 3); });
 }
 
 TEST(Creation, EyeAndIdentityEveryDtype) {
@@ -166,7 +165,7 @@ TEST(Creation, EyeAndIdentityEveryDtype) {
   for (Dtype t : kAll) {
     SCOPED_TRACE(std::string(dtype_name(t)));
     const std::vector<std::array<int, 3>> cases = {
-        {4, 4, 0}, {3, 5, 1},  {5, 3, -2}, {3, 4, 7},
+        {4, 4, 0},  {3, 5, 1}, {5, 3, -2}, {3, 4, 7},
         {3, 4, -3}, {0, 3, 0}, {3, 0, 0},  {400, 300, -50}};
     for (auto [n, m, k] : cases) {
       array e = eye(n, m, k, t);

@@ -102,7 +102,7 @@ size_t bcast_index(const std::vector<int>& idx, const Shape& in_shape) {
 template <class T>
 struct Ref {
   Shape shape;
-  std::vector<double> val;  // floats
+  std::vector<double> val;     // floats
   std::vector<uint64_t> ival;  // integers and bool
   std::vector<double> mag;
   int64_t K = 0;
@@ -117,8 +117,10 @@ Ref<T> reference(const Host<T>& a, const Shape& as, const Host<T>& b,
   Shape ab(a2.begin(), a2.end() - 2), bb(b2.begin(), b2.end() - 2);
   Shape batch(std::max(ab.size(), bb.size()), 1);
   for (size_t i = 0; i < batch.size(); ++i) {
-    int da = i < batch.size() - ab.size() ? 1 : ab[i - (batch.size() - ab.size())];
-    int db = i < batch.size() - bb.size() ? 1 : bb[i - (batch.size() - bb.size())];
+    int da =
+        i < batch.size() - ab.size() ? 1 : ab[i - (batch.size() - ab.size())];
+    int db =
+        i < batch.size() - bb.size() ? 1 : bb[i - (batch.size() - bb.size())];
     batch[i] = da == 1 ? db : da;
   }
   Ref<T> r;
@@ -170,7 +172,8 @@ Ref<T> reference(const Host<T>& a, const Shape& as, const Host<T>& b,
 
 template <class T>
 double acc_eps() {
-  return std::is_same_v<T, double> ? std::ldexp(1.0, -53) : std::ldexp(1.0, -24);
+  return std::is_same_v<T, double> ? std::ldexp(1.0, -53)
+                                   : std::ldexp(1.0, -24);
 }
 template <class T>
 double out_eps() {
@@ -188,12 +191,12 @@ void expect_matches(array out, const Ref<T>& r, const std::string& what) {
   int bad = 0;
   for (size_t i = 0; i < out.size() && bad < 5; ++i) {
     if constexpr (kFloat<T>) {
-      const double tol = 2.0 * static_cast<double>(r.K) * acc_eps<T>() * r.mag[i] +
-                         out_eps<T>() * std::fabs(r.val[i]) * 1.0001 + 1e-300;
+      const double tol =
+          2.0 * static_cast<double>(r.K) * acc_eps<T>() * r.mag[i] +
+          out_eps<T>() * std::fabs(r.val[i]) * 1.0001 + 1e-300;
       if (!(std::fabs(to_double(o[i]) - r.val[i]) <= tol)) {
-        ADD_FAILURE() << what << " element " << i << ": got "
-                      << to_double(o[i]) << ", want " << r.val[i]
-                      << " (tolerance " << tol << ")";
+        ADD_FAILURE() << what << " element " << i << ": got " << to_double(o[i])
+                      << ", want " << r.val[i] << " (tolerance " << tol << ")";
         ++bad;
       }
     } else {
@@ -264,9 +267,9 @@ TEST(Matmul, LargeFloat32SplitsIntoTilesCorrectly) {
   Seeded s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
-  for (auto [m, k, n] : {std::array<int, 3>{513, 301, 700},
-                         std::array<int, 3>{1, 1000, 1000},
-                         std::array<int, 3>{1000, 300, 1}}) {
+  for (auto [m, k, n] :
+       {std::array<int, 3>{513, 301, 700}, std::array<int, 3>{1, 1000, 1000},
+        std::array<int, 3>{1000, 300, 1}}) {
     Host<float> a = random_values<float>(size_t(m) * k, s.rng);
     Host<float> b = random_values<float>(size_t(k) * n, s.rng);
     auto r = reference(a, {m, k}, b, {k, n});
@@ -360,7 +363,7 @@ TEST(Matmul, ZeroSizes) {
 
 TEST(Matmul, PromotesMixedDtypes) {
   StreamContext ctx{Device(cpu)};
-  array a = array({1, 2, 3, 4}, {2, 2});                // int32
+  array a = array({1, 2, 3, 4}, {2, 2});              // int32
   array b = array({0.5f, 1.0f, 1.5f, 2.0f}, {2, 2});  // float32
   array c = matmul(a, b);
   EXPECT_EQ(c.dtype(), float32);
@@ -409,11 +412,12 @@ TEST(AddMM, MatchesReferenceWithBroadcastC) {
   Host<double> b = random_values<double>(K * N, s.rng);
   Host<double> c = random_values<double>(N, s.rng);
   auto r = reference(a, {M, K}, b, {K, N});
-  for (auto [alpha, beta] : {std::pair{1.0f, 1.0f}, std::pair{0.5f, -2.0f},
-                             std::pair{2.0f, 0.0f}}) {
+  for (auto [alpha, beta] :
+       {std::pair{1.0f, 1.0f}, std::pair{0.5f, -2.0f}, std::pair{2.0f, 0.0f}}) {
     for (Dtype t : {float32, float64, float16, bfloat16}) {
-      array out = addmm(astype(to_array(c, {N}), t), astype(to_array(a, {M, K}), t),
-                        astype(to_array(b, {K, N}), t), alpha, beta);
+      array out =
+          addmm(astype(to_array(c, {N}), t), astype(to_array(a, {M, K}), t),
+                astype(to_array(b, {K, N}), t), alpha, beta);
       EXPECT_EQ(out.dtype(), t);
       array o = astype(out, float64);
       o.eval();
@@ -459,11 +463,19 @@ TEST(AddMM, Errors) {
       EXPECT_EQ(std::string(e.what()).rfind("[addmm]", 0), 0u) << e.what();
     }
   };
-  expect_error([] { addmm(ones({2, 2}, int32), ones({2, 2}, int32),
-                          ones({2, 2}, int32)); },
-               "integers");
-  expect_error([] { addmm(ones({3, 2}), ones({2, 2}), ones({2, 2})); },
-               "c does not broadcast");
-  expect_error([] { addmm(ones({2}), ones({2, 3}), ones({2, 2})); },
-               "K mismatch");
+  expect_error(
+      [] {
+        addmm(ones({2, 2}, int32), ones({2, 2}, int32), ones({2, 2}, int32));
+      },
+      "integers");
+  expect_error(
+      [] {
+        addmm(ones({3, 2}), ones({2, 2}), ones({2, 2}));
+      },
+      "c does not broadcast");
+  expect_error(
+      [] {
+        addmm(ones({2}), ones({2, 3}), ones({2, 2}));
+      },
+      "K mismatch");
 }

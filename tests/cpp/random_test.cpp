@@ -9,6 +9,8 @@
 // (two-sided 3.8e-8), Kolmogorov-Smirnov distances below
 // sqrt(ln(2 / 1e-6) / (2 n)), chi-square statistics below the 1 - 1e-6
 // quantile (Wilson-Hilferty).
+#include "runnel/backend/common/random.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -23,7 +25,6 @@
 #include <string>
 #include <vector>
 
-#include "runnel/backend/common/random.h"
 #include "runnel/runnel.h"
 
 using namespace runnel;
@@ -184,16 +185,17 @@ TEST(Random, ValuesDependOnlyOnKeyNotOnStream) {
         "uniform");
   check([&](Stream st) { return random::normal(shape, float64, 0, 1, k, st); },
         "normal");
-  check([&](Stream st) {
-    return random::randint(array(-5), array(1000), shape, int16, k, st);
-  }, "randint");
-  check([&](Stream st) {
-    return random::bernoulli(array(0.3f), shape, k, st);
-  }, "bernoulli");
+  check(
+      [&](Stream st) {
+        return random::randint(array(-5), array(1000), shape, int16, k, st);
+      },
+      "randint");
+  check([&](Stream st) { return random::bernoulli(array(0.3f), shape, k, st); },
+        "bernoulli");
   // Another key gives other values.
   auto u1 = values<float>(random::uniform({64}, float32, k, a));
-  auto u2 = values<float>(
-      random::uniform({64}, float32, random::key(s.seed + 1), a));
+  auto u2 =
+      values<float>(random::uniform({64}, float32, random::key(s.seed + 1), a));
   EXPECT_NE(u1, u2);
 }
 
@@ -214,9 +216,9 @@ TEST(Random, UniformIsTheDocumentedFunctionOfTheWords) {
   array d = random::uniform({n}, float64, s.key());
   d.eval();
   for (int i = 0; i < n; ++i) {
-    const uint64_t w64 = random_bits::word(hk, 2 * uint64_t(i)) |
-                         (uint64_t{random_bits::word(hk, 2 * uint64_t(i) + 1)}
-                          << 32);
+    const uint64_t w64 =
+        random_bits::word(hk, 2 * uint64_t(i)) |
+        (uint64_t{random_bits::word(hk, 2 * uint64_t(i) + 1)} << 32);
     ASSERT_EQ(d.data<double>()[i], (w64 >> 12) * 0x1p-52) << i;
   }
 }
@@ -327,8 +329,8 @@ TEST(Random, UniformRangesAndDtypes) {
   }
   // An interval one ulp wide: every value is low, never high.
   const float l1 = 1.0f, h1 = std::nextafter(1.0f, 2.0f);
-  for (double x : values<float>(random::uniform(array(l1), array(h1), {1000},
-                                                float32, s.key()))) {
+  for (double x : values<float>(
+           random::uniform(array(l1), array(h1), {1000}, float32, s.key()))) {
     ASSERT_EQ(x, 1.0);
   }
   // Half types: rounding up to high is kept below it.
@@ -338,8 +340,8 @@ TEST(Random, UniformRangesAndDtypes) {
   }
   // The whole float32 range: finite and inside.
   const float big = std::numeric_limits<float>::max();
-  for (double x : values<float>(random::uniform(array(-big), array(big),
-                                                {1000}, float32, s.key()))) {
+  for (double x : values<float>(random::uniform(array(-big), array(big), {1000},
+                                                float32, s.key()))) {
     ASSERT_TRUE(std::isfinite(x) && x >= -big && x < big);
   }
   EXPECT_EQ(random::uniform({}, float32, s.key()).shape(), Shape{});
@@ -382,15 +384,14 @@ TEST(Random, NormalDistributionLocAndScale) {
     auto v = values<double>(random::normal({20'000}, t, 3.0, 0.5, s.key()));
     EXPECT_NEAR(mean_of(v), 3.0, kZ * 0.5 / std::sqrt(20'000.0) + 0.01);
   }
-  auto w = values<double>(random::normal({100'000}, float32, -2.0, 3.0,
-                                         s.key()));
+  auto w =
+      values<double>(random::normal({100'000}, float32, -2.0, 3.0, s.key()));
   EXPECT_NEAR(mean_of(w), -2.0, kZ * 3.0 / std::sqrt(100'000.0));
   EXPECT_NEAR(std::sqrt(var_of(w)), 3.0, kZ * 3.0 / std::sqrt(2 * 100'000.0));
   // Array loc and scale, broadcast over rows.
-  auto r = values<float>(random::normal({2, 50'000}, float32,
-                                        array({100.0f, -100.0f}, {2, 1}),
-                                        array({1.0f, 0.001f}, {2, 1}),
-                                        s.key()));
+  auto r = values<float>(
+      random::normal({2, 50'000}, float32, array({100.0f, -100.0f}, {2, 1}),
+                     array({1.0f, 0.001f}, {2, 1}), s.key()));
   std::vector<double> r0(r.begin(), r.begin() + 50'000),
       r1(r.begin() + 50'000, r.end());
   EXPECT_NEAR(mean_of(r0), 100.0, kZ / std::sqrt(50'000.0));
@@ -407,9 +408,9 @@ TEST(Random, NormalFloat64IsTheExactQuantileOfItsDraw) {
   const int n = 20'000;
   auto z = values<double>(random::normal({n}, float64, 0, 1, s.key()));
   for (int i = 0; i < n; ++i) {
-    const uint64_t w64 = random_bits::word(hk, 2 * uint64_t(i)) |
-                         (uint64_t{random_bits::word(hk, 2 * uint64_t(i) + 1)}
-                          << 32);
+    const uint64_t w64 =
+        random_bits::word(hk, 2 * uint64_t(i)) |
+        (uint64_t{random_bits::word(hk, 2 * uint64_t(i) + 1)} << 32);
     const uint64_t k = w64 >> 12, half = uint64_t{1} << 51;
     const uint64_t m = k >= half ? 2 * half - 1 - k : k;
     const double p = (static_cast<double>(m) + 0.5) * 0x1p-52;
@@ -438,8 +439,8 @@ TEST(Random, RandintRangesEveryDtype) {
   EXPECT_EQ(*std::min_element(v.begin(), v.end()), -128);
   EXPECT_EQ(*std::max_element(v.begin(), v.end()), 127);
   // Negative ranges; an empty interval gives low.
-  for (double x : values<double>(random::randint(array(-7), array(-2), {1000},
-                                                 int32, s.key()))) {
+  for (double x : values<double>(
+           random::randint(array(-7), array(-2), {1000}, int32, s.key()))) {
     ASSERT_TRUE(x >= -7 && x < -2);
   }
   for (double x : values<double>(
@@ -451,7 +452,8 @@ TEST(Random, RandintRangesEveryDtype) {
                                           array({2, 103}, {2, 1}), {2, 500},
                                           int32, s.key()));
   for (int i = 0; i < 1000; ++i) {
-    ASSERT_TRUE(i < 500 ? (w[i] >= 0 && w[i] < 2) : (w[i] >= 100 && w[i] < 103));
+    ASSERT_TRUE(i < 500 ? (w[i] >= 0 && w[i] < 2)
+                        : (w[i] >= 100 && w[i] < 103));
   }
   // 64-bit extremes.
   array big = random::randint(array(std::numeric_limits<int64_t>::min()),
@@ -474,12 +476,12 @@ TEST(Random, RandintIsUniformChiSquare) {
   Seeded s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
-  for (auto [lo, hi, t] : {std::tuple{0, 10, int32}, std::tuple{-3, 4, int8},
-                           std::tuple{0, 256, uint8},
-                           std::tuple{1000, 1097, int64}}) {
+  for (auto [lo, hi, t] :
+       {std::tuple{0, 10, int32}, std::tuple{-3, 4, int8},
+        std::tuple{0, 256, uint8}, std::tuple{1000, 1097, int64}}) {
     const int n = 200'000, k = hi - lo;
-    auto v = values<double>(
-        random::randint(array(lo), array(hi), {n}, t, s.key()));
+    auto v =
+        values<double>(random::randint(array(lo), array(hi), {n}, t, s.key()));
     std::vector<double> count(k, 0);
     for (double x : v) count[static_cast<int>(x) - lo] += 1;
     const double e = static_cast<double>(n) / k;
@@ -532,7 +534,9 @@ TEST(Random, Errors) {
     }
   };
   const array k = random::key(1);
-  expect_error("uniform", [&] { random::uniform({2}, float32, array({1, 2})); });
+  expect_error("uniform", [&] {
+    random::uniform({2}, float32, array({1, 2}));
+  });
   expect_error("uniform", [&] {
     random::uniform({2}, float32, array({1u, 2u, 3u}));
   });
@@ -540,20 +544,16 @@ TEST(Random, Errors) {
   expect_error("uniform", [&] {
     random::uniform(zeros({3}), ones({3}), {2}, float32, k);
   });
-  expect_error("uniform", [&] {
-    random::uniform(zeros({3}), ones({3}), {}, float32, k);
-  });
+  expect_error("uniform",
+               [&] { random::uniform(zeros({3}), ones({3}), {}, float32, k); });
   expect_error("uniform", [&] { random::uniform({-1}, float32, k); });
   expect_error("normal", [&] { random::normal({2}, bool_, 0, 1, k); });
-  expect_error("normal", [&] {
-    random::normal({2}, float32, zeros({3}), ones({1}), k);
-  });
-  expect_error("randint", [&] {
-    random::randint(array(0), array(5), {2}, float32, k);
-  });
-  expect_error("randint", [&] {
-    random::randint(array(0), array(5), {2}, bool_, k);
-  });
+  expect_error("normal",
+               [&] { random::normal({2}, float32, zeros({3}), ones({1}), k); });
+  expect_error("randint",
+               [&] { random::randint(array(0), array(5), {2}, float32, k); });
+  expect_error("randint",
+               [&] { random::randint(array(0), array(5), {2}, bool_, k); });
   expect_error("bernoulli", [&] { random::bernoulli(array(1), {2}, k); });
   expect_error("bernoulli", [&] {
     random::bernoulli(array({0.5f, 0.5f}), {3}, k);

@@ -68,8 +68,9 @@ void Linspace::eval_cpu(const std::vector<array>&, std::vector<array>& out) {
     T* dst = out[0].data<T>();
     cpu_backend::parallel(n, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
-        const double v =
-            i == n - 1 && n > 1 ? stop_ : start_ + static_cast<double>(i) * step;
+        const double v = i == n - 1 && n > 1
+                             ? stop_
+                             : start_ + static_cast<double>(i) * step;
         dst[i] = ops::cast<T>(v);
       }
     });

@@ -3,6 +3,8 @@
 // the tiles spread over the pool's idle workers: one matmul uses every idle
 // worker and never more threads than the pool has. Other dtypes use a
 // blocked kernel of our own.
+#include "runnel/primitives/linalg.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -10,7 +12,6 @@
 
 #include "runnel/backend/common/ops.h"
 #include "runnel/backend/cpu/iterate.h"
-#include "runnel/primitives/linalg.h"
 
 #ifdef RUNNEL_HAVE_OPENBLAS
 #include <cblas.h>
@@ -198,8 +199,9 @@ void blocked_matmul(const Mat<T>& A, const Mat<T>& B, const Mat<T>* C,
             o[i * d.N + j] = static_cast<T>(ar[j - n0]);
           } else if (C) {
             const auto cv = to_acc(cp[i * C->rs + j * C->cs]);
-            o[i * d.N + j] = static_cast<T>(static_cast<A_t>(alpha) * ar[j - n0] +
-                                            static_cast<A_t>(beta) * cv);
+            o[i * d.N + j] =
+                static_cast<T>(static_cast<A_t>(alpha) * ar[j - n0] +
+                               static_cast<A_t>(beta) * cv);
           } else {
             o[i * d.N + j] = static_cast<T>(ar[j - n0]);
           }
@@ -221,12 +223,12 @@ struct Layout {
 Layout blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
   constexpr int64_t kMaxLd = std::numeric_limits<int>::max();
   if ((cols <= 1 || cs == 1) && (rows <= 1 || (rs >= cols && rs <= kMaxLd))) {
-    return {true, false, static_cast<int>(rows <= 1 ? std::max<int64_t>(cols, 1)
-                                                    : rs)};
+    return {true, false,
+            static_cast<int>(rows <= 1 ? std::max<int64_t>(cols, 1) : rs)};
   }
   if ((rows <= 1 || rs == 1) && (cols <= 1 || (cs >= rows && cs <= kMaxLd))) {
-    return {true, true, static_cast<int>(cols <= 1 ? std::max<int64_t>(rows, 1)
-                                                   : cs)};
+    return {true, true,
+            static_cast<int>(cols <= 1 ? std::max<int64_t>(rows, 1) : cs)};
   }
   return {};
 }
@@ -260,28 +262,29 @@ void blas_matmul(const Mat<F>& A, const Mat<F>& B, F alpha, F beta, F* out,
   constexpr int64_t kMinTileWork = int64_t{1} << 22;
   constexpr int64_t kMinTileSide = 64;
   const int64_t want = 2 * detail::Pool::get().num_threads();
-  const int64_t per_matrix = std::max<int64_t>(1, (want + d.batch - 1) / d.batch);
+  const int64_t per_matrix =
+      std::max<int64_t>(1, (want + d.batch - 1) / d.batch);
   const int64_t by_work = std::max<int64_t>(1, d.M * d.N * d.K / kMinTileWork);
   const int64_t s = std::min(per_matrix, by_work);
-  const int64_t sm =
-      std::min(s, std::max<int64_t>(1, d.M / kMinTileSide));
-  const int64_t sn = std::min((s + sm - 1) / sm,
-                              std::max<int64_t>(1, d.N / kMinTileSide));
+  const int64_t sm = std::min(s, std::max<int64_t>(1, d.M / kMinTileSide));
+  const int64_t sn =
+      std::min((s + sm - 1) / sm, std::max<int64_t>(1, d.N / kMinTileSide));
   const int64_t tiles = sm * sn;
-  run_tasks(d.batch * tiles, d.M * d.N * d.K / tiles, [&](int64_t tb, int64_t te) {
-    for (int64_t t = tb; t < te; ++t) {
-      const int64_t bi = t / tiles, r = t % tiles;
-      const int64_t m0 = r / sn * d.M / sm, m1 = (r / sn + 1) * d.M / sm;
-      const int64_t n0 = r % sn * d.N / sn, n1 = (r % sn + 1) * d.N / sn;
-      if (m1 == m0 || n1 == n0) continue;
-      const F* ap = A.p + batch_offset(bi, d.bshape, A.bst) + m0 * A.rs;
-      const F* bp = B.p + batch_offset(bi, d.bshape, B.bst) + n0 * B.cs;
-      F* cp = out + bi * d.M * d.N + m0 * d.N + n0;
-      gemm(la.trans, lb.trans, static_cast<int>(m1 - m0),
-           static_cast<int>(n1 - n0), static_cast<int>(d.K), alpha, ap, la.ld,
-           bp, lb.ld, beta, cp, static_cast<int>(d.N));
-    }
-  });
+  run_tasks(
+      d.batch * tiles, d.M * d.N * d.K / tiles, [&](int64_t tb, int64_t te) {
+        for (int64_t t = tb; t < te; ++t) {
+          const int64_t bi = t / tiles, r = t % tiles;
+          const int64_t m0 = r / sn * d.M / sm, m1 = (r / sn + 1) * d.M / sm;
+          const int64_t n0 = r % sn * d.N / sn, n1 = (r % sn + 1) * d.N / sn;
+          if (m1 == m0 || n1 == n0) continue;
+          const F* ap = A.p + batch_offset(bi, d.bshape, A.bst) + m0 * A.rs;
+          const F* bp = B.p + batch_offset(bi, d.bshape, B.bst) + n0 * B.cs;
+          F* cp = out + bi * d.M * d.N + m0 * d.N + n0;
+          gemm(la.trans, lb.trans, static_cast<int>(m1 - m0),
+               static_cast<int>(n1 - n0), static_cast<int>(d.K), alpha, ap,
+               la.ld, bp, lb.ld, beta, cp, static_cast<int>(d.N));
+        }
+      });
 }
 
 // The operand as BLAS can read it: itself, or a contiguous copy as F.
@@ -357,8 +360,8 @@ void matmul(const array& a, const array& b, const array* c, float alpha,
     }
     const bool with_c = c && beta != 0;
     if (with_c) fill_broadcast<F, T>(*c, dst, out.shape());
-    blas_matmul<F>(A, B, static_cast<F>(alpha), with_c ? static_cast<F>(beta) : F{0},
-                   dst, d);
+    blas_matmul<F>(A, B, static_cast<F>(alpha),
+                   with_c ? static_cast<F>(beta) : F{0}, dst, d);
     if constexpr (!std::is_same_v<F, T>) {
       cpu_backend::parallel(out.size(), [&](int64_t b0, int64_t e0) {
         for (int64_t i = b0; i < e0; ++i) o[i] = ops::cast<T>(dst[i]);
@@ -368,8 +371,7 @@ void matmul(const array& a, const array& b, const array* c, float alpha,
   }
 #endif
   const Mat<T> A = mat_of(a.data<T>(), a.shape(), a.strides(), true, d.bshape);
-  const Mat<T> B =
-      mat_of(b.data<T>(), b.shape(), b.strides(), false, d.bshape);
+  const Mat<T> B = mat_of(b.data<T>(), b.shape(), b.strides(), false, d.bshape);
   if (c && beta != 0) {  // beta 0 ignores c, NaNs included
     const Mat<T> C = mat_of_broadcast<T>(*c, a, b, out);
     blocked_matmul<T>(A, B, &C, alpha, beta, o, d);

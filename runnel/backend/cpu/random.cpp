@@ -1,10 +1,11 @@
+#include "runnel/backend/common/random.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "runnel/backend/common/ops.h"
-#include "runnel/backend/common/random.h"
 #include "runnel/backend/cpu/iterate.h"
 #include "runnel/primitives/random.h"
 
@@ -84,8 +85,8 @@ void draw_with_params(const std::vector<array>& in, array& out, F&& f) {
   const array& pa = in[1];
   const array& pb = in.size() > 2 ? in[2] : in[1];
   // Scalar parameters: one run over the flat output.
-  const bool flat = pa.size() == 1 && pb.size() == 1 &&
-                    n <= std::numeric_limits<int>::max();
+  const bool flat =
+      pa.size() == 1 && pb.size() == 1 && n <= std::numeric_limits<int>::max();
   const Shape shape = flat ? Shape{static_cast<int>(n)} : out.shape();
   std::array<Strides, 2> st;
   if (flat) {
@@ -103,11 +104,12 @@ void draw_with_params(const std::vector<array>& in, array& out, F&& f) {
           const uint32_t* wp = w + (pos - s) * K;
           if (inner[0] == 0 && inner[1] == 0) {
             const P va = a[off[0]], vb = b[off[1]];
-            for (int64_t j = 0; j < cnt; ++j) o[pos + j] = f(wp + j * K, va, vb);
+            for (int64_t j = 0; j < cnt; ++j)
+              o[pos + j] = f(wp + j * K, va, vb);
           } else {
             for (int64_t j = 0; j < cnt; ++j) {
-              o[pos + j] =
-                  f(wp + j * K, a[off[0] + j * inner[0]], b[off[1] + j * inner[1]]);
+              o[pos + j] = f(wp + j * K, a[off[0] + j * inner[0]],
+                             b[off[1] + j * inner[1]]);
             }
           }
         });
@@ -232,10 +234,10 @@ void RandomUniform::eval_cpu(const std::vector<array>& in,
             const double h = static_cast<double>(hi);
             const double r = h - l;
             // A range wider than double's: weigh the ends instead.
-            const double v = std::isinf(r) && std::isfinite(l) &&
-                                     std::isfinite(h)
-                                 ? l - l * u + h * u
-                                 : l + r * u;
+            const double v =
+                std::isinf(r) && std::isfinite(l) && std::isfinite(h)
+                    ? l - l * u + h * u
+                    : l + r * u;
             T x = ops::cast<T>(v);
             // Rounding can reach high: keep below it.
             if (!less(x, hi) && less(lo, hi)) x = below(hi);
@@ -272,8 +274,8 @@ void RandomInt::eval_cpu(const std::vector<array>& in,
                          std::vector<array>& out) {
   dispatch_dtype(out[0].dtype(), [&]<class T>(std::type_identity<T>) {
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-      using P = std::conditional_t<std::is_same_v<T, uint64_t>, uint64_t,
-                                   int64_t>;
+      using P =
+          std::conditional_t<std::is_same_v<T, uint64_t>, uint64_t, int64_t>;
       constexpr int K = sizeof(T) == 8 ? 4 : 2;
       draw_with_params<K, T, P>(in, out[0], [](const uint32_t* w, P lo, P hi) {
         constexpr P kMin = static_cast<P>(std::numeric_limits<T>::min());
@@ -283,7 +285,8 @@ void RandomInt::eval_cpu(const std::vector<array>& in,
           if (hi > kMax + 1) hi = kMax + 1;
         }
         if (!(hi > lo)) return static_cast<T>(std::min(lo, kMax));
-        const uint64_t r = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+        const uint64_t r =
+            static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
         uint64_t off;
         if constexpr (K == 2) {
           off = static_cast<uint64_t>((u128{u64(w)} * r) >> 64);
