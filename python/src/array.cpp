@@ -374,6 +374,7 @@ void init_array(nb::module_& m) {
   init_array_operators(cls);
   init_array_indexing(cls);
   init_array_reductions(cls);
+  init_array_matmul(cls);
 
   m.def(
       "eval",
