@@ -336,6 +336,7 @@ void init_array(nb::module_& m) {
            "A numpy array of the values (bfloat16 through ml_dtypes).");
   init_array_operators(cls);
   init_array_indexing(cls);
+  init_array_indexing_advanced(cls);
 
   m.def(
       "eval",
