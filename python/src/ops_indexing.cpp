@@ -57,7 +57,7 @@ Index to_index(nb::handle e, bool& basic, const char* fn) {
   if (PyBool_Check(e.ptr())) return Index(array(e.ptr() == Py_True));
   if (PyList_Check(e.ptr()) || PyTuple_Check(e.ptr()) ||
       nb::hasattr(e, "__array_interface__") || PyIndex_Check(e.ptr())) {
-    if (nb::len(e) == 0 && (PyList_Check(e.ptr()) || PyTuple_Check(e.ptr()))) {
+    if ((PyList_Check(e.ptr()) || PyTuple_Check(e.ptr())) && nb::len(e) == 0) {
       return Index(zeros({0}, int32));  // numpy: an empty list is integers
     }
     array a = to_array(e, std::nullopt, fn);
