@@ -375,6 +375,7 @@ void init_array(nb::module_& m) {
   init_array_indexing(cls);
   init_array_reductions(cls);
   init_array_matmul(cls);
+  init_array_indexing_advanced(cls);
 
   m.def(
       "eval",

@@ -24,6 +24,7 @@ NB_MODULE(_core, m) {
   init_ops_shape(m);
   init_ops_random(m);
   init_ops_linalg(m);
+  init_ops_indexing(m);
   init_memory(m);
   init_testing(m);
 }
