@@ -1,0 +1,126 @@
+// CPU kernels of the unary ops. exp and sigmoid in float32 (and the half
+// types, which compute in it) use the vectorisable exp of
+// elementwise_math.h; the other float functions call the C library.
+#include "runnel/backend/common/ops.h"
+#include "runnel/backend/cpu/elementwise.h"
+#include "runnel/backend/cpu/elementwise_math.h"
+#include "runnel/primitives/elementwise.h"
+
+namespace runnel {
+namespace {
+
+using cpu_backend::exp_f32;
+using cpu_backend::unary_float;
+using cpu_backend::unary_same;
+
+struct CpuExp {
+  template <class T>
+  T operator()(T a) const {
+    if constexpr (std::is_same_v<T, float>) {
+      return exp_f32(a);
+    } else if constexpr (ops::kHalf<T>) {
+      return T(exp_f32(static_cast<float>(a)));
+    } else {
+      return ops::Exp{}(a);
+    }
+  }
+};
+
+struct CpuSigmoid {
+  template <class T>
+  T operator()(T a) const {
+    if constexpr (std::is_same_v<T, double>) {
+      return ops::Sigmoid{}(a);
+    } else {
+      const float x = static_cast<float>(a);
+      const float ax = x < 0.0f ? -x : x;
+      return T(ops::Sigmoid::g(x, exp_f32(-ax)));
+    }
+  }
+};
+
+}  // namespace
+
+void Abs::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_same(in, out[0], ops::Abs{});
+}
+
+void Negative::eval_cpu(const std::vector<array>& in,
+                        std::vector<array>& out) {
+  unary_same(in, out[0], ops::Negative{});
+}
+
+void Sign::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_same(in, out[0], ops::Sign{});
+}
+
+void Square::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_same(in, out[0], ops::Square{});
+}
+
+void Floor::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_same(in, out[0], ops::Floor{});
+}
+
+void Ceil::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_same(in, out[0], ops::Ceil{});
+}
+
+void Round::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_same(in, out[0], ops::Round(decimals_));
+}
+
+void Exp::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], CpuExp{}, name());
+}
+
+void Expm1::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Expm1{}, name());
+}
+
+void Log::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Log{}, name());
+}
+
+void Log1p::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Log1p{}, name());
+}
+
+void Sqrt::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Sqrt{}, name());
+}
+
+void Rsqrt::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Rsqrt{}, name());
+}
+
+void Reciprocal::eval_cpu(const std::vector<array>& in,
+                          std::vector<array>& out) {
+  unary_float(in, out[0], ops::Reciprocal{}, name());
+}
+
+void Sin::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Sin{}, name());
+}
+
+void Cos::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Cos{}, name());
+}
+
+void Tan::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Tan{}, name());
+}
+
+void Tanh::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Tanh{}, name());
+}
+
+void Sigmoid::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], CpuSigmoid{}, name());
+}
+
+void Erf::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Erf{}, name());
+}
+
+}  // namespace runnel
