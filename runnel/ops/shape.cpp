@@ -655,7 +655,8 @@ array tile(const array& a, std::vector<int> reps, StreamOrDevice s) {
   }
   Stream st = to_stream(s);
   array in = reshape_impl(a, in_shape, st, fn);
-  return array(std::move(shape), a.dtype(), std::make_shared<Tile>(reps), {in},
+  return array(std::move(shape), a.dtype(),
+               std::make_shared<Tile>(Shape(reps.begin(), reps.end())), {in},
                st);
 }
 

@@ -435,3 +435,36 @@ TEST_F(Gpu, CudaStreamOfACpuStreamAndBadExternalHandlesAreRejected) {
       Stream::from_external(new_stream(gpu).cuda_stream(), Device(cpu)),
       std::invalid_argument);
 }
+
+// Views (transposed, sliced with negative steps and offsets, broadcast) read
+// right by every GPU kernel, in every dtype: the kernels that read flat get
+// a row-major copy first.
+TEST_F(Gpu, KernelsReadViewsInEveryDtype) {
+  with_watchdog([] {
+    for (Dtype d : kAll) {
+      array x = random_array({6, 9}, d);
+      std::vector<array> views = {
+          transpose(x, Device(cpu)),
+          slice(x, {5, 1}, {0, 9}, {-2, 3}, Device(cpu)),
+          broadcast_to(slice(x, {2, 0}, {3, 9}, Device(cpu)), {4, 9},
+                       Device(cpu)),
+      };
+      for (const array& v : views) {
+        auto both = [&](auto f) {
+          expect_close(f(Device(gpu)), f(Device(cpu)), d);
+        };
+        both([&](Device dev) { return abs(v, dev); });
+        both([&](Device dev) { return add(v, v, dev); });
+        both([&](Device dev) { return astype(v, float32, dev); });
+        if (d != bool_) both([&](Device dev) { return sum(v, dev); });
+        if (is_floating_point(d)) {
+          both([&](Device dev) { return exp(v, dev); });
+        }
+        // A view taken on the GPU of GPU data.
+        array g = abs(x, Device(gpu));
+        expect_close(abs(transpose(g, Device(gpu)), Device(gpu)),
+                     abs(transpose(x, Device(cpu)), Device(cpu)), d);
+      }
+    }
+  });
+}

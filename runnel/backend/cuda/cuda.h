@@ -185,6 +185,9 @@ struct Launch {
   int device;
   uint64_t value;
   Dep use;  // (stream, value): recorded on every buffer the work touches
+  // Scratch the work's kernels read: freed (in stream order) only after the
+  // whole work is launched, so no later allocation of the work reuses it.
+  std::vector<std::shared_ptr<Buffer>> keep;
 };
 Launch& current_launch();
 

@@ -248,7 +248,7 @@ void GpuStream::launch(detail::Work& w, std::vector<Timeline::Callback>& fire) {
       check(cudaStreamWaitEvent(s, ev->ev, 0), "cudaStreamWaitEvent", device_);
     }
   }
-  Launch ctx{this, s, device_, w.value, Dep{timeline_ptr(), w.value}};
+  Launch ctx{this, s, device_, w.value, Dep{timeline_ptr(), w.value}, {}};
   tls_launch = &ctx;
   w.run();
   tls_launch = nullptr;
