@@ -116,9 +116,26 @@ array to_value(const array& a, nb::handle v, const char* fn) {
   return to_arrays(nb::cast(a), v, fn).second;
 }
 
+// Python ints, slices, None and Ellipsis, alone or in a tuple: numpy's
+// basic indexing.
+bool is_basic_key(nb::handle key) {
+  auto basic = [](PyObject* o) {
+    return (PyLong_Check(o) && !PyBool_Check(o)) || PySlice_Check(o) ||
+           o == Py_None || o == Py_Ellipsis;
+  };
+  if (!PyTuple_Check(key.ptr())) return basic(key.ptr());
+  for (nb::handle k : nb::borrow<nb::tuple>(key)) {
+    if (!basic(k.ptr())) return false;
+  }
+  return true;
+}
+
 array getitem(const array& a, nb::handle key) {
+  // Basic keys give views of a's memory (ops_shape.cpp); the rest gather.
+  if (is_basic_key(key)) return index_basic(a, key);
   bool basic = true;
   std::vector<Index> k = to_key(key, basic, "getitem");
+  if (basic) return index_basic(a, key);
   return nogil([&] { return index(a, k); });
 }
 
@@ -230,8 +247,7 @@ void init_ops_indexing(nb::module_& m) {
       [](const array& a, nb::handle indices, nb::handle axes,
          nb::handle slice_sizes, nb::handle stream) {
         return gather(a, to_index_list(indices, "gather"),
-                      to_axes(axes, "gather"),
-                      to_shape(slice_sizes, "gather"),
+                      to_axes(axes, "gather"), to_shape(slice_sizes, "gather"),
                       to_stream_or_device(stream, "gather"));
       },
       "a"_a, "indices"_a, "axes"_a, "slice_sizes"_a, nb::kw_only(),
@@ -317,7 +333,7 @@ void init_ops_indexing(nb::module_& m) {
 }
 
 void init_array_indexing_advanced(nb::class_<array>& cls) {
-  cls.def("__getitem__", &getitem, "key"_a,
+  cls.def("__getitem__", &getitem, "key"_a.none(),
           "a[key] with numpy's semantics: integers, slices, None, Ellipsis, "
           "integer arrays (broadcast together) and boolean masks. A boolean "
           "mask is evaluated at the call (the result's shape depends on it). "

@@ -395,11 +395,11 @@ def test_float_indices_rejected(rng):
 
 def test_bad_keys_and_arguments(rng):
     a = rn.array(random(rng, rn.float32, (3, 4)))
-    with pytest.raises(IndexError, match=r"too many indices for array: array is 2-dimensional, but 3"):
+    with pytest.raises(IndexError, match=r"\[getitem\] Too many indices \(3\)"):
         a[0, 0, 0]
-    with pytest.raises(IndexError, match="single ellipsis"):
+    with pytest.raises(IndexError, match=r"\[getitem\].*only one ellipsis"):
         a[..., ...]
-    with pytest.raises(IndexError, match="index 3 is out of bounds for axis 0 with size 3"):
+    with pytest.raises(IndexError, match=r"\[getitem\].*out of bounds"):
         a[3]
     with pytest.raises(IndexError, match="index -5 is out of bounds for axis 1 with size 4"):
         a[[0], -5]
