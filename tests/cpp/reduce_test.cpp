@@ -358,10 +358,10 @@ void check_prod(const array& r, const Host<T>& h, const Groups& g) {
     for (size_t o = 0; o < g.members.size(); ++o) {
       long double want = 1;
       for (size_t i : g.members[o]) want *= ld(h[i]);
-      long double bound = ((g.members[o].size() + 2) * acc_eps<T>() +
-                           eps_of<T>()) *
-                              std::fabs(want) +
-                          min_normal_of<T>() * eps_of<T>();
+      long double bound =
+          ((g.members[o].size() + 2) * acc_eps<T>() + eps_of<T>()) *
+              std::fabs(want) +
+          min_normal_of<T>() * eps_of<T>();
       ASSERT_TRUE(near(ld(v[o]), want, bound)) << "output " << o;
     }
   }
@@ -483,10 +483,9 @@ void check_var(const array& r, const Host<T>& h, const Groups& g, int ddof,
     const long double mean_err =
         (std::log2(std::max(n, 2.0)) + 4) * out_eps<T>() * std::fabs(mean);
     const long double sub = min_normal_of<T>() * eps_of<T>();
-    long double bound = (std::log2(std::max(n, 2.0)) + 34) * acc_eps<T>() *
-                            std::fabs(want) +
-                        4 * out_eps<T>() * std::fabs(want) +
-                        2 * mean_err * mean_err + sub;
+    long double bound =
+        (std::log2(std::max(n, 2.0)) + 34) * acc_eps<T>() * std::fabs(want) +
+        4 * out_eps<T>() * std::fabs(want) + 2 * mean_err * mean_err + sub;
     if (is_std) {
       want = std::sqrt(want);
       bound = std::min(bound / (2 * std::max(want, 1e-30L)), std::sqrt(bound)) +
@@ -510,8 +509,8 @@ void check_logsumexp(const array& r, const Host<T>& h, const Groups& g) {
     for (size_t i : g.members[o]) s += std::exp(ld(h[i]) - m);
     long double want = m + std::log(s);
     double n = std::max<double>(2, g.members[o].size());
-    long double bound = (std::log2(n) + 40) * acc_eps<T>() +
-                        2 * out_eps<T>() * std::fabs(want);
+    long double bound =
+        (std::log2(n) + 40) * acc_eps<T>() + 2 * out_eps<T>() * std::fabs(want);
     ASSERT_TRUE(near(v[o], want, bound)) << "output " << o;
   }
 }
@@ -687,9 +686,9 @@ TYPED_TEST(ReduceTyped, ArgmaxArgminTakeTheFirstExtreme) {
                      (keepdims ? " keepdims" : ""));
         // Flattened.
         if (numel(shape) == 0) {
-          expect_invalid([&] { is_max ? argmax(a, keepdims)
-                                      : argmin(a, keepdims); },
-                         is_max ? "[argmax]" : "[argmin]");
+          expect_invalid(
+              [&] { is_max ? argmax(a, keepdims) : argmin(a, keepdims); },
+              is_max ? "[argmax]" : "[argmin]");
         } else {
           array r = is_max ? argmax(a, keepdims) : argmin(a, keepdims);
           EXPECT_EQ(r.dtype(), uint32);
@@ -742,21 +741,19 @@ TYPED_TEST(ReduceTyped, CumsumAndCumprodMatchSequentialScans) {
       for (int ax = -1; ax < nd; ++ax) {  // -1: flattened
         for (bool reverse : {false, true}) {
           for (bool inclusive : {true, false}) {
-            SCOPED_TRACE(std::string(is_prod ? "cumprod" : "cumsum") +
-                         " dims=" + std::to_string(nd) +
-                         " axis=" + std::to_string(ax) +
-                         (reverse ? " reverse" : "") +
-                         (inclusive ? "" : " exclusive"));
+            SCOPED_TRACE(
+                std::string(is_prod ? "cumprod" : "cumsum") +
+                " dims=" + std::to_string(nd) + " axis=" + std::to_string(ax) +
+                (reverse ? " reverse" : "") + (inclusive ? "" : " exclusive"));
             const int spelled = (s.rng() & 1) ? ax - nd : ax;
-            array r = ax < 0 ? (is_prod ? cumprod(a, reverse, inclusive)
-                                        : cumsum(a, reverse, inclusive))
-                             : (is_prod ? cumprod(a, spelled, reverse,
-                                                  inclusive)
-                                        : cumsum(a, spelled, reverse,
-                                                 inclusive));
+            array r = ax < 0
+                          ? (is_prod ? cumprod(a, reverse, inclusive)
+                                     : cumsum(a, reverse, inclusive))
+                          : (is_prod ? cumprod(a, spelled, reverse, inclusive)
+                                     : cumsum(a, spelled, reverse, inclusive));
             // Lines: the flat indices along the scanned axis.
-            Shape line_shape = ax < 0 ? Shape{static_cast<int>(numel(shape))}
-                                      : shape;
+            Shape line_shape =
+                ax < 0 ? Shape{static_cast<int>(numel(shape))} : shape;
             ASSERT_EQ(r.shape(), line_shape);
             Dtype want_dtype = !is_prod && kBool<T> ? int32 : dtype_of<T>();
             ASSERT_EQ(r.dtype(), want_dtype);
@@ -880,10 +877,9 @@ TYPED_TEST(ReduceFloat, NaNPropagatesAndArgFindsTheFirstNaN) {
     EXPECT_TRUE(std::isnan(ld(logsumexp(a).item<T>())));
     EXPECT_EQ(argmax(a).item<uint32_t>(), static_cast<uint32_t>(first));
     EXPECT_EQ(argmin(a).item<uint32_t>(), static_cast<uint32_t>(first));
-    EXPECT_TRUE(all(a).item<bool>() == (std::count_if(h.data(), h.data() + n,
-                                                      [](T x) {
-                                                        return ld(x) == 0;
-                                                      }) == 0));
+    EXPECT_TRUE(all(a).item<bool>() ==
+                (std::count_if(h.data(), h.data() + n,
+                               [](T x) { return ld(x) == 0; }) == 0));
     // Along axis 0 of (n, 3) (the column kernels) and axis 1 of (3, n).
     auto col = random_values<T>(static_cast<size_t>(n) * 3, s.rng);
     col[static_cast<size_t>(first) * 3 + 1] = nan;
@@ -1268,7 +1264,8 @@ TEST(ReduceDeterminism, ResultsAreIdenticalForAnyPoolSize) {
   for (int threads : {1, 2, 3, 8}) {
     std::string cmd = "RUNNEL_CPU_THREADS=" + std::to_string(threads) +
                       " RUNNEL_REDUCE_SEED=" + std::to_string(seed) + " '" +
-                      self + "' --gtest_filter=ReduceChild.PrintResultBits 2>&1";
+                      self +
+                      "' --gtest_filter=ReduceChild.PrintResultBits 2>&1";
     FILE* p = popen(cmd.c_str(), "r");
     ASSERT_NE(p, nullptr);
     std::string out;
