@@ -230,8 +230,7 @@ void init_ops_indexing(nb::module_& m) {
       [](const array& a, nb::handle indices, nb::handle axes,
          nb::handle slice_sizes, nb::handle stream) {
         return gather(a, to_index_list(indices, "gather"),
-                      to_axes(axes, "gather"),
-                      to_shape(slice_sizes, "gather"),
+                      to_axes(axes, "gather"), to_shape(slice_sizes, "gather"),
                       to_stream_or_device(stream, "gather"));
       },
       "a"_a, "indices"_a, "axes"_a, "slice_sizes"_a, nb::kw_only(),
