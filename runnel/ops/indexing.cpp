@@ -240,15 +240,6 @@ array scatter_op(const char* fn, ScatterOp combine, const array& a,
 
 // ---- numpy keys ----
 
-bool row_major(const array& a) {
-  int64_t expect = 1;
-  for (int d = a.ndim() - 1; d >= 0; --d) {
-    if (a.shape(d) != 1 && a.strides()[d] != expect) return false;
-    expect *= a.shape(d);
-  }
-  return true;
-}
-
 // The row-major positions of the nonzero elements of `a` (NaN counts as
 // nonzero, as in numpy), after evaluating it.
 std::vector<int64_t> true_positions(const array& a) {
@@ -269,7 +260,7 @@ std::vector<int64_t> true_positions(const array& a) {
       }
     };
     const int64_t n = static_cast<int64_t>(x.size());
-    if (row_major(x)) {
+    if (detail::is_row_contiguous(x.shape(), x.strides())) {
       int64_t count = 0;
       for (int64_t i = 0; i < n; ++i) count += is_set(p[i]) ? 1 : 0;
       out.resize(count);
