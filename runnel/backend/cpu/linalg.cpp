@@ -257,8 +257,9 @@ void blas_matmul(const Mat<F>& A, const Mat<F>& B, F alpha, F beta, F* out,
   (void)single;
   const Layout la = blas_layout(d.M, d.K, A.rs, A.cs);
   const Layout lb = blas_layout(d.K, d.N, B.rs, B.cs);
-  // A few tiles per worker for balance, each with enough work that the
-  // operand packing OpenBLAS repeats per call stays small.
+  // A few tiles per worker for balance, each with enough work, and square
+  // rather than thin: a call packs its rows of a and its columns of b, so
+  // the packing per multiply-add is least for square tiles.
   constexpr int64_t kMinTileWork = int64_t{1} << 22;
   constexpr int64_t kMinTileSide = 64;
   const int64_t want = 2 * detail::Pool::get().num_threads();
@@ -266,9 +267,11 @@ void blas_matmul(const Mat<F>& A, const Mat<F>& B, F alpha, F beta, F* out,
       std::max<int64_t>(1, (want + d.batch - 1) / d.batch);
   const int64_t by_work = std::max<int64_t>(1, d.M * d.N * d.K / kMinTileWork);
   const int64_t s = std::min(per_matrix, by_work);
-  const int64_t sm = std::min(s, std::max<int64_t>(1, d.M / kMinTileSide));
-  const int64_t sn =
-      std::min((s + sm - 1) / sm, std::max<int64_t>(1, d.N / kMinTileSide));
+  const int64_t max_sm = std::max<int64_t>(1, d.M / kMinTileSide);
+  const int64_t max_sn = std::max<int64_t>(1, d.N / kMinTileSide);
+  const int64_t sm = std::clamp<int64_t>(
+      std::llround(std::sqrt(static_cast<double>(s) * d.M / d.N)), 1, max_sm);
+  const int64_t sn = std::clamp<int64_t>((s + sm - 1) / sm, 1, max_sn);
   const int64_t tiles = sm * sn;
   run_tasks(
       d.batch * tiles, d.M * d.N * d.K / tiles, [&](int64_t tb, int64_t te) {
