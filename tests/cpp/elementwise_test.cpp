@@ -338,11 +338,20 @@ TYPED_TEST_SUITE(ElementwiseTyped, AllTypes, TypeNames);
 // Shapes: same, scalar, row, column, outer, 0-size, 0-d, and large enough
 // that idle workers take chunks (flat and strided).
 const std::pair<Shape, Shape> kShapes[] = {
-    {{3, 4, 5}, {3, 4, 5}}, {{3, 4}, {}},        {{}, {3, 4}},
-    {{3, 4}, {4}},          {{3, 4}, {3, 1}},    {{3, 1}, {1, 4}},
-    {{2, 1, 5}, {3, 1}},    {{0, 4}, {4}},       {{0}, {}},
-    {{}, {}},               {{1}, {}},           {{3, 1 << 15}, {1 << 15}},
-    {{1 << 17}, {1 << 17}}, {{1 << 17}, {1}},
+    {{3, 4, 5}, {3, 4, 5}},
+    {{3, 4}, {}},
+    {{}, {3, 4}},
+    {{3, 4}, {4}},
+    {{3, 4}, {3, 1}},
+    {{3, 1}, {1, 4}},
+    {{2, 1, 5}, {3, 1}},
+    {{0, 4}, {4}},
+    {{0}, {}},
+    {{}, {}},
+    {{1}, {}},
+    {{3, 1 << 15}, {1 << 15}},
+    {{1 << 17}, {1 << 17}},
+    {{1 << 17}, {1}},
 };
 
 template <class T>
@@ -370,8 +379,7 @@ void check_arithmetic(const NamedBinary& op, const Shape& sa, const Shape& sb,
     if constexpr (std::is_same_v<T, bool>) {
       ASSERT_EQ(got[i], ref_bool(name, x, y)) << i << ": " << x << ", " << y;
     } else if constexpr (kInt<T>) {
-      ASSERT_EQ(got[i], ref_int(name, x, y))
-          << i << ": " << +x << ", " << +y;
+      ASSERT_EQ(got[i], ref_int(name, x, y)) << i << ": " << +x << ", " << +y;
     } else if (name == "floor_divide" || name == "remainder") {
       // Checked by their properties here, and against numpy's values in
       // the Python tests.
@@ -522,9 +530,14 @@ TYPED_TEST(ElementwiseTyped, WhereSelectsWithBroadcasting) {
   Seeded s;
   SCOPED_TRACE(s.trace());
   const Shape shapes[][3] = {
-      {{4, 5}, {4, 5}, {4, 5}}, {{4, 1}, {5}, {}},      {{}, {3, 2}, {2}},
-      {{2, 1, 3}, {4, 1}, {3}}, {{0, 3}, {3}, {1, 3}},   {{}, {}, {}},
-      {{1 << 16}, {1 << 16}, {1 << 16}}, {{1 << 16}, {1}, {1 << 16}},
+      {{4, 5}, {4, 5}, {4, 5}},
+      {{4, 1}, {5}, {}},
+      {{}, {3, 2}, {2}},
+      {{2, 1, 3}, {4, 1}, {3}},
+      {{0, 3}, {3}, {1, 3}},
+      {{}, {}, {}},
+      {{1 << 16}, {1 << 16}, {1 << 16}},
+      {{1 << 16}, {1}, {1 << 16}},
   };
   for (const auto& sh : shapes) {
     SCOPED_TRACE(::testing::PrintToString(sh[0]) + " " +
@@ -534,8 +547,8 @@ TYPED_TEST(ElementwiseTyped, WhereSelectsWithBroadcasting) {
     auto hx = random_values<T>(numel(sh[1]), s.rng);
     auto hy = random_values<T>(numel(sh[2]), s.rng);
     const array r = where(make(hc, sh[0]), make(hx, sh[1]), make(hy, sh[2]));
-    const Shape out = broadcast_shapes(broadcast_shapes(sh[0], sh[1], "t"),
-                                       sh[2], "t");
+    const Shape out =
+        broadcast_shapes(broadcast_shapes(sh[0], sh[1], "t"), sh[2], "t");
     ASSERT_EQ(r.shape(), out);
     auto got = values<T>(r);
     for (size_t i = 0; i < got.size(); ++i) {
@@ -562,9 +575,9 @@ TYPED_TEST(ElementwiseTyped, UnaryOpsThatKeepTheDtype) {
   SCOPED_TRACE(s.trace());
   auto h = random_values<T>(2000, s.rng, -100.0, 100.0);
   if constexpr (kFloat<T>) {
-    const T special[] = {T(NAN),  T(INFINITY), T(-INFINITY), T(-0.0), T(0.0),
-                         T(0.5),  T(1.5),      T(2.5),       T(-0.5), T(-2.5),
-                         T(-1.0), T(3.0)};
+    const T special[] = {T(NAN),  T(INFINITY), T(-INFINITY), T(-0.0),
+                         T(0.0),  T(0.5),      T(1.5),       T(2.5),
+                         T(-0.5), T(-2.5),     T(-1.0),      T(3.0)};
     for (size_t i = 0; i < std::size(special); ++i) h[i] = special[i];
   }
   const array a = make(h, {40, 50});
@@ -597,8 +610,10 @@ TYPED_TEST(ElementwiseTyped, UnaryOpsThatKeepTheDtype) {
     } else {
       ASSERT_TRUE(near_ulps(ab[i], std::fabs(d), 0)) << d;
       ASSERT_FALSE(std::signbit(to_double(ab[i]))) << d;
-      const double want_sign =
-          std::isnan(d) ? NAN : d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0;
+      const double want_sign = std::isnan(d) ? NAN
+                               : d > 0       ? 1.0
+                               : d < 0       ? -1.0
+                                             : 0.0;
       ASSERT_TRUE(near_ulps(sg[i], want_sign, 0)) << d;
       ASSERT_FALSE(std::signbit(to_double(sg[i])) && d == 0) << d;
       ASSERT_TRUE(near_ulps(sq[i], d * d, kHalf<T> ? 0.51 : 0.5)) << d;
@@ -673,7 +688,7 @@ TYPED_TEST(ElementwiseTyped, FloatFunctionsWithinTheirBounds) {
       for (auto& v : h) v = static_cast<T>(v % 40);
     }
     if constexpr (kFloat<T>) {
-      const T special[] = {T(NAN), T(INFINITY), T(-INFINITY), T(0.0),
+      const T special[] = {T(NAN),  T(INFINITY), T(-INFINITY), T(0.0),
                            T(-0.0), T(1.0),      T(-1.0)};
       for (size_t i = 0; i < std::size(special); ++i) h[i] = special[i];
     }
@@ -683,8 +698,8 @@ TYPED_TEST(ElementwiseTyped, FloatFunctionsWithinTheirBounds) {
     const double ulps = kHalf<Out> ? 0.51 : f.ulps;
     for (size_t i = 0; i < h.size(); ++i) {
       const double x = to_double(Out(to_double(h[i])));  // as it computes
-      ASSERT_TRUE(near_ulps(got[i], f.ref(x), ulps)) << f.name << "(" << x
-                                                      << ")";
+      ASSERT_TRUE(near_ulps(got[i], f.ref(x), ulps))
+          << f.name << "(" << x << ")";
     }
   }
 }
@@ -693,8 +708,8 @@ TYPED_TEST(ElementwiseTyped, FloatFunctionsWithinTheirBounds) {
 
 template <class T>
 class IntegerEdges : public OnCpu {};
-using IntTypes = ::testing::Types<uint8_t, uint16_t, uint32_t, uint64_t,
-                                  int8_t, int16_t, int32_t, int64_t>;
+using IntTypes = ::testing::Types<uint8_t, uint16_t, uint32_t, uint64_t, int8_t,
+                                  int16_t, int32_t, int64_t>;
 TYPED_TEST_SUITE(IntegerEdges, IntTypes, TypeNames);
 
 TYPED_TEST(IntegerEdges, DivisionByZeroOverflowAndNegativePowers) {
@@ -1091,6 +1106,7 @@ TEST_F(Elementwise, NoDonationUnderAGatedReaderOnAnotherStream) {
 TEST_F(Elementwise, LongChainPeaksUnderThreeTimesTheArray) {
   test::with_watchdog(
       [] {
+        StreamContext cpu_here(kCpu);  // the body runs on the watchdog's thread
         synchronize(kCpu);
         const int n = static_cast<int>(test::scaled(64.0 * kMiB, 1 << 16));
         const size_t bytes = size_t(n) * sizeof(float);
@@ -1117,8 +1133,8 @@ TEST_F(Elementwise, LongChainPeaksUnderThreeTimesTheArray) {
         const size_t base = get_active_memory(kCpu);
         y.eval();
         const size_t peak = get_peak_memory(kCpu) - base;
-        EXPECT_LT(peak, 2 * bytes) << "peak " << peak << " for " << bytes
-                                   << " bytes";
+        EXPECT_LT(peak, 2 * bytes)
+            << "peak " << peak << " for " << bytes << " bytes";
         float want = 1.5f;
         for (int i = 0; i < 100; ++i) {
           switch (i % 4) {

@@ -468,3 +468,21 @@ TEST_F(Gpu, KernelsReadViewsInEveryDtype) {
     }
   });
 }
+
+// copy on the GPU: contiguous copies of views, and reshapes of layouts that
+// cannot be views (a copy, then a view).
+TEST_F(Gpu, CopiesAndReshapesOfViewsOnTheGpu) {
+  with_watchdog([] {
+    for (Dtype d : kAll) {
+      array x = random_array({5, 7}, d);
+      array t = transpose(x, Device(cpu));
+      expect_close(contiguous(t, Device(gpu)), contiguous(t, Device(cpu)), d);
+      expect_close(reshape(t, {35}, Device(gpu)), reshape(t, {35}, Device(cpu)),
+                   d);
+      array g = abs(x, Device(gpu));
+      expect_close(
+          flatten(transpose(g, Device(gpu)), Device(gpu)),
+          flatten(transpose(abs(x, Device(cpu)), Device(cpu)), Device(cpu)), d);
+    }
+  });
+}

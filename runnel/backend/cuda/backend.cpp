@@ -36,6 +36,7 @@ class CudaBackend final : public detail::gpu::Backend {
     register_elementwise_kernels();
     register_reduce_kernels();
     register_testing_kernels();
+    register_copy_kernels();
   }
 
   int device_count() override {

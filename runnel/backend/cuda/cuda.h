@@ -216,5 +216,6 @@ void register_creation_kernels();
 void register_elementwise_kernels();
 void register_reduce_kernels();
 void register_testing_kernels();
+void register_copy_kernels();
 
 }  // namespace runnel::cuda
