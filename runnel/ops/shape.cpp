@@ -409,6 +409,7 @@ std::vector<array> broadcast_arrays(const std::vector<array>& inputs,
   }
   Stream st = to_stream(s);
   std::vector<array> out;
+  out.reserve(inputs.size());
   for (const array& x : inputs) {
     out.push_back(broadcast_impl(x, shape, st, "broadcast_arrays"));
   }
