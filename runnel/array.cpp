@@ -62,6 +62,7 @@ std::shared_ptr<ArrayNode> make_node(Shape shape, Dtype dtype) {
 
 void convert_elements(const void* src, Dtype from, void* dst, Dtype to,
                       size_t n) {
+  if (n == 0) return;  // src may be null (an empty vector's data())
   if (from == to) {
     std::memcpy(dst, src, n * size_of(from));
     return;
