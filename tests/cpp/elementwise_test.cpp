@@ -338,11 +338,20 @@ TYPED_TEST_SUITE(ElementwiseTyped, AllTypes, TypeNames);
 // Shapes: same, scalar, row, column, outer, 0-size, 0-d, and large enough
 // that idle workers take chunks (flat and strided).
 const std::pair<Shape, Shape> kShapes[] = {
-    {{3, 4, 5}, {3, 4, 5}}, {{3, 4}, {}},        {{}, {3, 4}},
-    {{3, 4}, {4}},          {{3, 4}, {3, 1}},    {{3, 1}, {1, 4}},
-    {{2, 1, 5}, {3, 1}},    {{0, 4}, {4}},       {{0}, {}},
-    {{}, {}},               {{1}, {}},           {{3, 1 << 15}, {1 << 15}},
-    {{1 << 17}, {1 << 17}}, {{1 << 17}, {1}},
+    {{3, 4, 5}, {3, 4, 5}},
+    {{3, 4}, {}},
+    {{}, {3, 4}},
+    {{3, 4}, {4}},
+    {{3, 4}, {3, 1}},
+    {{3, 1}, {1, 4}},
+    {{2, 1, 5}, {3, 1}},
+    {{0, 4}, {4}},
+    {{0}, {}},
+    {{}, {}},
+    {{1}, {}},
+    {{3, 1 << 15}, {1 << 15}},
+    {{1 << 17}, {1 << 17}},
+    {{1 << 17}, {1}},
 };
 
 template <class T>
@@ -370,8 +379,7 @@ void check_arithmetic(const NamedBinary& op, const Shape& sa, const Shape& sb,
     if constexpr (std::is_same_v<T, bool>) {
       ASSERT_EQ(got[i], ref_bool(name, x, y)) << i << ": " << x << ", " << y;
     } else if constexpr (kInt<T>) {
-      ASSERT_EQ(got[i], ref_int(name, x, y))
-          << i << ": " << +x << ", " << +y;
+      ASSERT_EQ(got[i], ref_int(name, x, y)) << i << ": " << +x << ", " << +y;
     } else if (name == "floor_divide" || name == "remainder") {
       // Checked by their properties here, and against numpy's values in
       // the Python tests.
@@ -522,9 +530,14 @@ TYPED_TEST(ElementwiseTyped, WhereSelectsWithBroadcasting) {
   Seeded s;
   SCOPED_TRACE(s.trace());
   const Shape shapes[][3] = {
-      {{4, 5}, {4, 5}, {4, 5}}, {{4, 1}, {5}, {}},      {{}, {3, 2}, {2}},
-      {{2, 1, 3}, {4, 1}, {3}}, {{0, 3}, {3}, {1, 3}},   {{}, {}, {}},
-      {{1 << 16}, {1 << 16}, {1 << 16}}, {{1 << 16}, {1}, {1 << 16}},
+      {{4, 5}, {4, 5}, {4, 5}},
+      {{4, 1}, {5}, {}},
+      {{}, {3, 2}, {2}},
+      {{2, 1, 3}, {4, 1}, {3}},
+      {{0, 3}, {3}, {1, 3}},
+      {{}, {}, {}},
+      {{1 << 16}, {1 << 16}, {1 << 16}},
+      {{1 << 16}, {1}, {1 << 16}},
   };
   for (const auto& sh : shapes) {
     SCOPED_TRACE(::testing::PrintToString(sh[0]) + " " +
@@ -534,8 +547,8 @@ TYPED_TEST(ElementwiseTyped, WhereSelectsWithBroadcasting) {
     auto hx = random_values<T>(numel(sh[1]), s.rng);
     auto hy = random_values<T>(numel(sh[2]), s.rng);
     const array r = where(make(hc, sh[0]), make(hx, sh[1]), make(hy, sh[2]));
-    const Shape out = broadcast_shapes(broadcast_shapes(sh[0], sh[1], "t"),
-                                       sh[2], "t");
+    const Shape out =
+        broadcast_shapes(broadcast_shapes(sh[0], sh[1], "t"), sh[2], "t");
     ASSERT_EQ(r.shape(), out);
     auto got = values<T>(r);
     for (size_t i = 0; i < got.size(); ++i) {
@@ -562,9 +575,9 @@ TYPED_TEST(ElementwiseTyped, UnaryOpsThatKeepTheDtype) {
   SCOPED_TRACE(s.trace());
   auto h = random_values<T>(2000, s.rng, -100.0, 100.0);
   if constexpr (kFloat<T>) {
-    const T special[] = {T(NAN),  T(INFINITY), T(-INFINITY), T(-0.0), T(0.0),
-                         T(0.5),  T(1.5),      T(2.5),       T(-0.5), T(-2.5),
-                         T(-1.0), T(3.0)};
+    const T special[] = {T(NAN),  T(INFINITY), T(-INFINITY), T(-0.0),
+                         T(0.0),  T(0.5),      T(1.5),       T(2.5),
+                         T(-0.5), T(-2.5),     T(-1.0),      T(3.0)};
     for (size_t i = 0; i < std::size(special); ++i) h[i] = special[i];
   }
   const array a = make(h, {40, 50});
@@ -597,8 +610,10 @@ TYPED_TEST(ElementwiseTyped, UnaryOpsThatKeepTheDtype) {
     } else {
       ASSERT_TRUE(near_ulps(ab[i], std::fabs(d), 0)) << d;
       ASSERT_FALSE(std::signbit(to_double(ab[i]))) << d;
-      const double want_sign =
-          std::isnan(d) ? NAN : d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0;
+      const double want_sign = std::isnan(d) ? NAN
+                               : d > 0       ? 1.0
+                               : d < 0       ? -1.0
+                                             : 0.0;
       ASSERT_TRUE(near_ulps(sg[i], want_sign, 0)) << d;
       ASSERT_FALSE(std::signbit(to_double(sg[i])) && d == 0) << d;
       ASSERT_TRUE(near_ulps(sq[i], d * d, kHalf<T> ? 0.51 : 0.5)) << d;
@@ -673,7 +688,7 @@ TYPED_TEST(ElementwiseTyped, FloatFunctionsWithinTheirBounds) {
       for (auto& v : h) v = static_cast<T>(v % 40);
     }
     if constexpr (kFloat<T>) {
-      const T special[] = {T(NAN), T(INFINITY), T(-INFINITY), T(0.0),
+      const T special[] = {T(NAN),  T(INFINITY), T(-INFINITY), T(0.0),
                            T(-0.0), T(1.0),      T(-1.0)};
       for (size_t i = 0; i < std::size(special); ++i) h[i] = special[i];
     }
@@ -683,8 +698,8 @@ TYPED_TEST(ElementwiseTyped, FloatFunctionsWithinTheirBounds) {
     const double ulps = kHalf<Out> ? 0.51 : f.ulps;
     for (size_t i = 0; i < h.size(); ++i) {
       const double x = to_double(Out(to_double(h[i])));  // as it computes
-      ASSERT_TRUE(near_ulps(got[i], f.ref(x), ulps)) << f.name << "(" << x
-                                                      << ")";
+      ASSERT_TRUE(near_ulps(got[i], f.ref(x), ulps))
+          << f.name << "(" << x << ")";
     }
   }
 }
@@ -693,8 +708,8 @@ TYPED_TEST(ElementwiseTyped, FloatFunctionsWithinTheirBounds) {
 
 template <class T>
 class IntegerEdges : public OnCpu {};
-using IntTypes = ::testing::Types<uint8_t, uint16_t, uint32_t, uint64_t,
-                                  int8_t, int16_t, int32_t, int64_t>;
+using IntTypes = ::testing::Types<uint8_t, uint16_t, uint32_t, uint64_t, int8_t,
+                                  int16_t, int32_t, int64_t>;
 TYPED_TEST_SUITE(IntegerEdges, IntTypes, TypeNames);
 
 TYPED_TEST(IntegerEdges, DivisionByZeroOverflowAndNegativePowers) {
@@ -1117,8 +1132,8 @@ TEST_F(Elementwise, LongChainPeaksUnderThreeTimesTheArray) {
         const size_t base = get_active_memory(kCpu);
         y.eval();
         const size_t peak = get_peak_memory(kCpu) - base;
-        EXPECT_LT(peak, 2 * bytes) << "peak " << peak << " for " << bytes
-                                   << " bytes";
+        EXPECT_LT(peak, 2 * bytes)
+            << "peak " << peak << " for " << bytes << " bytes";
         float want = 1.5f;
         for (int i = 0; i < 100; ++i) {
           switch (i % 4) {
@@ -1143,3 +1158,149 @@ TEST_F(Elementwise, LongChainPeaksUnderThreeTimesTheArray) {
 }
 
 }  // namespace
+
+// ---- Views as inputs (strided, offset, negative and zero strides) ----
+
+namespace views {
+
+// The view kinds: each gives an array of shape (6, 10) reading `base`
+// (shape (12, 24)) through strides that are not row-major.
+std::vector<std::pair<std::string, array>> views_of(const array& base) {
+  return {
+      {"transpose", slice(transpose(base), {0, 0}, {6, 10})},
+      {"step 2", slice(base, {0, 1}, {12, 21}, {2, 2})},
+      {"negative steps", slice(base, {11, 23}, {5, 13}, {-1, -1})},
+      {"offset rows", slice(base, {4, 2}, {10, 12})},
+      {"broadcast", broadcast_to(slice(base, {3, 0}, {4, 10}), {6, 10})},
+  };
+}
+
+template <class T>
+void check_views(std::mt19937& rng) {
+  auto h = random_values<T>(288, rng, -3, 3);
+  const array base = make(h, {12, 24});
+  const array other = make(random_values<T>(60, rng, -3, 3), {6, 10});
+  for (auto& [kind, v] : views_of(base)) {
+    SCOPED_TRACE(kind + " of " + std::string(dtype_name(dtype_of<T>())));
+    ASSERT_EQ(v.shape(), (Shape{6, 10}));
+    const array c = copy(v);  // the same values, contiguous
+    auto same = [&](const array& from_view, const array& from_copy) {
+      if (from_view.dtype() == float32 || from_view.dtype() == float16) {
+        // exp's flat float32 loop may be built with fused multiply-adds.
+        auto a = values<float>(astype(from_view, float32));
+        auto b = values<float>(astype(from_copy, float32));
+        for (size_t i = 0; i < a.size(); ++i) {
+          ASSERT_TRUE(near_ulps(a[i], b[i], 2.5)) << i;
+        }
+        return;
+      }
+      dispatch_dtype(from_view.dtype(), [&]<class U>(std::type_identity<U>) {
+        auto a = values<U>(from_view), b = values<U>(from_copy);
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t i = 0; i < a.size(); ++i) {
+          ASSERT_TRUE(same_bits<U>(a[i], b[i])) << i;
+        }
+      });
+    };
+    same(abs(v), abs(c));
+    same(exp(v), exp(c));
+    same(round(v, 1), round(c, 1));
+    same(isnan(v), isnan(c));
+    same(logical_not(v), logical_not(c));
+    same(add(v, other), add(c, other));
+    same(maximum(other, v), maximum(other, c));
+    same(less(v, other), less(c, other));
+    same(power(v, v), power(c, c));
+    same(add(v, array(T(1))), add(c, array(T(1))));
+    same(where(greater(v, other), v, other),
+         where(greater(c, other), c, other));
+    same(where(v, other, v), where(c, other, c));
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+}  // namespace views
+
+TEST_F(Elementwise, ViewsAsInputsGiveTheValuesOfTheirCopies) {
+  Seeded s;
+  SCOPED_TRACE(s.trace());
+  views::check_views<float>(s.rng);
+  views::check_views<double>(s.rng);
+  views::check_views<int32_t>(s.rng);
+  views::check_views<uint8_t>(s.rng);
+  views::check_views<float16_t>(s.rng);
+  views::check_views<bool>(s.rng);
+}
+
+// A view shares its source's buffer: neither may be donated while the other
+// lives, and a full-size reshape of an intermediate nobody else holds may.
+TEST_F(Elementwise, ViewsAndDonation) {
+  Seeded s;
+  SCOPED_TRACE(s.trace());
+  auto h = random_values<float>(64, s.rng, -2, 2);
+  const array src = make(h, {8, 8});
+  {
+    array x = exp(src);
+    array t = transpose(x);
+    array y = negative(x);  // x's buffer is also t's
+    x = array(0.0f);
+    eval({t, y});
+    EXPECT_NE(y.raw_data(), t.raw_data());
+    auto tv = values<float>(copy(t));
+    for (int i = 0; i < 8; ++i) {
+      for (int j = 0; j < 8; ++j) {
+        ASSERT_TRUE(
+            near_ulps(tv[i * 8 + j], std::exp(double{h[j * 8 + i]}), 1.02));
+      }
+    }
+  }
+  {
+    array x = exp(src);
+    x.eval();
+    const void* buf = x.raw_data();
+    array y = sin(reshape(x, {64}));
+    x = array(0.0f);
+    y.eval();
+    EXPECT_EQ(y.raw_data(), buf);  // the reshape was the last holder
+  }
+  {
+    array x = exp(src);
+    x.eval();
+    const void* buf = x.raw_data();
+    array y = sin(slice(x, {0, 0}, {4, 8}));  // half the buffer
+    x = array(0.0f);
+    y.eval();
+    EXPECT_NE(y.raw_data(), buf);
+  }
+}
+
+// docs/numerics.md, casts: float to integer sends NaN to 0 and saturates;
+// to bool, NaN is true; to float16, past 65520 is inf.
+TEST_F(Elementwise, AstypeSendsNaNToZeroAndSaturates) {
+  const array f({NAN, INFINITY, -INFINITY, 1e10f, -1e10f, 3.7f, -3.7f, -0.5f,
+                 9.3e18f, 2e19f});
+  EXPECT_EQ(values<int32_t>(astype(f, int32)),
+            (std::vector<int32_t>{0, INT32_MAX, INT32_MIN, INT32_MAX, INT32_MIN,
+                                  3, -3, 0, INT32_MAX, INT32_MAX}));
+  EXPECT_EQ(values<uint8_t>(astype(f, uint8)),
+            (std::vector<uint8_t>{0, 255, 0, 255, 0, 3, 0, 0, 255, 255}));
+  EXPECT_EQ(
+      values<int64_t>(astype(f, int64)),
+      (std::vector<int64_t>{0, INT64_MAX, INT64_MIN, 10000000000, -10000000000,
+                            3, -3, 0, INT64_MAX, INT64_MAX}));
+  EXPECT_EQ(values<uint64_t>(astype(f, uint64))[9], UINT64_MAX);
+  EXPECT_EQ(values<bool>(astype(f, bool_)),
+            (std::vector<bool>{true, true, true, true, true, true, true, true,
+                               true, true}));
+  const array d({std::nan(""), 1e300, -2147483648.9, 2147483647.9});
+  EXPECT_EQ(values<int32_t>(astype(d, int32)),
+            (std::vector<int32_t>{0, INT32_MAX, INT32_MIN, INT32_MAX}));
+  EXPECT_EQ(astype(array(1e300), float32).item<float>(), INFINITY);
+  EXPECT_EQ(to_double(astype(array(65520.0f), float16).item<float16_t>()),
+            INFINITY);
+  EXPECT_EQ(to_double(astype(array(65519.0f), float16).item<float16_t>()),
+            65504.0);
+  const array h = astype(array({NAN, 70000.0f, -3.5f}), float16);
+  EXPECT_EQ(values<int16_t>(astype(h, int16)),
+            (std::vector<int16_t>{0, INT16_MAX, -3}));
+}

@@ -58,9 +58,8 @@ void unary_loop(const array& in, array& out, Op op) {
     // An op may bring its own flat loop for these types (built for wider
     // vectors than the baseline).
     if constexpr (requires { Op::flat(src, dst, n); }) {
-      parallel(n, [=](int64_t b, int64_t e) {
-        Op::flat(src + b, dst + b, e - b);
-      });
+      parallel(
+          n, [=](int64_t b, int64_t e) { Op::flat(src + b, dst + b, e - b); });
     } else {
       parallel(n, [=](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) dst[i] = op(src[i]);
@@ -111,26 +110,25 @@ void binary_loop(const array& x, const array& y, array& out, Op op) {
   const std::array<Strides, 2> st{broadcast_strides(x, out.shape()),
                                   broadcast_strides(y, out.shape())};
   parallel(n, [&](int64_t b, int64_t e) {
-    for_each_run(
-        out.shape(), st, b, e,
-        [&](int64_t pos, auto off, int64_t len, auto inner) {
-          const In* a = pa + off[0];
-          const In* c = pb + off[1];
-          Out* o = dst + pos;
-          if (inner[0] == 1 && inner[1] == 1) {
-            for (int64_t i = 0; i < len; ++i) o[i] = op(a[i], c[i]);
-          } else if (inner[0] == 1 && inner[1] == 0) {
-            const In vc = *c;
-            for (int64_t i = 0; i < len; ++i) o[i] = op(a[i], vc);
-          } else if (inner[0] == 0 && inner[1] == 1) {
-            const In va = *a;
-            for (int64_t i = 0; i < len; ++i) o[i] = op(va, c[i]);
-          } else {
-            for (int64_t i = 0; i < len; ++i) {
-              o[i] = op(a[i * inner[0]], c[i * inner[1]]);
-            }
-          }
-        });
+    for_each_run(out.shape(), st, b, e,
+                 [&](int64_t pos, auto off, int64_t len, auto inner) {
+                   const In* a = pa + off[0];
+                   const In* c = pb + off[1];
+                   Out* o = dst + pos;
+                   if (inner[0] == 1 && inner[1] == 1) {
+                     for (int64_t i = 0; i < len; ++i) o[i] = op(a[i], c[i]);
+                   } else if (inner[0] == 1 && inner[1] == 0) {
+                     const In vc = *c;
+                     for (int64_t i = 0; i < len; ++i) o[i] = op(a[i], vc);
+                   } else if (inner[0] == 0 && inner[1] == 1) {
+                     const In va = *a;
+                     for (int64_t i = 0; i < len; ++i) o[i] = op(va, c[i]);
+                   } else {
+                     for (int64_t i = 0; i < len; ++i) {
+                       o[i] = op(a[i * inner[0]], c[i * inner[1]]);
+                     }
+                   }
+                 });
   });
 }
 
