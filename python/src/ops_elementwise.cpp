@@ -103,8 +103,7 @@ const Unary kUnary[] = {
      "reciprocal(a, *, stream=None): 1 / a (float32 for integers)."},
     {"sin", sin, "sin(a, *, stream=None): the sine (float32 for integers)."},
     {"cos", cos, "cos(a, *, stream=None): the cosine (float32 for integers)."},
-    {"tan", tan,
-     "tan(a, *, stream=None): the tangent (float32 for integers)."},
+    {"tan", tan, "tan(a, *, stream=None): the tangent (float32 for integers)."},
     {"tanh", tanh,
      "tanh(a, *, stream=None): the hyperbolic tangent (float32 for "
      "integers)."},
@@ -147,9 +146,9 @@ nb::object inplace(nb::handle self, nb::handle b, const char* fn) {
   if constexpr (Op == divide) {
     Dtype d = nb::cast<const array&>(self).dtype();
     if (!is_floating_point(d)) {
-      throw std::invalid_argument(
-          "[divide] In-place division would turn a " +
-          std::string(dtype_name(d)) + " array into float32; use a / b.");
+      throw std::invalid_argument("[divide] In-place division would turn a " +
+                                  std::string(dtype_name(d)) +
+                                  " array into float32; use a / b.");
     }
   }
   auto [x, y] = to_arrays(self, b, fn);
@@ -187,8 +186,7 @@ template <BinaryOp Op>
 void def_comparison(nb::class_<array>& cls, const char* dunder, const char* fn,
                     const char* doc) {
   cls.def(
-      dunder,
-      [fn](nb::handle a, nb::handle b) { return binary<Op>(a, b, fn); },
+      dunder, [fn](nb::handle a, nb::handle b) { return binary<Op>(a, b, fn); },
       nb::is_operator(), doc);
 }
 
@@ -241,11 +239,9 @@ void init_ops_elementwise(nb::module_& m) {
 void init_array_operators(nb::class_<array>& cls) {
   def_operator<add>(cls, {"__add__", "__radd__", "__iadd__", "add"},
                     "a + b (see runnel.add).");
-  def_operator<subtract>(cls,
-                         {"__sub__", "__rsub__", "__isub__", "subtract"},
+  def_operator<subtract>(cls, {"__sub__", "__rsub__", "__isub__", "subtract"},
                          "a - b (see runnel.subtract).");
-  def_operator<multiply>(cls,
-                         {"__mul__", "__rmul__", "__imul__", "multiply"},
+  def_operator<multiply>(cls, {"__mul__", "__rmul__", "__imul__", "multiply"},
                          "a * b (see runnel.multiply).");
   def_operator<divide>(
       cls, {"__truediv__", "__rtruediv__", "__itruediv__", "divide"},
@@ -253,8 +249,7 @@ void init_array_operators(nb::class_<array>& cls) {
   def_operator<floor_divide>(
       cls, {"__floordiv__", "__rfloordiv__", "__ifloordiv__", "floor_divide"},
       "a // b (see runnel.floor_divide).");
-  def_operator<remainder>(cls,
-                          {"__mod__", "__rmod__", "__imod__", "remainder"},
+  def_operator<remainder>(cls, {"__mod__", "__rmod__", "__imod__", "remainder"},
                           "a % b (see runnel.remainder).");
   def_operator<power>(cls, {"__pow__", "__rpow__", "__ipow__", "power"},
                       "a ** b (see runnel.power).");

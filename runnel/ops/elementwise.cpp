@@ -190,15 +190,14 @@ array logical_not(const array& a, StreamOrDevice s) {
 
 array where(const array& condition, const array& x, const array& y,
             StreamOrDevice s) {
-  Shape shape = broadcast_shapes(
-      broadcast_shapes(condition.shape(), x.shape(), "where"), y.shape(),
-      "where");
+  Shape shape =
+      broadcast_shapes(broadcast_shapes(condition.shape(), x.shape(), "where"),
+                       y.shape(), "where");
   Stream st = to_stream(s);
   Dtype t = promote_types(x.dtype(), y.dtype());
-  return array(std::move(shape), t, shared_primitive<Select>(),
-               {astype(condition, bool_, st), astype(x, t, st),
-                astype(y, t, st)},
-               st);
+  return array(
+      std::move(shape), t, shared_primitive<Select>(),
+      {astype(condition, bool_, st), astype(x, t, st), astype(y, t, st)}, st);
 }
 
 array isnan(const array& a, StreamOrDevice s) {
@@ -273,8 +272,6 @@ array operator!=(const array& a, const array& b) { return not_equal(a, b); }
 array operator<(const array& a, const array& b) { return less(a, b); }
 array operator<=(const array& a, const array& b) { return less_equal(a, b); }
 array operator>(const array& a, const array& b) { return greater(a, b); }
-array operator>=(const array& a, const array& b) {
-  return greater_equal(a, b);
-}
+array operator>=(const array& a, const array& b) { return greater_equal(a, b); }
 
 }  // namespace runnel

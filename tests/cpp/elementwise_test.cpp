@@ -1159,3 +1159,149 @@ TEST_F(Elementwise, LongChainPeaksUnderThreeTimesTheArray) {
 }
 
 }  // namespace
+
+// ---- Views as inputs (strided, offset, negative and zero strides) ----
+
+namespace views {
+
+// The view kinds: each gives an array of shape (6, 10) reading `base`
+// (shape (12, 24)) through strides that are not row-major.
+std::vector<std::pair<std::string, array>> views_of(const array& base) {
+  return {
+      {"transpose", slice(transpose(base), {0, 0}, {6, 10})},
+      {"step 2", slice(base, {0, 1}, {12, 21}, {2, 2})},
+      {"negative steps", slice(base, {11, 23}, {5, 13}, {-1, -1})},
+      {"offset rows", slice(base, {4, 2}, {10, 12})},
+      {"broadcast", broadcast_to(slice(base, {3, 0}, {4, 10}), {6, 10})},
+  };
+}
+
+template <class T>
+void check_views(std::mt19937& rng) {
+  auto h = random_values<T>(288, rng, -3, 3);
+  const array base = make(h, {12, 24});
+  const array other = make(random_values<T>(60, rng, -3, 3), {6, 10});
+  for (auto& [kind, v] : views_of(base)) {
+    SCOPED_TRACE(kind + " of " + std::string(dtype_name(dtype_of<T>())));
+    ASSERT_EQ(v.shape(), (Shape{6, 10}));
+    const array c = copy(v);  // the same values, contiguous
+    auto same = [&](const array& from_view, const array& from_copy) {
+      if (from_view.dtype() == float32 || from_view.dtype() == float16) {
+        // exp's flat float32 loop may be built with fused multiply-adds.
+        auto a = values<float>(astype(from_view, float32));
+        auto b = values<float>(astype(from_copy, float32));
+        for (size_t i = 0; i < a.size(); ++i) {
+          ASSERT_TRUE(near_ulps(a[i], b[i], 2.5)) << i;
+        }
+        return;
+      }
+      dispatch_dtype(from_view.dtype(), [&]<class U>(std::type_identity<U>) {
+        auto a = values<U>(from_view), b = values<U>(from_copy);
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t i = 0; i < a.size(); ++i) {
+          ASSERT_TRUE(same_bits<U>(a[i], b[i])) << i;
+        }
+      });
+    };
+    same(abs(v), abs(c));
+    same(exp(v), exp(c));
+    same(round(v, 1), round(c, 1));
+    same(isnan(v), isnan(c));
+    same(logical_not(v), logical_not(c));
+    same(add(v, other), add(c, other));
+    same(maximum(other, v), maximum(other, c));
+    same(less(v, other), less(c, other));
+    same(power(v, v), power(c, c));
+    same(add(v, array(T(1))), add(c, array(T(1))));
+    same(where(greater(v, other), v, other),
+         where(greater(c, other), c, other));
+    same(where(v, other, v), where(c, other, c));
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+}  // namespace views
+
+TEST_F(Elementwise, ViewsAsInputsGiveTheValuesOfTheirCopies) {
+  Seeded s;
+  SCOPED_TRACE(s.trace());
+  views::check_views<float>(s.rng);
+  views::check_views<double>(s.rng);
+  views::check_views<int32_t>(s.rng);
+  views::check_views<uint8_t>(s.rng);
+  views::check_views<float16_t>(s.rng);
+  views::check_views<bool>(s.rng);
+}
+
+// A view shares its source's buffer: neither may be donated while the other
+// lives, and a full-size reshape of an intermediate nobody else holds may.
+TEST_F(Elementwise, ViewsAndDonation) {
+  Seeded s;
+  SCOPED_TRACE(s.trace());
+  auto h = random_values<float>(64, s.rng, -2, 2);
+  const array src = make(h, {8, 8});
+  {
+    array x = exp(src);
+    array t = transpose(x);
+    array y = negative(x);  // x's buffer is also t's
+    x = array(0.0f);
+    eval({t, y});
+    EXPECT_NE(y.raw_data(), t.raw_data());
+    auto tv = values<float>(copy(t));
+    for (int i = 0; i < 8; ++i) {
+      for (int j = 0; j < 8; ++j) {
+        ASSERT_TRUE(
+            near_ulps(tv[i * 8 + j], std::exp(double{h[j * 8 + i]}), 1.02));
+      }
+    }
+  }
+  {
+    array x = exp(src);
+    x.eval();
+    const void* buf = x.raw_data();
+    array y = sin(reshape(x, {64}));
+    x = array(0.0f);
+    y.eval();
+    EXPECT_EQ(y.raw_data(), buf);  // the reshape was the last holder
+  }
+  {
+    array x = exp(src);
+    x.eval();
+    const void* buf = x.raw_data();
+    array y = sin(slice(x, {0, 0}, {4, 8}));  // half the buffer
+    x = array(0.0f);
+    y.eval();
+    EXPECT_NE(y.raw_data(), buf);
+  }
+}
+
+// docs/numerics.md, casts: float to integer sends NaN to 0 and saturates;
+// to bool, NaN is true; to float16, past 65520 is inf.
+TEST_F(Elementwise, AstypeSendsNaNToZeroAndSaturates) {
+  const array f({NAN, INFINITY, -INFINITY, 1e10f, -1e10f, 3.7f, -3.7f, -0.5f,
+                 9.3e18f, 2e19f});
+  EXPECT_EQ(values<int32_t>(astype(f, int32)),
+            (std::vector<int32_t>{0, INT32_MAX, INT32_MIN, INT32_MAX, INT32_MIN,
+                                  3, -3, 0, INT32_MAX, INT32_MAX}));
+  EXPECT_EQ(values<uint8_t>(astype(f, uint8)),
+            (std::vector<uint8_t>{0, 255, 0, 255, 0, 3, 0, 0, 255, 255}));
+  EXPECT_EQ(
+      values<int64_t>(astype(f, int64)),
+      (std::vector<int64_t>{0, INT64_MAX, INT64_MIN, 10000000000, -10000000000,
+                            3, -3, 0, INT64_MAX, INT64_MAX}));
+  EXPECT_EQ(values<uint64_t>(astype(f, uint64))[9], UINT64_MAX);
+  EXPECT_EQ(values<bool>(astype(f, bool_)),
+            (std::vector<bool>{true, true, true, true, true, true, true, true,
+                               true, true}));
+  const array d({std::nan(""), 1e300, -2147483648.9, 2147483647.9});
+  EXPECT_EQ(values<int32_t>(astype(d, int32)),
+            (std::vector<int32_t>{0, INT32_MAX, INT32_MIN, INT32_MAX}));
+  EXPECT_EQ(astype(array(1e300), float32).item<float>(), INFINITY);
+  EXPECT_EQ(to_double(astype(array(65520.0f), float16).item<float16_t>()),
+            INFINITY);
+  EXPECT_EQ(to_double(astype(array(65519.0f), float16).item<float16_t>()),
+            65504.0);
+  const array h = astype(array({NAN, 70000.0f, -3.5f}), float16);
+  EXPECT_EQ(values<int16_t>(astype(h, int16)),
+            (std::vector<int16_t>{0, INT16_MAX, -3}));
+}

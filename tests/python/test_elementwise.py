@@ -554,3 +554,32 @@ def test_zero_size_and_scalars():
         assert get(out).shape == (0, 3)
     assert rn.maximum(2.0, rn.array(3.0)).item() == 3.0
     assert (rn.array(7) // rn.array(2)).item() == 3
+
+
+@pytest.mark.parametrize("d", [rn.float32, rn.float64, rn.int32, rn.uint8,
+                               rn.float16, rn.bool_], ids=str)
+def test_views_as_inputs_match_numpy(d, rng):
+    """Transposed, stepped, reversed and offset views read through their
+    strides and offset."""
+    x, y = random(rng, d, (12, 24), -3, 3), random(rng, d, (6, 10), -3, 3)
+    a, b = arr(x, d), arr(y, d)
+    for view, npv in ((a.T[:6, :10], x.T[:6, :10]),
+                      (a[::2, 1:21:2], x[::2, 1:21:2]),
+                      (a[11:5:-1, 23:13:-1], x[11:5:-1, 23:13:-1]),
+                      (a[4:10, 2:12], x[4:10, 2:12])):
+        assert view.shape == (6, 10)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            np.testing.assert_array_equal(get(rn.less(view, b)), npv < y)
+            np.testing.assert_array_equal(get(rn.where(view > b, view, b)),
+                                          np.where(npv > y, npv, y))
+            np.testing.assert_array_equal(get(rn.logical_not(view)), ~npv.astype(bool))
+            if d != rn.bool_:
+                np.testing.assert_array_equal(get(rn.abs(view)).astype(np.float64),
+                                              np.abs(npv).astype(np.float64))
+                np.testing.assert_array_equal(
+                    get(view + b).astype(np.float64),
+                    ref_arith("add", npv, y, d).astype(np.float64))
+            out_d = d if d in FLOAT_DTYPES else rn.float32
+            want = np.exp(npv.astype(np.float64))
+            check_ulps(rn.exp(view), want, out_d, 0.51 if out_d in HALF else 1.02)

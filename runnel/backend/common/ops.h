@@ -107,7 +107,8 @@ RUNNEL_HOST_DEVICE Out cast(In v) {
 // ---- The ops added with the elementwise family (docs/numerics.md) ----
 
 template <class T>
-inline constexpr bool kInteger = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+inline constexpr bool kInteger =
+    std::is_integral_v<T> && !std::is_same_v<T, bool>;
 
 // A float function applied to T: half types compute in float and round once.
 // D supplies static f(float) and f(double).
@@ -323,7 +324,9 @@ struct Minimum {
 
 struct ArcTan2 : FloatBinary<ArcTan2> {
   RUNNEL_HOST_DEVICE static float f(float a, float b) { return ::atan2f(a, b); }
-  RUNNEL_HOST_DEVICE static double f(double a, double b) { return ::atan2(a, b); }
+  RUNNEL_HOST_DEVICE static double f(double a, double b) {
+    return ::atan2(a, b);
+  }
 };
 
 struct Expm1 : FloatUnary<Expm1> {

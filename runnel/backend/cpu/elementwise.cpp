@@ -14,8 +14,7 @@ void Add::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   binary_same(in, out[0], ops::Add{});
 }
 
-void Subtract::eval_cpu(const std::vector<array>& in,
-                        std::vector<array>& out) {
+void Subtract::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   binary_same(in, out[0], ops::Subtract{});
 }
 

@@ -12,8 +12,7 @@ void Equal::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   binary_to_bool(in, out[0], ops::Equal{});
 }
 
-void NotEqual::eval_cpu(const std::vector<array>& in,
-                        std::vector<array>& out) {
+void NotEqual::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   binary_to_bool(in, out[0], ops::NotEqual{});
 }
 

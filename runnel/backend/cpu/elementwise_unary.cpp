@@ -67,8 +67,7 @@ void Abs::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   unary_same(in, out[0], ops::Abs{});
 }
 
-void Negative::eval_cpu(const std::vector<array>& in,
-                        std::vector<array>& out) {
+void Negative::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   unary_same(in, out[0], ops::Negative{});
 }
 
