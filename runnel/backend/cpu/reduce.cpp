@@ -99,6 +99,13 @@ using ExtremeAcc = std::conditional_t<
     kFloat<T>, std::conditional_t<std::is_same_v<T, double>, int64_t, int32_t>,
     T>;
 
+// The extreme key (see extreme_key) of a contiguous run of floats, in
+// AVX2 and AVX-512 versions: the hot loop of max, min, argmax and argmin.
+int32_t max_key_f32(const float* x, int64_t n);
+int32_t min_key_f32(const float* x, int64_t n);
+int64_t max_key_f64(const double* x, int64_t n);
+int64_t min_key_f64(const double* x, int64_t n);
+
 // max and min; NaN wins (its key is the extreme one).
 template <class T, bool kMax>
 struct ExtremeOp {
@@ -139,7 +146,44 @@ struct ExtremeOp {
       return a;
     }
   }
+  // A contiguous run, where a vector version exists.
+  Acc run(const T* x, int64_t n) const
+      requires(std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    if constexpr (std::is_same_v<T, float>) {
+      return kMax ? max_key_f32(x, n) : min_key_f32(x, n);
+    } else {
+      return kMax ? max_key_f64(x, n) : min_key_f64(x, n);
+    }
+  }
 };
+
+template <bool kMax, class F>
+auto extreme_key_run(const F* x, int64_t n) {
+  auto a = order_key(kMax ? -std::numeric_limits<F>::infinity()
+                          : std::numeric_limits<F>::infinity());
+  for (int64_t i = 0; i < n; ++i) {
+    const auto k = extreme_key<kMax>(x[i]);
+    a = kMax ? (k > a ? k : a) : (k < a ? k : a);
+  }
+  return a;
+}
+
+RUNNEL_CPU_CLONES
+int32_t max_key_f32(const float* x, int64_t n) {
+  return extreme_key_run<true>(x, n);
+}
+RUNNEL_CPU_CLONES
+int32_t min_key_f32(const float* x, int64_t n) {
+  return extreme_key_run<false>(x, n);
+}
+RUNNEL_CPU_CLONES
+int64_t max_key_f64(const double* x, int64_t n) {
+  return extreme_key_run<true>(x, n);
+}
+RUNNEL_CPU_CLONES
+int64_t min_key_f64(const double* x, int64_t n) {
+  return extreme_key_run<false>(x, n);
+}
 
 // all and any, on 0 and 1 in an unsigned (bool reductions do not
 // vectorise), combined bitwise.
@@ -243,9 +287,13 @@ template <class Op, class T>
 typename Op::Acc reduce_contig(const Op& op, const T* x, int64_t n,
                                typename Op::C c) {
   if constexpr (Op::kExact) {
-    typename Op::Acc a = op.init();
-    for (int64_t i = 0; i < n; ++i) a = op.combine(a, op.map(x[i], c));
-    return a;
+    if constexpr (requires { op.run(x, n); }) {
+      return op.run(x, n);
+    } else {
+      typename Op::Acc a = op.init();
+      for (int64_t i = 0; i < n; ++i) a = op.combine(a, op.map(x[i], c));
+      return a;
+    }
   }
   if (n <= kBlock) return block_contig(op, x, n, c);
   int64_t half = n / 2 / 8 * 8;
@@ -732,15 +780,25 @@ struct ArgBest {
   int64_t i;
 };
 
-// The first extreme of a run: the extreme by a vectorised reduction, then a
-// scan for the first element with its key.
+// The first extreme of a run. Contiguous runs go by blocks: each block's
+// extreme by a vectorised reduction, the first block with the overall
+// extreme kept, then a scan of that block for the first element with it.
 template <class T, bool kMax>
 ArgBest<T> arg_run(const T* x, int64_t n, int64_t s) {
   const ExtremeOp<T, kMax> op;
   if (s == 1) {
-    const auto m = reduce_contig(op, x, n, NoCenter{});
-    for (int64_t i = 0; i < n; ++i) {
-      if (op.map(x[i], {}) == m) return {m, i};
+    constexpr int64_t kB = 256;
+    auto best = reduce_contig(op, x, std::min(n, kB), NoCenter{});
+    int64_t at = 0;
+    for (int64_t b = kB; b < n; b += kB) {
+      const auto m = reduce_contig(op, x + b, std::min(n - b, kB), NoCenter{});
+      if (better<kMax>(m, best)) {
+        best = m;
+        at = b;
+      }
+    }
+    for (int64_t i = at; i < n; ++i) {
+      if (op.map(x[i], {}) == best) return {best, i};
     }
   }
   ArgBest<T> b{op.map(x[0], {}), 0};
