@@ -74,6 +74,51 @@ void convert_elements(const void* src, Dtype from, void* dst, Dtype to,
   });
 }
 
+bool is_row_contiguous(const Shape& shape, const Strides& strides) {
+  int64_t expect = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    if (shape[i] != 1 && strides[i] != expect) return false;
+    expect *= shape[i];
+  }
+  return true;
+}
+
+void copy_to_row_major(const array& a, void* dst) {
+  const size_t item = a.itemsize();
+  if (a.size() == 0) return;
+  const char* src = static_cast<const char*>(a.raw_data());
+  if (is_row_contiguous(a.shape(), a.strides())) {
+    std::memcpy(dst, src, a.nbytes());
+    return;
+  }
+  // An odometer over every axis but the last, which is copied as a run.
+  const int nd = a.ndim();
+  const Shape& shape = a.shape();
+  const Strides& st = a.strides();
+  const int64_t inner = st[nd - 1] * static_cast<int64_t>(item);
+  const size_t run = static_cast<size_t>(shape[nd - 1]);
+  std::vector<int> idx(nd, 0);
+  char* out = static_cast<char*>(dst);
+  int64_t off = 0;  // bytes from element 0
+  for (size_t done = 0; done < a.size(); done += run) {
+    const char* p = src + off;
+    if (inner == static_cast<int64_t>(item)) {
+      std::memcpy(out, p, run * item);
+      out += run * item;
+    } else {
+      for (size_t i = 0; i < run; ++i, out += item) {
+        std::memcpy(out, p + static_cast<int64_t>(i) * inner, item);
+      }
+    }
+    for (int d = nd - 2; d >= 0; --d) {
+      off += st[d] * static_cast<int64_t>(item);
+      if (++idx[d] < shape[d]) break;
+      off -= st[d] * static_cast<int64_t>(item) * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
 std::shared_ptr<Buffer> ArrayNode::copy_on(const Device& d) const {
   std::lock_guard lock(copies_mu);
   for (auto& c : copies) {

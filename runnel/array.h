@@ -25,6 +25,12 @@ struct OpNode;
 // Copies `n` elements of dtype `from` at `src` into `dst` as dtype `to`.
 void convert_elements(const void* src, Dtype from, void* dst, Dtype to,
                       size_t n);
+// Whether elements laid out by `strides` (in elements) over `shape` are
+// row-major without gaps (size-1 axes may have any stride).
+bool is_row_contiguous(const Shape& shape, const Strides& strides);
+// Copies the elements of `a` (available: eval first), whatever its strides,
+// into `dst` in row-major order: a.nbytes() bytes.
+void copy_to_row_major(const array& a, void* dst);
 }  // namespace detail
 
 enum class ArrayStatus {
@@ -74,6 +80,8 @@ class array {
   const Shape& shape() const;
   // The size of `dim` (negative counts from the end).
   int shape(int dim) const;
+  // Where the elements lie, per axis, in elements from data(): any sign, 0
+  // on broadcast axes. Row-major contiguous unless the array is a view.
   const Strides& strides() const;
   Dtype dtype() const;
   size_t size() const;
@@ -84,11 +92,17 @@ class array {
 
   // Evaluates (and waits for) this array; raises its error.
   void eval();
-  // The value of a one-element array, evaluating it first.
+  // The value of a one-element array (a view included), evaluating it
+  // first.
   template <class T>
   T item();
 
-  // The elements, once available (eval first): row-major, contiguous.
+  // Element 0, once available (eval first). Element (i, j, ...) lies at
+  // data<T>()[i * strides()[0] + j * strides()[1] + ...]: a view (a slice,
+  // transpose, broadcast, ...) shares its source's memory and need not be
+  // row-major or contiguous; detail::is_row_contiguous says, and
+  // contiguous() (ops/shape.h) or detail::copy_to_row_major give that
+  // layout.
   template <class T>
   const T* data() const {
     return static_cast<const T*>(raw_data());
@@ -97,6 +111,7 @@ class array {
   T* data() {
     return static_cast<T*>(raw_data());
   }
+  // data<void>(): element 0 (the buffer plus the view's offset).
   void* raw_data() const;
 
   // Runtime side.

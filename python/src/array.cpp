@@ -34,12 +34,14 @@ nb::object element(const T& v) {
   }
 }
 
+// Views are walked by their strides (in elements, any sign) from element 0.
 template <class T>
-nb::object to_list(const T* data, const Shape& shape, size_t dim, size_t& pos) {
-  if (dim == shape.size()) return element(data[pos++]);
+nb::object to_list(const T* data, const Shape& shape, const Strides& strides,
+                   size_t dim) {
+  if (dim == shape.size()) return element(*data);
   nb::list out;
   for (int i = 0; i < shape[dim]; ++i) {
-    out.append(to_list(data, shape, dim + 1, pos));
+    out.append(to_list(data + i * strides[dim], shape, strides, dim + 1));
   }
   return out;
 }
@@ -58,8 +60,9 @@ nb::object item(array& a) {
 nb::object tolist(array& a) {
   eval_nogil(a);
   return dispatch_dtype(a.dtype(), [&]<class T>(std::type_identity<T>) {
-    size_t pos = 0;
-    return to_list(a.data<T>(), a.shape(), 0, pos);
+    // An empty array has no element 0 to point at.
+    const T* data = a.size() ? a.data<T>() : nullptr;
+    return to_list(data, a.shape(), a.strides(), 0);
   });
 }
 
@@ -77,10 +80,10 @@ void format_element(std::ostream& os, const T& v) {
 
 template <class T>
 void format_dim(std::ostream& os, const T* data, const Shape& shape,
-                const std::vector<size_t>& strides, size_t dim, size_t offset,
-                int indent, bool summarize) {
+                const Strides& strides, size_t dim, int indent,
+                bool summarize) {
   if (dim == shape.size()) {
-    format_element(os, data[offset]);
+    format_element(os, *data);
     return;
   }
   constexpr int kEdge = 3;
@@ -91,7 +94,7 @@ void format_dim(std::ostream& os, const T* data, const Shape& shape,
       os << "...";
       i = n - kEdge - 1;
     } else {
-      format_dim(os, data, shape, strides, dim + 1, offset + i * strides[dim],
+      format_dim(os, data + i * strides[dim], shape, strides, dim + 1,
                  indent + 1, summarize);
     }
     if (i + 1 < n) {
@@ -112,23 +115,22 @@ std::string array_repr(array& a) {
   std::ostringstream os;
   os << "array(";
   dispatch_dtype(a.dtype(), [&]<class T>(std::type_identity<T>) {
-    std::vector<size_t> strides(a.ndim());
-    size_t s = 1;
-    for (int i = a.ndim() - 1; i >= 0; --i) {
-      strides[i] = s;
-      s *= a.shape(i);
-    }
-    format_dim(os, a.data<T>(), a.shape(), strides, 0, 0, 6, a.size() > 1000);
+    const T* data = a.size() ? a.data<T>() : nullptr;
+    format_dim(os, data, a.shape(), a.strides(), 0, 6, a.size() > 1000);
   });
   os << ", dtype=" << a.dtype() << ")";
   return os.str();
 }
 
-// The buffer protocol: a read-only, C-contiguous view of the evaluated data.
-// The view keeps its own handle on the array.
+// The buffer protocol: a read-only view of the evaluated data with its real
+// strides (in bytes, any sign, 0 on broadcast axes) when the consumer takes
+// strides; a row-major copy when it asks for a contiguous buffer and the
+// array is not one. The view keeps its own handle on the array (and so on
+// the memory it shares).
 struct BufferInfo {
   array a;
   std::vector<Py_ssize_t> shape, strides;
+  std::vector<char> copy;  // the row-major copy, when one was made
 };
 
 const char* buffer_format(Dtype d) {
@@ -181,16 +183,43 @@ int getbuffer(PyObject* obj, Py_buffer* view, int flags) {
       return -1;
     }
     eval_nogil(a);
-    auto* info = new BufferInfo{a, {}, {}};
-    Py_ssize_t stride = static_cast<Py_ssize_t>(a.itemsize());
-    info->shape.resize(a.ndim());
+    auto info = std::make_unique<BufferInfo>(BufferInfo{a, {}, {}, {}});
+    const Py_ssize_t item = static_cast<Py_ssize_t>(a.itemsize());
+    info->shape.assign(a.shape().begin(), a.shape().end());
     info->strides.resize(a.ndim());
+    const bool takes_strides = (flags & PyBUF_STRIDES) == PyBUF_STRIDES;
+    if ((flags & PyBUF_F_CONTIGUOUS) == PyBUF_F_CONTIGUOUS && a.ndim() > 1) {
+      PyErr_SetString(PyExc_BufferError,
+                      "[array] runnel arrays export row-major buffers only.");
+      return -1;
+    }
+    const bool wants_contiguous =
+        (flags & PyBUF_C_CONTIGUOUS) == PyBUF_C_CONTIGUOUS ||
+        (flags & PyBUF_ANY_CONTIGUOUS) == PyBUF_ANY_CONTIGUOUS;
+    const bool contiguous = detail::is_row_contiguous(a.shape(), a.strides());
+    // Strided export: the memory itself, shared with the array.
+    const bool strided =
+        a.size() > 0 && !contiguous && takes_strides && !wants_contiguous;
+    void* buf = nullptr;
+    if (a.size() == 0) {
+      // Nothing to point at.
+    } else if (contiguous || strided) {
+      buf = a.raw_data();
+    } else {
+      info->copy.resize(a.nbytes());
+      {
+        nb::gil_scoped_release nogil;
+        detail::copy_to_row_major(a, info->copy.data());
+      }
+      buf = info->copy.data();
+    }
+    Py_ssize_t stride = item;
     for (int i = a.ndim() - 1; i >= 0; --i) {
-      info->shape[i] = a.shape(i);
-      info->strides[i] = stride;
+      info->strides[i] =
+          strided ? static_cast<Py_ssize_t>(a.strides()[i]) * item : stride;
       stride *= a.shape(i);
     }
-    view->buf = a.size() ? a.raw_data() : nullptr;
+    view->buf = buf;
     view->obj = Py_NewRef(obj);
     view->len = static_cast<Py_ssize_t>(a.nbytes());
     view->readonly = 1;
@@ -202,7 +231,7 @@ int getbuffer(PyObject* obj, Py_buffer* view, int flags) {
                         ? info->strides.data()
                         : nullptr;
     view->suboffsets = nullptr;
-    view->internal = info;
+    view->internal = info.release();
     return 0;
   } catch (...) {
     set_python_error();
@@ -235,7 +264,15 @@ nb::object to_numpy(nb::handle self, nb::handle dtype, nb::handle copy) {
           "first with a.astype(runnel.float32).");
     }
     eval_nogil(a);
-    nb::bytes bits(a.raw_data(), a.nbytes());
+    // Row-major bits, whatever the array's strides.
+    nb::object bits = nb::steal(PyBytes_FromStringAndSize(
+        nullptr, static_cast<Py_ssize_t>(a.nbytes())));
+    if (!bits.is_valid()) throw nb::python_error();
+    {
+      char* dst = PyBytes_AsString(bits.ptr());
+      nb::gil_scoped_release nogil;
+      detail::copy_to_row_major(a, dst);
+    }
     nb::list dims;
     for (int d : a.shape()) dims.append(d);
     nb::tuple shape(dims);

@@ -38,6 +38,12 @@ array to_array(nb::handle h, std::optional<Dtype> dtype, const char* fn);
 // float16 + 1.0 is float16.
 std::pair<array, array> to_arrays(nb::handle a, nb::handle b, const char* fn);
 
+// a[key] for numpy's basic indexing: an int, a slice, None, Ellipsis, or a
+// tuple of those. A view of `a` (on the default stream); IndexError
+// ("[getitem] ...") for an index out of bounds, too many indices or a key
+// of another kind (integer arrays and masks are not basic).
+array index_basic(const array& a, nb::handle key);
+
 // The library's exception mapping applied to the exception in flight, for
 // code that is not called through nanobind (type slots): sets the Python
 // error indicator.
