@@ -192,7 +192,7 @@ void init_ops_reduce(nb::module_& m) {
           return reduce(to_array(a, std::nullopt, p.name), axis, keepdims,
                         stream, p.name, p.all, p.some);
         },
-        "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a = false,
+        "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
         nb::kw_only(), "stream"_a.none() = nb::none(), p.doc);
   }
   m.def(
@@ -202,8 +202,9 @@ void init_ops_reduce(nb::module_& m) {
         return reduce_ddof(to_array(a, std::nullopt, "var"), axis, keepdims,
                            ddof, stream, "var", &runnel::var, &runnel::var);
       },
-      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a = false, "ddof"_a = 0,
-      nb::kw_only(), "stream"_a.none() = nb::none(), kVarDoc);
+      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
+      "ddof"_a.none() = 0, nb::kw_only(), "stream"_a.none() = nb::none(),
+      kVarDoc);
   m.def(
       "std",
       [](nb::handle a, nb::handle axis, nb::handle keepdims, nb::handle ddof,
@@ -211,8 +212,9 @@ void init_ops_reduce(nb::module_& m) {
         return reduce_ddof(to_array(a, std::nullopt, "std"), axis, keepdims,
                            ddof, stream, "std", &runnel::std, &runnel::std);
       },
-      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a = false, "ddof"_a = 0,
-      nb::kw_only(), "stream"_a.none() = nb::none(), kStdDoc);
+      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
+      "ddof"_a.none() = 0, nb::kw_only(), "stream"_a.none() = nb::none(),
+      kStdDoc);
   m.def(
       "argmax",
       [](nb::handle a, nb::handle axis, nb::handle keepdims,
@@ -220,8 +222,8 @@ void init_ops_reduce(nb::module_& m) {
         return arg_reduce(to_array(a, std::nullopt, "argmax"), axis, keepdims,
                           stream, "argmax", &runnel::argmax, &runnel::argmax);
       },
-      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a = false, nb::kw_only(),
-      "stream"_a.none() = nb::none(), kArgmaxDoc);
+      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
+      nb::kw_only(), "stream"_a.none() = nb::none(), kArgmaxDoc);
   m.def(
       "argmin",
       [](nb::handle a, nb::handle axis, nb::handle keepdims,
@@ -229,8 +231,8 @@ void init_ops_reduce(nb::module_& m) {
         return arg_reduce(to_array(a, std::nullopt, "argmin"), axis, keepdims,
                           stream, "argmin", &runnel::argmin, &runnel::argmin);
       },
-      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a = false, nb::kw_only(),
-      "stream"_a.none() = nb::none(), kArgminDoc);
+      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
+      nb::kw_only(), "stream"_a.none() = nb::none(), kArgminDoc);
   m.def(
       "cumsum",
       [](nb::handle a, nb::handle axis, nb::handle reverse,
@@ -239,8 +241,9 @@ void init_ops_reduce(nb::module_& m) {
                     inclusive, stream, "cumsum", &runnel::cumsum,
                     &runnel::cumsum);
       },
-      "a"_a, "axis"_a.none() = nb::none(), nb::kw_only(), "reverse"_a = false,
-      "inclusive"_a = true, "stream"_a.none() = nb::none(), kCumsumDoc);
+      "a"_a, "axis"_a.none() = nb::none(), nb::kw_only(),
+      "reverse"_a.none() = false, "inclusive"_a.none() = true,
+      "stream"_a.none() = nb::none(), kCumsumDoc);
   m.def(
       "cumprod",
       [](nb::handle a, nb::handle axis, nb::handle reverse,
@@ -249,8 +252,9 @@ void init_ops_reduce(nb::module_& m) {
                     inclusive, stream, "cumprod", &runnel::cumprod,
                     &runnel::cumprod);
       },
-      "a"_a, "axis"_a.none() = nb::none(), nb::kw_only(), "reverse"_a = false,
-      "inclusive"_a = true, "stream"_a.none() = nb::none(), kCumprodDoc);
+      "a"_a, "axis"_a.none() = nb::none(), nb::kw_only(),
+      "reverse"_a.none() = false, "inclusive"_a.none() = true,
+      "stream"_a.none() = nb::none(), kCumprodDoc);
   m.def(
       "softmax",
       [](nb::handle a, nb::handle axis, nb::handle precise, nb::handle stream) {
@@ -261,8 +265,8 @@ void init_ops_reduce(nb::module_& m) {
         return axes ? runnel::softmax(x, *axes, p, s)
                     : runnel::softmax(x, p, s);
       },
-      "a"_a, "axis"_a.none() = nb::none(), nb::kw_only(), "precise"_a = false,
-      "stream"_a.none() = nb::none(),
+      "a"_a, "axis"_a.none() = nb::none(), nb::kw_only(),
+      "precise"_a.none() = false, "stream"_a.none() = nb::none(),
       "exp(a - max) / sum(exp(a - max)) over the axes (None: every axis), "
       "numerically stable. Integer and bool inputs give float32. precise "
       "(MLX: accumulate half types in float32) is what runnel always does.");
@@ -276,8 +280,8 @@ void init_array_reductions(nb::class_<array>& cls) {
             nb::handle stream) {
           return reduce(self, axis, keepdims, stream, p.name, p.all, p.some);
         },
-        "axis"_a.none() = nb::none(), "keepdims"_a = false, nb::kw_only(),
-        "stream"_a.none() = nb::none(), p.method_doc);
+        "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
+        nb::kw_only(), "stream"_a.none() = nb::none(), p.method_doc);
   }
   cls.def(
       "var",
@@ -286,8 +290,9 @@ void init_array_reductions(nb::class_<array>& cls) {
         return reduce_ddof(self, axis, keepdims, ddof, stream, "var",
                            &runnel::var, &runnel::var);
       },
-      "axis"_a.none() = nb::none(), "keepdims"_a = false, "ddof"_a = 0,
-      nb::kw_only(), "stream"_a.none() = nb::none(), "See var().");
+      "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
+      "ddof"_a.none() = 0, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "See var().");
   cls.def(
       "std",
       [](const array& self, nb::handle axis, nb::handle keepdims,
@@ -295,8 +300,9 @@ void init_array_reductions(nb::class_<array>& cls) {
         return reduce_ddof(self, axis, keepdims, ddof, stream, "std",
                            &runnel::std, &runnel::std);
       },
-      "axis"_a.none() = nb::none(), "keepdims"_a = false, "ddof"_a = 0,
-      nb::kw_only(), "stream"_a.none() = nb::none(), "See std().");
+      "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
+      "ddof"_a.none() = 0, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "See std().");
   cls.def(
       "argmax",
       [](const array& self, nb::handle axis, nb::handle keepdims,
@@ -304,7 +310,7 @@ void init_array_reductions(nb::class_<array>& cls) {
         return arg_reduce(self, axis, keepdims, stream, "argmax",
                           &runnel::argmax, &runnel::argmax);
       },
-      "axis"_a.none() = nb::none(), "keepdims"_a = false, nb::kw_only(),
+      "axis"_a.none() = nb::none(), "keepdims"_a.none() = false, nb::kw_only(),
       "stream"_a.none() = nb::none(), "See argmax().");
   cls.def(
       "argmin",
@@ -313,7 +319,7 @@ void init_array_reductions(nb::class_<array>& cls) {
         return arg_reduce(self, axis, keepdims, stream, "argmin",
                           &runnel::argmin, &runnel::argmin);
       },
-      "axis"_a.none() = nb::none(), "keepdims"_a = false, nb::kw_only(),
+      "axis"_a.none() = nb::none(), "keepdims"_a.none() = false, nb::kw_only(),
       "stream"_a.none() = nb::none(), "See argmin().");
   cls.def(
       "cumsum",
@@ -322,8 +328,9 @@ void init_array_reductions(nb::class_<array>& cls) {
         return scan(self, axis, reverse, inclusive, stream, "cumsum",
                     &runnel::cumsum, &runnel::cumsum);
       },
-      "axis"_a.none() = nb::none(), nb::kw_only(), "reverse"_a = false,
-      "inclusive"_a = true, "stream"_a.none() = nb::none(), "See cumsum().");
+      "axis"_a.none() = nb::none(), nb::kw_only(), "reverse"_a.none() = false,
+      "inclusive"_a.none() = true, "stream"_a.none() = nb::none(),
+      "See cumsum().");
   cls.def(
       "cumprod",
       [](const array& self, nb::handle axis, nb::handle reverse,
@@ -331,8 +338,9 @@ void init_array_reductions(nb::class_<array>& cls) {
         return scan(self, axis, reverse, inclusive, stream, "cumprod",
                     &runnel::cumprod, &runnel::cumprod);
       },
-      "axis"_a.none() = nb::none(), nb::kw_only(), "reverse"_a = false,
-      "inclusive"_a = true, "stream"_a.none() = nb::none(), "See cumprod().");
+      "axis"_a.none() = nb::none(), nb::kw_only(), "reverse"_a.none() = false,
+      "inclusive"_a.none() = true, "stream"_a.none() = nb::none(),
+      "See cumprod().");
 }
 
 }  // namespace runnel::python

@@ -298,10 +298,13 @@ def test_cumsum_cumprod_match_numpy(d, rng):
                         if out_dt is not None:
                             np.testing.assert_array_equal(np.array(got), ref.astype(out_dt), ctx)
                         else:
+                            # Sequential: (n + 2) roundings of the line's
+                            # sum |x| (of the product, for cumprod).
                             n = max(work.shape[ax], 1) if work.ndim else 1
-                            bound = (n + 2) * acc_eps(d) * (
-                                np.cumsum(np.abs(work), axis=ax) if work.size and not prod
-                                else np.abs(ref)) + EPS[d] * np.abs(ref) + 1e-7
+                            scale = np.abs(ref) if prod else (
+                                np.sum(np.abs(work), axis=ax, keepdims=True)
+                                if work.size else 0)
+                            bound = (n + 2) * acc_eps(d) * scale + EPS[d] * np.abs(ref) + 1e-7
                             check_float(got, ref, bound)
 
 
@@ -443,6 +446,8 @@ def test_bad_arguments_name_the_function():
         (TypeError, "cumsum", lambda: rn.cumsum(a, axis=(0,))),
         (TypeError, "cumsum", lambda: rn.cumsum(a, reverse=1)),
         (TypeError, "softmax", lambda: rn.softmax(a, precise=None)),
+        (TypeError, "sum", lambda: rn.sum(a, keepdims=None)),
+        (TypeError, "std", lambda: a.std(ddof=None)),
     ]
     for exc, name, f in cases:
         with pytest.raises(exc, match=rf"\[{name}\]"):

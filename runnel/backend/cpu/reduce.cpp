@@ -99,6 +99,13 @@ using ExtremeAcc = std::conditional_t<
     kFloat<T>, std::conditional_t<std::is_same_v<T, double>, int64_t, int32_t>,
     T>;
 
+// The extreme key (see extreme_key) of a contiguous run of floats, in
+// AVX2 and AVX-512 versions: the hot loop of max, min, argmax and argmin.
+int32_t max_key_f32(const float* x, int64_t n);
+int32_t min_key_f32(const float* x, int64_t n);
+int64_t max_key_f64(const double* x, int64_t n);
+int64_t min_key_f64(const double* x, int64_t n);
+
 // max and min; NaN wins (its key is the extreme one).
 template <class T, bool kMax>
 struct ExtremeOp {
@@ -139,7 +146,44 @@ struct ExtremeOp {
       return a;
     }
   }
+  // A contiguous run, where a vector version exists.
+  Acc run(const T* x, int64_t n) const
+      requires(std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    if constexpr (std::is_same_v<T, float>) {
+      return kMax ? max_key_f32(x, n) : min_key_f32(x, n);
+    } else {
+      return kMax ? max_key_f64(x, n) : min_key_f64(x, n);
+    }
+  }
 };
+
+template <bool kMax, class F>
+auto extreme_key_run(const F* x, int64_t n) {
+  auto a = order_key(kMax ? -std::numeric_limits<F>::infinity()
+                          : std::numeric_limits<F>::infinity());
+  for (int64_t i = 0; i < n; ++i) {
+    const auto k = extreme_key<kMax>(x[i]);
+    a = kMax ? (k > a ? k : a) : (k < a ? k : a);
+  }
+  return a;
+}
+
+RUNNEL_CPU_CLONES
+int32_t max_key_f32(const float* x, int64_t n) {
+  return extreme_key_run<true>(x, n);
+}
+RUNNEL_CPU_CLONES
+int32_t min_key_f32(const float* x, int64_t n) {
+  return extreme_key_run<false>(x, n);
+}
+RUNNEL_CPU_CLONES
+int64_t max_key_f64(const double* x, int64_t n) {
+  return extreme_key_run<true>(x, n);
+}
+RUNNEL_CPU_CLONES
+int64_t min_key_f64(const double* x, int64_t n) {
+  return extreme_key_run<false>(x, n);
+}
 
 // all and any, on 0 and 1 in an unsigned (bool reductions do not
 // vectorise), combined bitwise.
@@ -166,6 +210,7 @@ struct VarOp {
   static constexpr bool kCentered = true;
   static constexpr bool kExact = false;
   static constexpr bool kHeavyMap = true;
+  static constexpr bool kExpMap = false;
   Acc scale;
   bool sqrt;
   Acc init() const { return Acc{}; }
@@ -189,6 +234,7 @@ struct ExpSumOp {
   static constexpr bool kCentered = true;
   static constexpr bool kExact = false;
   static constexpr bool kHeavyMap = true;
+  static constexpr bool kExpMap = true;  // map(x, c) = exp_f32(x - c)
   Acc init() const { return Acc{}; }
   Acc map(T x, C c) const { return exp_acc(static_cast<Acc>(widen(x)) - c); }
   Acc combine(Acc a, Acc b) const { return a + b; }
@@ -215,7 +261,11 @@ typename Op::Acc block_contig(const Op& op, const T* x, int64_t n,
   int64_t i = 0;
   if constexpr (Op::kHeavyMap) {
     Acc m[kBlock];
-    for (int64_t k = 0; k < n; ++k) m[k] = op.map(x[k], c);
+    if constexpr (Op::kExpMap && std::is_same_v<T, float>) {
+      exp_shifted(x, c, m, n);
+    } else {
+      for (int64_t k = 0; k < n; ++k) m[k] = op.map(x[k], c);
+    }
     for (; i + 8 <= n; i += 8) {
       for (int j = 0; j < 8; ++j) acc[j] = op.combine(acc[j], m[i + j]);
     }
@@ -237,14 +287,21 @@ template <class Op, class T>
 typename Op::Acc reduce_contig(const Op& op, const T* x, int64_t n,
                                typename Op::C c) {
   if constexpr (Op::kExact) {
-    typename Op::Acc a = op.init();
-    for (int64_t i = 0; i < n; ++i) a = op.combine(a, op.map(x[i], c));
-    return a;
+    if constexpr (requires { op.run(x, n); }) {
+      return op.run(x, n);
+    } else {
+      typename Op::Acc a = op.init();
+      for (int64_t i = 0; i < n; ++i) a = op.combine(a, op.map(x[i], c));
+      return a;
+    }
   }
   if (n <= kBlock) return block_contig(op, x, n, c);
   int64_t half = n / 2 / 8 * 8;
-  return op.combine(reduce_contig(op, x, half, c),
-                    reduce_contig(op, x + half, n - half, c));
+  // In memory order: arguments of one call may be evaluated right to left,
+  // and walking the halves backwards defeats the hardware prefetchers (the
+  // sum of 2^24 floats took 3.5 times as long).
+  const typename Op::Acc lo = reduce_contig(op, x, half, c);
+  return op.combine(lo, reduce_contig(op, x + half, n - half, c));
 }
 
 template <class Op, class T>
@@ -262,8 +319,8 @@ typename Op::Acc reduce_strided(const Op& op, const T* x, int64_t n, int64_t s,
     return op.combine(a0, a1);
   }
   int64_t half = n / 2;
-  return op.combine(reduce_strided(op, x, half, s, c),
-                    reduce_strided(op, x + half * s, n - half, s, c));
+  const Acc lo = reduce_strided(op, x, half, s, c);  // in memory order
+  return op.combine(lo, reduce_strided(op, x + half * s, n - half, s, c));
 }
 
 template <class Op, class T>
@@ -313,7 +370,8 @@ typename Op::Acc combine_pairwise(const Op& op, const typename Op::Acc* a,
     return r;
   }
   int64_t half = n / 2;
-  return op.combine(combine_pairwise(op, a, half, stride),
+  const typename Op::Acc lo = combine_pairwise(op, a, half, stride);
+  return op.combine(lo,
                     combine_pairwise(op, a + half * stride, n - half, stride));
 }
 
@@ -452,12 +510,23 @@ class PairwiseRows {
   int n_ = 0;
 };
 
+// acc[j] = combine(acc[j], map(row[j])). Expensive maps go through `tmp`
+// first (exp in its vector versions).
 template <class Op, class T>
 void add_row(const Op& op, typename Op::Acc* __restrict acc,
              const T* __restrict row, const typename Op::C* __restrict c,
-             int64_t w) {
-  for (int64_t j = 0; j < w; ++j) {
-    acc[j] = op.combine(acc[j], op.map(row[j], c[j]));
+             int64_t w, typename Op::Acc* __restrict tmp) {
+  if constexpr (Op::kHeavyMap) {
+    if constexpr (Op::kExpMap && std::is_same_v<T, float>) {
+      exp_diff(row, c, tmp, w);
+    } else {
+      for (int64_t j = 0; j < w; ++j) tmp[j] = op.map(row[j], c[j]);
+    }
+    for (int64_t j = 0; j < w; ++j) acc[j] = op.combine(acc[j], tmp[j]);
+  } else {
+    for (int64_t j = 0; j < w; ++j) {
+      acc[j] = op.combine(acc[j], op.map(row[j], c[j]));
+    }
   }
 }
 
@@ -468,7 +537,10 @@ void reduce_columns(const Op& op, const ReduceLayout& L, const T* x,
                     const T* center, typename Op::Out* out) {
   using Acc = typename Op::Acc;
   using C = typename Op::C;
-  constexpr int64_t kTile = std::max<int64_t>(16, 1024 / sizeof(Acc));
+  // Wide tiles: each row is read as a long contiguous stretch (short
+  // stretches from thousands of rows defeat the prefetchers and the TLB);
+  // the tile's partial sums, 16 KiB a vector, stay in L2.
+  constexpr int64_t kTile = 16384 / sizeof(Acc);
   const int64_t W = L.kept_shape.back();
   const int64_t KO = L.kept_size / W;
   const Shape oshape(L.kept_shape.begin(), L.kept_shape.end() - 1);
@@ -477,9 +549,13 @@ void reduce_columns(const Op& op, const ReduceLayout& L, const T* x,
   const int64_t M = L.red_size;
   const int64_t tiles = (W + kTile - 1) / kTile;
   const int64_t tile_w = std::min(W, kTile);
-  // Rows per chunk: about kGrain elements of one tile, whole row blocks.
-  const int64_t rows = (std::max(kRowBlock, kGrain / tile_w) + kRowBlock - 1) /
-                       kRowBlock * kRowBlock;
+  // With few tiles, the rows split into up to 16 chunks (whole row blocks)
+  // so that workers can share the work. A function of the shape only.
+  int64_t rows = M;
+  if (KO * tiles < 8 && M * tile_w > 4 * kGrain) {
+    const int64_t want = std::min<int64_t>(16, M * tile_w / (4 * kGrain));
+    rows = ((M + want - 1) / want + kRowBlock - 1) / kRowBlock * kRowBlock;
+  }
   const int64_t chunks = std::max<int64_t>(1, (M + rows - 1) / rows);
   const int64_t chunk_rows = std::min(M, rows);
   std::unique_ptr<Acc[]> partial(
@@ -489,9 +565,14 @@ void reduce_columns(const Op& op, const ReduceLayout& L, const T* x,
       KO * tiles * chunks, chunk_rows * tile_w, [&](int64_t b, int64_t e) {
         PairwiseRows<Op> tree(op, kTile,
                               (chunk_rows + kRowBlock - 1) / kRowBlock);
-        Acc block[kTile];
-        Acc res[kTile];
-        C cc[kTile];
+        std::unique_ptr<Acc[]> block_store(new Acc[kTile]);
+        std::unique_ptr<Acc[]> res_store(new Acc[kTile]);
+        std::unique_ptr<C[]> cc_store(new C[kTile]);
+        std::unique_ptr<Acc[]> tmp_store(Op::kHeavyMap ? new Acc[kTile]
+                                                       : nullptr);
+        Acc* block = block_store.get();
+        Acc* res = res_store.get();
+        C* cc = cc_store.get();
         for (int64_t item = b; item < e; ++item) {
           const int64_t ch = item % chunks;
           const int64_t tile = item / chunks % tiles;
@@ -505,7 +586,7 @@ void reduce_columns(const Op& op, const ReduceLayout& L, const T* x,
           std::fill(block, block + w, op.init());
           int64_t in_block = 0;
           auto row = [&](const T* r) {
-            add_row(op, block, r, cc, w);
+            add_row(op, block, r, cc, w, tmp_store.get());
             if (++in_block == kRowBlock) {
               tree.push(block, w);
               std::fill(block, block + w, op.init());
@@ -570,6 +651,16 @@ void run_reduce(const Op& op, const ReduceLayout& L, const T* x,
 }
 
 }  // namespace
+
+RUNNEL_CPU_CLONES
+void exp_shifted(const float* x, float c, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = exp_f32(x[i] - c);
+}
+
+RUNNEL_CPU_CLONES
+void exp_diff(const float* x, const float* c, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = exp_f32(x[i] - c[i]);
+}
 
 ReduceLayout reduce_layout(const Shape& shape, const Strides& strides,
                            const std::vector<int>& axes) {
@@ -689,15 +780,25 @@ struct ArgBest {
   int64_t i;
 };
 
-// The first extreme of a run: the extreme by a vectorised reduction, then a
-// scan for the first element with its key.
+// The first extreme of a run. Contiguous runs go by blocks: each block's
+// extreme by a vectorised reduction, the first block with the overall
+// extreme kept, then a scan of that block for the first element with it.
 template <class T, bool kMax>
 ArgBest<T> arg_run(const T* x, int64_t n, int64_t s) {
   const ExtremeOp<T, kMax> op;
   if (s == 1) {
-    const auto m = reduce_contig(op, x, n, NoCenter{});
-    for (int64_t i = 0; i < n; ++i) {
-      if (op.map(x[i], {}) == m) return {m, i};
+    constexpr int64_t kB = 256;
+    auto best = reduce_contig(op, x, std::min(n, kB), NoCenter{});
+    int64_t at = 0;
+    for (int64_t b = kB; b < n; b += kB) {
+      const auto m = reduce_contig(op, x + b, std::min(n - b, kB), NoCenter{});
+      if (better<kMax>(m, best)) {
+        best = m;
+        at = b;
+      }
+    }
+    for (int64_t i = at; i < n; ++i) {
+      if (op.map(x[i], {}) == best) return {best, i};
     }
   }
   ArgBest<T> b{op.map(x[0], {}), 0};
@@ -764,39 +865,41 @@ void arg_axis(const array& in, int axis, uint32_t* out) {
   if (O == 0) return;
 
   if (!K.kept_shape.empty() && K.kept_strides.back() == 1 && s != 1) {
-    constexpr int64_t kTile = 256;
+    constexpr int64_t kTile = 4096;  // long row stretches (see reduce_columns)
     const int64_t W = K.kept_shape.back();
     const int64_t KO = O / W;
     const int64_t tiles = (W + kTile - 1) / kTile;
     const Shape oshape(K.kept_shape.begin(), K.kept_shape.end() - 1);
     const Strides ostr(K.kept_strides.begin(), K.kept_strides.end() - 1);
-    parallel_items(KO * tiles, N * std::min(W, kTile),
-                   [&](int64_t b, int64_t e) {
-                     const ExtremeOp<T, kMax> op;
-                     ExtremeAcc<T> best[kTile];
-                     uint32_t idx[kTile];
-                     for (int64_t item = b; item < e; ++item) {
-                       const int64_t ko = item / tiles;
-                       const int64_t j0 = item % tiles * kTile;
-                       const int64_t w = std::min(kTile, W - j0);
-                       const T* p = x + offset_of(ko, oshape, ostr) + j0;
-                       for (int64_t j = 0; j < w; ++j) {
-                         best[j] = op.map(p[j], {});
-                         idx[j] = 0;
-                       }
-                       for (int64_t k = 1; k < N; ++k) {
-                         const T* r = p + k * s;
-                         const uint32_t kk = static_cast<uint32_t>(k);
-                         for (int64_t j = 0; j < w; ++j) {
-                           const auto v = op.map(r[j], {});
-                           const bool t = better<kMax>(v, best[j]);
-                           best[j] = t ? v : best[j];
-                           idx[j] = t ? kk : idx[j];
-                         }
-                       }
-                       std::copy(idx, idx + w, out + ko * W + j0);
-                     }
-                   });
+    parallel_items(
+        KO * tiles, N * std::min(W, kTile), [&](int64_t b, int64_t e) {
+          const ExtremeOp<T, kMax> op;
+          std::unique_ptr<ExtremeAcc<T>[]> best_store(new ExtremeAcc<T>[kTile]);
+          std::unique_ptr<uint32_t[]> idx_store(new uint32_t[kTile]);
+          ExtremeAcc<T>* best = best_store.get();
+          uint32_t* idx = idx_store.get();
+          for (int64_t item = b; item < e; ++item) {
+            const int64_t ko = item / tiles;
+            const int64_t j0 = item % tiles * kTile;
+            const int64_t w = std::min(kTile, W - j0);
+            const T* p = x + offset_of(ko, oshape, ostr) + j0;
+            for (int64_t j = 0; j < w; ++j) {
+              best[j] = op.map(p[j], {});
+              idx[j] = 0;
+            }
+            for (int64_t k = 1; k < N; ++k) {
+              const T* r = p + k * s;
+              const uint32_t kk = static_cast<uint32_t>(k);
+              for (int64_t j = 0; j < w; ++j) {
+                const auto v = op.map(r[j], {});
+                const bool t = better<kMax>(v, best[j]);
+                best[j] = t ? v : best[j];
+                idx[j] = t ? kk : idx[j];
+              }
+            }
+            std::copy(idx, idx + w, out + ko * W + j0);
+          }
+        });
     return;
   }
 

@@ -74,10 +74,12 @@ void scan_lines(const T* x, T* y, const ScanShape& S, bool reverse,
   const bool tiled = I > 1 && in_layout.kept_shape.size() == 1 &&
                      in_layout.kept_strides[0] == 1;
   if (tiled) {
-    constexpr int64_t kTile = 256;
+    // Long row stretches: short ones from many rows defeat the prefetchers.
+    constexpr int64_t kTile = 4096;
     const int64_t tiles = (I + kTile - 1) / kTile;
     auto body = [&](int64_t b, int64_t e) {
-      Acc acc[kTile];
+      std::unique_ptr<Acc[]> acc_store(new Acc[kTile]);
+      Acc* acc = acc_store.get();
       for (int64_t item = b; item < e; ++item) {
         const int64_t o = item / tiles, j0 = item % tiles * kTile;
         const int64_t w = std::min(kTile, I - j0);

@@ -50,17 +50,36 @@ A pairwise_sum(const A* x, int64_t n) {
            ((acc[4] + acc[5]) + (acc[6] + acc[7]));
   }
   int64_t half = n / 2 / 8 * 8;
-  return pairwise_sum(x, half) + pairwise_sum(x + half, n - half);
+  const A lo = pairwise_sum(x, half);  // in memory order (see reduce.cpp)
+  return lo + pairwise_sum(x + half, n - half);
 }
 
-// One contiguous row. `e` holds the exponentials: the output itself when T
-// is the compute type, else scratch of n elements.
+// One contiguous row in float: its max, exp(x - max) into y, their sum,
+// the scaling. In AVX2 and AVX-512 versions (see reduce.h).
+RUNNEL_CPU_CLONES
+void softmax_row_f32(const float* x, float* y, int64_t n) {
+  const float m = row_max(x, n);
+  for (int64_t i = 0; i < n; ++i) y[i] = cpu_backend::exp_f32(x[i] - m);
+  const float inv = 1.0f / pairwise_sum(y, n);
+  for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+}
+
+// One contiguous row of T: float directly, half types through float
+// scratch (`s`, 2n floats), double in double.
 template <class T>
-void softmax_row(const T* x, T* y, int64_t n, F<T>* e) {
-  const F<T> m = row_max(x, n);
-  for (int64_t i = 0; i < n; ++i) e[i] = exp_of(static_cast<F<T>>(x[i]) - m);
-  const F<T> inv = F<T>(1) / pairwise_sum(e, n);
-  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(e[i] * inv);
+void softmax_row(const T* x, T* y, int64_t n, float* s) {
+  if constexpr (std::is_same_v<T, float>) {
+    softmax_row_f32(x, y, n);
+  } else if constexpr (std::is_same_v<T, double>) {
+    const double m = row_max(x, n);
+    for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i] - m);
+    const double inv = 1.0 / pairwise_sum(y, n);
+    for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+  } else {
+    for (int64_t i = 0; i < n; ++i) s[i] = static_cast<float>(x[i]);
+    softmax_row_f32(s, s + n, n);
+    for (int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(s[n + i]);
+  }
 }
 
 // Whether `axes` are the trailing axes of `a` and contiguous in it (ignoring
@@ -88,16 +107,11 @@ void softmax_rows(const array& a, const std::vector<int>& axes, T* y) {
   const Strides rows_strides(a.strides().begin(), a.strides().begin() + lead);
   const int64_t rows = static_cast<int64_t>(a.size()) / n;
   cpu_backend::parallel_items(rows, n, [&](int64_t b, int64_t e) {
-    std::unique_ptr<F<T>[]> scratch;
-    if constexpr (!std::is_same_v<T, F<T>>) scratch.reset(new F<T>[n]);
+    std::unique_ptr<float[]> scratch;
+    if constexpr (ops::kHalf<T>) scratch.reset(new float[2 * n]);
     for (int64_t r = b; r < e; ++r) {
       const T* xr = x + cpu_backend::offset_of(r, rows_shape, rows_strides);
-      T* yr = y + r * n;
-      if constexpr (std::is_same_v<T, F<T>>) {
-        softmax_row(xr, yr, n, yr);
-      } else {
-        softmax_row(xr, yr, n, scratch.get());
-      }
+      softmax_row(xr, y + r * n, n, scratch.get());
     }
   });
 }
