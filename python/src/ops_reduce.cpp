@@ -15,12 +15,12 @@ using namespace nb::literals;
   throw nb::type_error((std::string("[") + fn + "] " + msg).c_str());
 }
 
-std::string type_name(nb::handle h) { return nb::type_name(h.type()).c_str(); }
+std::string py_type_name(nb::handle h) { return nb::type_name(h.type()).c_str(); }
 
 // A Python int (not a bool) as an int; TypeError naming `what` otherwise.
 int to_int(nb::handle h, const char* fn, const char* what) {
   if (PyBool_Check(h.ptr()) || !PyIndex_Check(h.ptr())) {
-    type_error(fn, std::string(what) + " must be an int, not " + type_name(h) +
+    type_error(fn, std::string(what) + " must be an int, not " + py_type_name(h) +
                        ".");
   }
   int overflow = 0;
@@ -35,7 +35,7 @@ int to_int(nb::handle h, const char* fn, const char* what) {
 
 bool to_bool(nb::handle h, const char* fn, const char* what) {
   if (!PyBool_Check(h.ptr())) {
-    type_error(fn, std::string(what) + " must be a bool, not " + type_name(h) +
+    type_error(fn, std::string(what) + " must be a bool, not " + py_type_name(h) +
                        ".");
   }
   return h.ptr() == Py_True;
@@ -49,7 +49,7 @@ std::optional<std::vector<int>> to_axes(nb::handle h, const char* fn) {
   }
   if (!PySequence_Check(h.ptr()) || PyUnicode_Check(h.ptr())) {
     type_error(fn, "axis must be None, an int or a sequence of ints, not " +
-                       type_name(h) + ".");
+                       py_type_name(h) + ".");
   }
   std::vector<int> axes;
   for (nb::handle d : h) axes.push_back(to_int(d, fn, "axis"));

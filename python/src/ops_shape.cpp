@@ -63,6 +63,8 @@ std::vector<int> to_ints(nb::handle h, const char* fn, const char* what) {
   return out;
 }
 
+Shape as_shape(const std::vector<int>& v) { return Shape(v.begin(), v.end()); }
+
 // A list or tuple of arrays (or of anything to_array takes).
 std::vector<array> to_array_list(nb::handle h, const char* fn) {
   if (nb::isinstance<array>(h) ||
@@ -202,7 +204,7 @@ void init_ops_shape(nb::module_& m) {
       "reshape",
       [](nb::handle a, nb::handle shape, nb::handle stream) {
         return reshape(to_array(a, std::nullopt, "reshape"),
-                       to_ints(shape, "reshape", "shape"),
+                       as_shape(to_ints(shape, "reshape", "shape")),
                        to_stream_or_device(stream, "reshape"));
       },
       "a"_a, "shape"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
@@ -343,8 +345,8 @@ void init_ops_shape(nb::module_& m) {
                 ? split(x, to_int(indices_or_sections, "split", "sections"),
                         axis, s)
                 : split(x,
-                        to_ints(indices_or_sections, "split",
-                                "indices_or_sections"),
+                        as_shape(to_ints(indices_or_sections, "split",
+                                         "indices_or_sections")),
                         axis, s);
         return to_list(parts);
       },
@@ -404,7 +406,7 @@ void init_array_indexing(nb::class_<array>& cls) {
       .def(
           "reshape",
           [](const array& a, nb::args shape, nb::handle stream) {
-            return reshape(a, varargs_ints(shape, "reshape", "shape"),
+            return reshape(a, as_shape(varargs_ints(shape, "reshape", "shape")),
                            to_stream_or_device(stream, "reshape"));
           },
           "shape"_a, "stream"_a.none() = nb::none(),
@@ -463,8 +465,8 @@ void init_array_indexing(nb::class_<array>& cls) {
                     ? split(a, to_int(indices_or_sections, "split", "sections"),
                             axis, s)
                     : split(a,
-                            to_ints(indices_or_sections, "split",
-                                    "indices_or_sections"),
+                            as_shape(to_ints(indices_or_sections, "split",
+                                             "indices_or_sections")),
                             axis, s);
             return to_list(parts);
           },
