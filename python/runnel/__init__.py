@@ -7,6 +7,7 @@ streams, with the names of MLX's ``mlx.core``::
     rn.eval(y)
 """
 
+import atexit as _atexit
 import sys as _sys
 
 from . import _core
@@ -18,6 +19,10 @@ from ._shims import (  # noqa: F401
     new_thread_unsafe_stream,
 )
 from . import cuda, metal  # noqa: F401
+
+# Foreign buffers (from_dlpack) are released under the GIL: the ones queued
+# go now, and later ones only on the finalizing thread (DESIGN.md §2).
+_atexit.register(_core._release_foreign_at_exit)
 
 # `import runnel._testing` works like the other submodules.
 _sys.modules[__name__ + "._testing"] = _testing

@@ -376,6 +376,7 @@ void init_array(nb::module_& m) {
   init_array_reductions(cls);
   init_array_matmul(cls);
   init_array_indexing_advanced(cls);
+  init_array_dlpack(cls);
 
   m.def(
       "eval",

@@ -15,13 +15,15 @@ using namespace nb::literals;
   throw nb::type_error((std::string("[") + fn + "] " + msg).c_str());
 }
 
-std::string py_type_name(nb::handle h) { return nb::type_name(h.type()).c_str(); }
+std::string py_type_name(nb::handle h) {
+  return nb::type_name(h.type()).c_str();
+}
 
 // A Python int (not a bool) as an int; TypeError naming `what` otherwise.
 int to_int(nb::handle h, const char* fn, const char* what) {
   if (PyBool_Check(h.ptr()) || !PyIndex_Check(h.ptr())) {
-    type_error(fn, std::string(what) + " must be an int, not " + py_type_name(h) +
-                       ".");
+    type_error(fn, std::string(what) + " must be an int, not " +
+                       py_type_name(h) + ".");
   }
   int overflow = 0;
   long long v = PyLong_AsLongLongAndOverflow(nb::int_(h).ptr(), &overflow);
@@ -35,8 +37,8 @@ int to_int(nb::handle h, const char* fn, const char* what) {
 
 bool to_bool(nb::handle h, const char* fn, const char* what) {
   if (!PyBool_Check(h.ptr())) {
-    type_error(fn, std::string(what) + " must be a bool, not " + py_type_name(h) +
-                       ".");
+    type_error(fn, std::string(what) + " must be a bool, not " +
+                       py_type_name(h) + ".");
   }
   return h.ptr() == Py_True;
 }
@@ -220,8 +222,8 @@ void init_ops_reduce(nb::module_& m) {
         return arg_reduce(to_array(a, std::nullopt, "argmax"), axis, keepdims,
                           stream, "argmax", &runnel::argmax, &runnel::argmax);
       },
-      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a = false,
-      nb::kw_only(), "stream"_a.none() = nb::none(), kArgmaxDoc);
+      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a = false, nb::kw_only(),
+      "stream"_a.none() = nb::none(), kArgmaxDoc);
   m.def(
       "argmin",
       [](nb::handle a, nb::handle axis, nb::handle keepdims,
@@ -229,8 +231,8 @@ void init_ops_reduce(nb::module_& m) {
         return arg_reduce(to_array(a, std::nullopt, "argmin"), axis, keepdims,
                           stream, "argmin", &runnel::argmin, &runnel::argmin);
       },
-      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a = false,
-      nb::kw_only(), "stream"_a.none() = nb::none(), kArgminDoc);
+      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a = false, nb::kw_only(),
+      "stream"_a.none() = nb::none(), kArgminDoc);
   m.def(
       "cumsum",
       [](nb::handle a, nb::handle axis, nb::handle reverse,
@@ -253,8 +255,7 @@ void init_ops_reduce(nb::module_& m) {
       "inclusive"_a = true, "stream"_a.none() = nb::none(), kCumprodDoc);
   m.def(
       "softmax",
-      [](nb::handle a, nb::handle axis, nb::handle precise,
-         nb::handle stream) {
+      [](nb::handle a, nb::handle axis, nb::handle precise, nb::handle stream) {
         array x = to_array(a, std::nullopt, "softmax");
         auto axes = to_axes(axis, "softmax");
         bool p = to_bool(precise, "softmax", "precise");
