@@ -15,8 +15,17 @@ from ._core import *  # noqa: F401,F403
 from ._core import _testing
 from ._shims import (  # noqa: F401
     ThreadLocalStream,
+    finfo,
+    iinfo,
     new_thread_local_stream,
     new_thread_unsafe_stream,
+)
+from .io import (  # noqa: F401
+    load,
+    save,
+    save_safetensors,
+    savez,
+    savez_compressed,
 )
 from . import cuda, metal  # noqa: F401
 
