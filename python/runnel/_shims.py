@@ -15,6 +15,7 @@ class ThreadLocalStream:
     """
 
     def __init__(self, device):
+        """A ThreadLocalStream on the device (a Device or a DeviceType)."""
         self._device = _core.Device(device)
         self._local = threading.local()
 
@@ -50,6 +51,7 @@ class ThreadLocalStream:
         self.__runnel_stream__().synchronize()
 
     def __eq__(self, other):
+        """The same object, or a Stream equal to this thread's Stream."""
         if isinstance(other, ThreadLocalStream):
             return self is other
         if isinstance(other, _core.Stream):
@@ -57,9 +59,11 @@ class ThreadLocalStream:
         return NotImplemented
 
     def __hash__(self):
+        """A hash of the object's identity."""
         return id(self)
 
     def __repr__(self):
+        """ThreadLocalStream(Device(type, index))."""
         return f"ThreadLocalStream({self._device})"
 
 
@@ -112,6 +116,7 @@ class finfo:
     negep, and dtype. Values are Python floats and ints."""
 
     def __init__(self, dtype):
+        """The limits of a floating-point Dtype (or of an array's dtype)."""
         dtype, name = _dtype_arg("finfo", dtype)
         if name not in _FLOAT_FORMATS:
             raise ValueError(f"[finfo] {name} is not a floating-point dtype.")
@@ -136,6 +141,7 @@ class finfo:
         self.resolution = _core.array(10.0**-self.precision, dtype).item()
 
     def __repr__(self):
+        """finfo(resolution=..., min=..., max=..., dtype=...)."""
         return (
             f"finfo(resolution={self.resolution}, min={self.min}, "
             f"max={self.max}, dtype={self.dtype})"
@@ -147,6 +153,7 @@ class iinfo:
     kind ('i' or 'u') and dtype. Values are Python ints."""
 
     def __init__(self, dtype):
+        """The limits of an integer Dtype (or of an array's dtype)."""
         dtype, name = _dtype_arg("iinfo", dtype)
         if name not in _INT_BITS:
             raise ValueError(f"[iinfo] {name} is not an integer dtype.")
@@ -158,4 +165,5 @@ class iinfo:
         self.max = 2 ** (bits - 1) - 1 if signed else 2**bits - 1
 
     def __repr__(self):
+        """iinfo(min=..., max=..., dtype=...)."""
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
