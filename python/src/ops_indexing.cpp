@@ -38,7 +38,8 @@ bool is_integer_object(nb::handle h) {
   return PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr());
 }
 
-// One entry of a key. `basic` is cleared by entries that are not basic.
+// One entry of a key. `basic` is cleared by entries other than Python ints,
+// slices, None and Ellipsis (index_basic's keys).
 Index to_index(nb::handle e, bool& basic, const char* fn) {
   if (e.is_none()) return Index::new_axis();
   if (e.ptr() == Py_Ellipsis) return Index::ellipsis();
@@ -47,8 +48,8 @@ Index to_index(nb::handle e, bool& basic, const char* fn) {
                         slice_bound(e.attr("stop")),
                         slice_bound(e.attr("step")));
   }
-  if (is_integer_object(e)) {
-    Py_ssize_t v = PyNumber_AsSsize_t(e.ptr(), PyExc_IndexError);
+  if (is_integer_object(e)) {  // clamped: out of bounds all the same
+    Py_ssize_t v = PyNumber_AsSsize_t(e.ptr(), nullptr);
     if (v == -1 && PyErr_Occurred()) throw nb::python_error();
     return Index(static_cast<int64_t>(v));
   }
@@ -62,7 +63,6 @@ Index to_index(nb::handle e, bool& basic, const char* fn) {
     }
     array a = to_array(e, std::nullopt, fn);
     if (a.ndim() == 0 && is_integral(a.dtype())) {  // numpy integer scalars
-      basic = true;
       return Index(a.item<int64_t>());
     }
     return Index(a);
@@ -116,9 +116,11 @@ array to_value(const array& a, nb::handle v, const char* fn) {
   return to_arrays(nb::cast(a), v, fn).second;
 }
 
+// Basic keys give views (index_basic); others a gather.
 array getitem(const array& a, nb::handle key) {
   bool basic = true;
   std::vector<Index> k = to_key(key, basic, "getitem");
+  if (basic) return index_basic(a, key);
   return nogil([&] { return index(a, k); });
 }
 
@@ -230,8 +232,7 @@ void init_ops_indexing(nb::module_& m) {
       [](const array& a, nb::handle indices, nb::handle axes,
          nb::handle slice_sizes, nb::handle stream) {
         return gather(a, to_index_list(indices, "gather"),
-                      to_axes(axes, "gather"),
-                      to_shape(slice_sizes, "gather"),
+                      to_axes(axes, "gather"), to_shape(slice_sizes, "gather"),
                       to_stream_or_device(stream, "gather"));
       },
       "a"_a, "indices"_a, "axes"_a, "slice_sizes"_a, nb::kw_only(),
@@ -317,7 +318,10 @@ void init_ops_indexing(nb::module_& m) {
 }
 
 void init_array_indexing_advanced(nb::class_<array>& cls) {
-  cls.def("__getitem__", &getitem, "key"_a,
+  // Replaces the basic __getitem__ (a second def would add an overload that
+  // the first one's IndexError never falls through to).
+  if (nb::hasattr(cls, "__getitem__")) nb::delattr(cls, "__getitem__");
+  cls.def("__getitem__", &getitem, "key"_a.none(),
           "a[key] with numpy's semantics: integers, slices, None, Ellipsis, "
           "integer arrays (broadcast together) and boolean masks. A boolean "
           "mask is evaluated at the call (the result's shape depends on it). "

@@ -15,15 +15,13 @@ using namespace nb::literals;
   throw nb::type_error((std::string("[") + fn + "] " + msg).c_str());
 }
 
-std::string py_type_name(nb::handle h) {
-  return nb::type_name(h.type()).c_str();
-}
+std::string py_type(nb::handle h) { return nb::type_name(h.type()).c_str(); }
 
 // A Python int (not a bool) as an int; TypeError naming `what` otherwise.
 int to_int(nb::handle h, const char* fn, const char* what) {
   if (PyBool_Check(h.ptr()) || !PyIndex_Check(h.ptr())) {
-    type_error(fn, std::string(what) + " must be an int, not " +
-                       py_type_name(h) + ".");
+    type_error(fn,
+               std::string(what) + " must be an int, not " + py_type(h) + ".");
   }
   int overflow = 0;
   long long v = PyLong_AsLongLongAndOverflow(nb::int_(h).ptr(), &overflow);
@@ -37,8 +35,8 @@ int to_int(nb::handle h, const char* fn, const char* what) {
 
 bool to_bool(nb::handle h, const char* fn, const char* what) {
   if (!PyBool_Check(h.ptr())) {
-    type_error(fn, std::string(what) + " must be a bool, not " +
-                       py_type_name(h) + ".");
+    type_error(fn,
+               std::string(what) + " must be a bool, not " + py_type(h) + ".");
   }
   return h.ptr() == Py_True;
 }
@@ -51,7 +49,7 @@ std::optional<std::vector<int>> to_axes(nb::handle h, const char* fn) {
   }
   if (!PySequence_Check(h.ptr()) || PyUnicode_Check(h.ptr())) {
     type_error(fn, "axis must be None, an int or a sequence of ints, not " +
-                       py_type_name(h) + ".");
+                       py_type(h) + ".");
   }
   std::vector<int> axes;
   for (nb::handle d : h) axes.push_back(to_int(d, fn, "axis"));

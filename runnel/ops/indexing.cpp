@@ -71,8 +71,9 @@ void add_dim(IndexMap& m, int size, int axis, int64_t step) {
   m.dim_step.push_back(step);
 }
 
-void add_index(IndexMap& m, int axis, int64_t extent = 1) {
+void add_index(IndexMap& m, int axis, int64_t extent = 1, int span = 1) {
   m.index_axis.push_back(axis);
+  m.index_span.push_back(span);
   m.index_extent.push_back(extent);
 }
 
@@ -141,8 +142,7 @@ IndexMap along_axis_map(const array& a, const array& indices, int axis,
       throw std::invalid_argument(
           bracket(fn) + "indices of shape " + shape_str(indices.shape()) +
           " do not broadcast against the array's shape " +
-          shape_str(a.shape()) + " outside axis " + std::to_string(axis) +
-          ".");
+          shape_str(a.shape()) + " outside axis " + std::to_string(axis) + ".");
     }
   }
   add_index(m, axis);
@@ -155,7 +155,7 @@ IndexMap along_axis_map(const array& a, const array& indices, int axis,
 IndexMap flat_map(const array& a, const array& indices) {
   IndexMap m = empty_map(a.ndim());
   for (int d : indices.shape()) add_dim(m, d, -1, 0);
-  add_index(m, IndexMap::kFlat);
+  add_index(m, 0, 1, a.ndim());
   m.index_pos = 0;
   m.index_ndim = indices.ndim();
   return m;
@@ -226,8 +226,8 @@ array scatter_op(const char* fn, ScatterOp combine, const array& a,
     if (u > a.shape(d)) {
       throw std::invalid_argument(
           bracket(fn) + "updates of shape " + shape_str(updates.shape()) +
-          " have slices larger than the array's shape " +
-          shape_str(a.shape()) + ".");
+          " have slices larger than the array's shape " + shape_str(a.shape()) +
+          ".");
     }
     add_dim(m, u, d, 1);
   }
@@ -239,6 +239,53 @@ array scatter_op(const char* fn, ScatterOp combine, const array& a,
 }
 
 // ---- numpy keys ----
+
+// The row-major positions of the nonzero elements of `a` (NaN counts as
+// nonzero, as in numpy), after evaluating it.
+std::vector<int64_t> true_positions(const array& a) {
+  array x = a;
+  x.eval();
+  std::vector<int64_t> out;
+  if (x.size() == 0) return out;
+  dispatch_dtype(x.dtype(), [&]<class T>(std::type_identity<T>) {
+    const T* p = x.data<T>();
+    auto is_set = [](T v) {
+      if constexpr (std::is_same_v<T, bool>) {
+        return v;
+      } else if constexpr (std::is_same_v<T, float16_t> ||
+                           std::is_same_v<T, bfloat16_t>) {
+        return static_cast<float>(v) != 0.0f;
+      } else {
+        return v != T(0);
+      }
+    };
+    const int64_t n = static_cast<int64_t>(x.size());
+    if (detail::is_row_contiguous(x.shape(), x.strides())) {
+      int64_t count = 0;
+      for (int64_t i = 0; i < n; ++i) count += is_set(p[i]) ? 1 : 0;
+      out.resize(count);
+      int64_t k = 0;
+      for (int64_t i = 0; i < n && k < count; ++i) {
+        out[k] = i;  // kept only where nonzero: branch-free
+        k += is_set(p[i]) ? 1 : 0;
+      }
+      return;
+    }
+    const int nd = x.ndim();
+    std::vector<int> idx(nd, 0);
+    int64_t off = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (is_set(p[off])) out.push_back(i);
+      for (int d = nd - 1; d >= 0; --d) {
+        off += x.strides()[d];
+        if (++idx[d] < x.shape(d)) break;
+        off -= x.strides()[d] * x.shape(d);
+        idx[d] = 0;
+      }
+    }
+  });
+  return out;
+}
 
 // A slice's start, step and length on an axis of `n`, as Python computes
 // them (out-of-range bounds clamp; the step never overflows an offset).
@@ -401,11 +448,13 @@ Resolved resolve(const array& a, const std::vector<Index>& key,
                 std::to_string(arr.shape(i)) + ".");
           }
         }
-        for (array& nz : nonzero(arr)) {
-          index_shapes.push_back(nz.shape());
-          r.indices.push_back(std::move(nz));
-          add_index(m, ax++);
-        }
+        // One index array of the mask's true positions over its axes.
+        const std::vector<int64_t> pos = true_positions(arr);
+        const Shape count{static_cast<int>(pos.size())};
+        r.indices.emplace_back(pos.data(), int64, count, int64);
+        index_shapes.push_back(count);
+        add_index(m, ax, 1, arr.ndim());
+        ax += arr.ndim();
         break;
       }
     }
@@ -470,8 +519,8 @@ array take(const array& a, const array& indices, StreamOrDevice s) {
 array take(const array& a, int index, int axis, StreamOrDevice s) {
   const int ax = normalize_axis(axis, a.ndim(), "take");
   IndexMap m = empty_map(a.ndim());
-  m.start[ax] = checked_index(index, a.shape(ax),
-                              "axis " + std::to_string(ax), "take");
+  m.start[ax] =
+      checked_index(index, a.shape(ax), "axis " + std::to_string(ax), "take");
   for (int d = 0; d < a.ndim(); ++d) {
     if (d != ax) add_dim(m, a.shape(d), d, 1);
   }
@@ -499,8 +548,7 @@ array take_along_axis(const array& a, const array& indices, int axis,
   return make_gather(fn, a, std::move(m), {indices}, to_stream(s));
 }
 
-array take_along_axis(const array& a, const array& indices,
-                      StreamOrDevice s) {
+array take_along_axis(const array& a, const array& indices, StreamOrDevice s) {
   const char* fn = "take_along_axis";
   check_indices(indices, fn);
   if (indices.ndim() != 1) {
@@ -527,10 +575,9 @@ array gather(const array& a, const std::vector<array>& indices,
   }
   for (int d = 0; d < a.ndim(); ++d) {
     if (slice_sizes[d] < 0 || slice_sizes[d] > a.shape(d)) {
-      throw std::invalid_argument(bracket(fn) + "slice sizes " +
-                                  shape_str(slice_sizes) +
-                                  " do not fit in the array's shape " +
-                                  shape_str(a.shape()) + ".");
+      throw std::invalid_argument(
+          bracket(fn) + "slice sizes " + shape_str(slice_sizes) +
+          " do not fit in the array's shape " + shape_str(a.shape()) + ".");
     }
   }
   Shape b = index_shape(indices, fn);
@@ -575,8 +622,8 @@ array scatter_add(const array& a, const array& indices, const array& updates,
 array scatter_prod(const array& a, const std::vector<array>& indices,
                    const array& updates, const std::vector<int>& axes,
                    StreamOrDevice s) {
-  return scatter_op("scatter_prod", ScatterOp::prod, a, indices, updates,
-                    axes, s);
+  return scatter_op("scatter_prod", ScatterOp::prod, a, indices, updates, axes,
+                    s);
 }
 array scatter_prod(const array& a, const array& indices, const array& updates,
                    int axis, StreamOrDevice s) {
@@ -638,44 +685,20 @@ array put_along_axis(const array& a, const array& indices, const array& values,
 // ---- numpy indexing ----
 
 std::vector<array> nonzero(const array& a) {
-  array x = a;
-  x.eval();
-  const int nd = std::max(x.ndim(), 1);
-  const Shape shape = x.ndim() == 0 ? Shape{1} : x.shape();
-  const Strides strides = x.ndim() == 0 ? Strides{0} : x.strides();
-  std::vector<std::vector<int64_t>> coords(nd);
-  if (x.size() > 0) {
-    dispatch_dtype(x.dtype(), [&]<class T>(std::type_identity<T>) {
-      const T* p = x.data<T>();
-      std::vector<int> idx(nd, 0);
-      int64_t off = 0;
-      for (size_t i = 0; i < x.size(); ++i) {
-        bool nz;  // NaN counts as nonzero, as in numpy
-        if constexpr (std::is_same_v<T, bool>) {
-          nz = p[off];
-        } else if constexpr (std::is_same_v<T, float16_t> ||
-                             std::is_same_v<T, bfloat16_t>) {
-          nz = static_cast<float>(p[off]) != 0.0f;
-        } else {
-          nz = p[off] != T(0);
-        }
-        if (nz) {
-          for (int d = 0; d < nd; ++d) coords[d].push_back(idx[d]);
-        }
-        for (int d = nd - 1; d >= 0; --d) {
-          off += strides[d];
-          if (++idx[d] < shape[d]) break;
-          off -= strides[d] * shape[d];
-          idx[d] = 0;
-        }
-      }
-    });
+  const std::vector<int64_t> pos = true_positions(a);
+  const Shape shape = a.ndim() == 0 ? Shape{1} : a.shape();
+  const int n = static_cast<int>(pos.size());
+  std::vector<std::vector<int64_t>> coords(shape.size(),
+                                           std::vector<int64_t>(n));
+  for (int i = 0; i < n; ++i) {
+    int64_t v = pos[i];
+    for (size_t d = shape.size(); d-- > 0;) {
+      coords[d][i] = v % shape[d];
+      v /= shape[d];
+    }
   }
   std::vector<array> out;
-  for (auto& c : coords) {
-    out.emplace_back(c.data(), int64, Shape{static_cast<int>(c.size())},
-                     int64);
-  }
+  for (auto& c : coords) out.emplace_back(c.data(), int64, Shape{n}, int64);
   return out;
 }
 

@@ -97,11 +97,11 @@ array scatter_min(const array& a, const array& indices, const array& updates,
 // numpy.put_along_axis, functionally: `a` with the elements that
 // take_along_axis(a, indices, axis) reads replaced by `values` (broadcast to
 // that shape, cast to a's dtype); the last write wins on duplicates.
-array put_along_axis(const array& a, const array& indices,
-                     const array& values, int axis, StreamOrDevice s = {});
+array put_along_axis(const array& a, const array& indices, const array& values,
+                     int axis, StreamOrDevice s = {});
 // The same on flattened `a` (the result keeps a's shape); `indices` 1-d.
-array put_along_axis(const array& a, const array& indices,
-                     const array& values, StreamOrDevice s = {});
+array put_along_axis(const array& a, const array& indices, const array& values,
+                     StreamOrDevice s = {});
 
 // ---- numpy indexing ----
 
@@ -114,8 +114,8 @@ std::vector<array> nonzero(const array& a);
 struct Index {
   enum class Kind : uint8_t { integer, slice, new_axis, ellipsis, array };
 
-  Index(int64_t i) : kind(Kind::integer), value(i) {}  // NOLINT: as numpy
-  Index(int i) : Index(static_cast<int64_t>(i)) {}     // NOLINT
+  Index(int64_t i) : kind(Kind::integer), value(i) {}   // NOLINT: as numpy
+  Index(int i) : Index(static_cast<int64_t>(i)) {}      // NOLINT
   Index(const array& a) : kind(Kind::array), arr(a) {}  // NOLINT
   static Index slice(std::optional<int64_t> start = {},
                      std::optional<int64_t> stop = {},
@@ -124,9 +124,9 @@ struct Index {
   static Index ellipsis();
 
   Kind kind;
-  int64_t value = 0;                          // integer
-  std::optional<int64_t> start, stop, step;   // slice
-  std::optional<array> arr;                   // integer or boolean array
+  int64_t value = 0;                         // integer
+  std::optional<int64_t> start, stop, step;  // slice
+  std::optional<array> arr;                  // integer or boolean array
 };
 
 // a[key] with numpy's semantics, as a new array (not a view): integers,

@@ -12,8 +12,8 @@ namespace runnel {
 // in float32. 0-d inputs are an error.
 array matmul(const array& a, const array& b, StreamOrDevice s = {});
 
-// alpha * (a @ b) + beta * c, with c broadcast to the product's shape (floating
-// dtypes only).
+// alpha * (a @ b) + beta * c, with c broadcast to the product's shape
+// (floating dtypes only). beta 0 ignores c (NaNs in it too), as BLAS does.
 array addmm(const array& c, const array& a, const array& b, float alpha = 1.0f,
             float beta = 1.0f, StreamOrDevice s = {});
 

@@ -94,9 +94,9 @@ void check_nonempty(const array& a, const std::vector<int>& axes,
 }
 
 // A Reduce node over normalised, nonempty `axes` of `in`.
-array reduce_node(const array& in, const std::vector<int>& axes,
-                  bool keepdims, Dtype out_dtype, Op op, Stream st,
-                  double scale = 1.0, std::vector<array> extra = {}) {
+array reduce_node(const array& in, const std::vector<int>& axes, bool keepdims,
+                  Dtype out_dtype, Op op, Stream st, double scale = 1.0,
+                  std::vector<array> extra = {}) {
   std::vector<array> inputs{in};
   for (auto& e : extra) inputs.push_back(std::move(e));
   return array(reduced_shape(in.shape(), axes, keepdims), out_dtype,
@@ -104,8 +104,8 @@ array reduce_node(const array& in, const std::vector<int>& axes,
                st);
 }
 
-array sum_impl(const array& a, const std::vector<int>& axes_in,
-               bool keepdims, StreamOrDevice s) {
+array sum_impl(const array& a, const std::vector<int>& axes_in, bool keepdims,
+               StreamOrDevice s) {
   std::vector<int> axes = normalize_axes(axes_in, a.ndim(), "sum");
   Stream st = to_stream(s);
   Dtype t = a.dtype() == bool_ ? int32 : a.dtype();
@@ -118,8 +118,8 @@ array sum_impl(const array& a, const std::vector<int>& axes_in,
   return reduce_node(in, axes, keepdims, t, Op::sum, st);
 }
 
-array prod_impl(const array& a, const std::vector<int>& axes_in,
-                bool keepdims, StreamOrDevice s) {
+array prod_impl(const array& a, const std::vector<int>& axes_in, bool keepdims,
+                StreamOrDevice s) {
   std::vector<int> axes = normalize_axes(axes_in, a.ndim(), "prod");
   Stream st = to_stream(s);
   Dtype t = a.dtype() == bool_ ? int32 : a.dtype();
@@ -144,8 +144,8 @@ array logical_impl(const array& a, const std::vector<int>& axes_in,
   return reduce_node(a, axes, keepdims, bool_, op, st);
 }
 
-array mean_impl(const array& a, const std::vector<int>& axes_in,
-                bool keepdims, StreamOrDevice s) {
+array mean_impl(const array& a, const std::vector<int>& axes_in, bool keepdims,
+                StreamOrDevice s) {
   std::vector<int> axes = normalize_axes(axes_in, a.ndim(), "mean");
   Stream st = to_stream(s);
   Dtype t = at_least_float(a.dtype());
@@ -163,9 +163,9 @@ array var_impl(const array& a, const std::vector<int>& axes_in, bool keepdims,
   Dtype t = at_least_float(a.dtype());
   array in = astype(a, t, st);
   double n = reduced_count(a.shape(), axes);
-  array mu = reduce_node(in, axes, /*keepdims=*/true, t, Op::mean, st,
-                         n > 0 ? 1.0 / n
-                               : std::numeric_limits<double>::quiet_NaN());
+  array mu =
+      reduce_node(in, axes, /*keepdims=*/true, t, Op::mean, st,
+                  n > 0 ? 1.0 / n : std::numeric_limits<double>::quiet_NaN());
   double dof = n - ddof;
   double scale = dof > 0 ? 1.0 / dof : std::numeric_limits<double>::infinity();
   return reduce_node(in, axes, keepdims, t, op, st, scale, {mu});
@@ -188,8 +188,7 @@ array arg_impl(const array& a, std::optional<int> axis, bool keepdims,
   Stream st = to_stream(s);
   if (!axis) {
     if (a.size() == 0) {
-      throw std::invalid_argument(std::string("[") + fn +
-                                  "] Cannot take the " +
+      throw std::invalid_argument(std::string("[") + fn + "] Cannot take the " +
                                   (is_max ? "maximum" : "minimum") +
                                   " of an empty array.");
     }
@@ -200,8 +199,7 @@ array arg_impl(const array& a, std::optional<int> axis, bool keepdims,
   }
   int ax = normalize_axis(*axis, a.ndim(), fn);
   if (a.shape(ax) == 0) {
-    throw std::invalid_argument(std::string("[") + fn +
-                                "] Cannot take the " +
+    throw std::invalid_argument(std::string("[") + fn + "] Cannot take the " +
                                 (is_max ? "maximum" : "minimum") +
                                 " over a zero-size axis.");
   }
@@ -216,10 +214,10 @@ array scan_impl(const array& a, std::optional<int> axis, bool reverse,
   Dtype t = !is_prod && a.dtype() == bool_ ? int32 : a.dtype();
   array in = astype(a, t, st);
   if (!axis) {
-    return array(Shape{static_cast<int>(a.size())}, t,
-                 std::make_shared<Scan>(is_prod, Scan::kFlat, reverse,
-                                        inclusive),
-                 {in}, st);
+    return array(
+        Shape{static_cast<int>(a.size())}, t,
+        std::make_shared<Scan>(is_prod, Scan::kFlat, reverse, inclusive), {in},
+        st);
   }
   int ax = normalize_axis(*axis, a.ndim(), fn);
   return array(a.shape(), t,
@@ -299,12 +297,11 @@ array var(const array& a, bool keepdims, int ddof, StreamOrDevice s) {
   return var_impl(a, all_axes(a.ndim()), keepdims, ddof, s, Op::var, "var");
 }
 array var(const array& a, StreamOrDevice s) { return var(a, false, 0, s); }
-array var(const array& a, const std::vector<int>& axes, bool keepdims,
-          int ddof, StreamOrDevice s) {
+array var(const array& a, const std::vector<int>& axes, bool keepdims, int ddof,
+          StreamOrDevice s) {
   return var_impl(a, axes, keepdims, ddof, s, Op::var, "var");
 }
-array var(const array& a, int axis, bool keepdims, int ddof,
-          StreamOrDevice s) {
+array var(const array& a, int axis, bool keepdims, int ddof, StreamOrDevice s) {
   return var_impl(a, {axis}, keepdims, ddof, s, Op::var, "var");
 }
 
@@ -312,12 +309,11 @@ array std(const array& a, bool keepdims, int ddof, StreamOrDevice s) {
   return var_impl(a, all_axes(a.ndim()), keepdims, ddof, s, Op::std, "std");
 }
 array std(const array& a, StreamOrDevice s) { return std(a, false, 0, s); }
-array std(const array& a, const std::vector<int>& axes, bool keepdims,
-          int ddof, StreamOrDevice s) {
+array std(const array& a, const std::vector<int>& axes, bool keepdims, int ddof,
+          StreamOrDevice s) {
   return var_impl(a, axes, keepdims, ddof, s, Op::std, "std");
 }
-array std(const array& a, int axis, bool keepdims, int ddof,
-          StreamOrDevice s) {
+array std(const array& a, int axis, bool keepdims, int ddof, StreamOrDevice s) {
   return var_impl(a, {axis}, keepdims, ddof, s, Op::std, "std");
 }
 

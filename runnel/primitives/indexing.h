@@ -13,21 +13,23 @@ namespace runnel {
 // Positions of an iteration space `shape` (a gather's output, a scatter's
 // updates) mapped to elements of a target array (a gather's source, a
 // scatter's output): the element of position p has, on each target axis t,
-//   start[t] + sum over dims j with dim_axis[j] == t of dim_step[j] * p[j]
-//            + the value of every index array k with index_axis[k] == t,
-// where the index arrays are broadcast, right-aligned, to the dims
-// [index_pos, index_pos + index_ndim) of `shape`. An index array whose axis is
-// kFlat selects in the flattened target instead.
+//   start[t] + sum over dims j with dim_axis[j] == t of dim_step[j] * p[j],
+// plus the positions the index arrays select. Index array k selects among
+// the axes [index_axis[k], index_axis[k] + index_span[k]) taken as one
+// flattened axis (a span of 1: one axis; of all axes: the flattened target;
+// of a boolean mask's axes: its true positions). The index arrays are
+// broadcast, right-aligned, to the dims [index_pos, index_pos + index_ndim)
+// of `shape`.
 struct IndexMap {
-  static constexpr int kFlat = -1;
-
   Shape shape;
   std::vector<int> dim_axis;      // per dim: the target axis walked, or -1
   std::vector<int64_t> dim_step;  // per dim: steps along it (0 broadcasts)
   std::vector<int64_t> start;     // per target axis
-  std::vector<int> index_axis;    // per index array
-  // Per index array: the slice length it must leave room for (a value must
-  // lie in [0, axis size - extent]; negative values wrap by the axis size).
+  std::vector<int> index_axis;    // per index array: its first axis
+  std::vector<int> index_span;    // per index array: its number of axes
+  // Per index array of span 1: the slice length it must leave room for (a
+  // value must lie in [0, axis size - extent]; negative values wrap by the
+  // axis size).
   std::vector<int64_t> index_extent;
   int index_pos = 0;
   int index_ndim = 0;

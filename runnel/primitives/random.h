@@ -16,7 +16,7 @@ class RandomBits : public Primitive {
 };
 
 // Inputs: key, low, high (the output's dtype). One word per element (two in
-// float64): u in [0, 1) with 24 (53) bits, low + (high - low) * u, kept
+// float64): u in [0, 1) with 24 (52) bits, low + (high - low) * u, kept
 // below high.
 class RandomUniform : public Primitive {
  public:
@@ -25,7 +25,7 @@ class RandomUniform : public Primitive {
 };
 
 // Inputs: key, loc, scale (the output's dtype). Words as uniform; the
-// inverse normal CDF of the midpoint of u's interval.
+// inverse normal CDF (Wichura's AS 241) of the midpoint of u's interval.
 class RandomNormal : public Primitive {
  public:
   const char* name() const override { return "random_normal"; }

@@ -146,10 +146,9 @@ void expect_throw_with(Fn&& fn, const std::string& what) {
 
 template <class T>
 class TakeTyped : public ::testing::Test {};
-using AllTypes =
-    ::testing::Types<bool, uint8_t, uint16_t, uint32_t, uint64_t, int8_t,
-                     int16_t, int32_t, int64_t, float16_t, bfloat16_t, float,
-                     double>;
+using AllTypes = ::testing::Types<bool, uint8_t, uint16_t, uint32_t, uint64_t,
+                                  int8_t, int16_t, int32_t, int64_t, float16_t,
+                                  bfloat16_t, float, double>;
 TYPED_TEST_SUITE(TakeTyped, AllTypes);
 
 TYPED_TEST(TakeTyped, EveryAxisAndIndexDtypeMatchesReference) {
@@ -232,8 +231,8 @@ TYPED_TEST(TakeTyped, StridedViewsAndScatterAdd) {
             want = static_cast<T>(static_cast<uint64_t>(want) +
                                   static_cast<uint64_t>(up[u * 3 + j]));
           } else if constexpr (kHalf<T>) {
-            want = T(static_cast<float>(want) +
-                     static_cast<float>(up[u * 3 + j]));
+            want =
+                T(static_cast<float>(want) + static_cast<float>(up[u * 3 + j]));
           } else {
             want = want + up[u * 3 + j];
           }
@@ -330,8 +329,7 @@ TEST(Gather, SlicesAtIndexedAndOtherAxes) {
     for (int k = 0; k < 5; ++k) {
       for (int i = 0; i < 2; ++i) {
         for (int j = 0; j < 3; ++j) {
-          ASSERT_EQ(v[(k * 2 + i) * 3 + j],
-                    h[(wrap(rows[k], 6) + i) * 7 + j]);
+          ASSERT_EQ(v[(k * 2 + i) * 3 + j], h[(wrap(rows[k], 6) + i) * 7 + j]);
         }
       }
     }
@@ -462,7 +460,8 @@ TEST(PutAlongAxis, BroadcastValuesAndLastWins) {
         values<double>(put_along_axis(a, ix.a, to_array(vals, {3}), 1));
     std::vector<double> want(h.data(), h.data() + 20);
     for (int i = 0; i < 4; ++i) {
-      for (int j = 0; j < 3; ++j) want[i * 5 + wrap(ix.v[i * 3 + j], 5)] = vals[j];
+      for (int j = 0; j < 3; ++j)
+        want[i * 5 + wrap(ix.v[i * 3 + j], 5)] = vals[j];
     }
     for (int i = 0; i < 20; ++i) EXPECT_EQ(v[i], want[i]) << i;
     // No axis: the flat positions; the shape stays.
@@ -520,8 +519,8 @@ TEST(Index, NumpyKeysPlaceTheIndexBlockAsNumpy) {
     }
     // a[None, ..., ::-2, i2] -> (1, 3, 2, 2) with an ellipsis and new axis.
     {
-      array out = index(
-          a, {I::new_axis(), I::ellipsis(), I::slice({}, {}, -2), I(i2)});
+      array out =
+          index(a, {I::new_axis(), I::ellipsis(), I::slice({}, {}, -2), I(i2)});
       ASSERT_EQ(out.shape(), (Shape{1, 3, 2, 2}));
       Host<int32_t> v = values<int32_t>(out);
       const int ks[] = {2, 4};
@@ -546,6 +545,22 @@ TEST(Index, NumpyKeysPlaceTheIndexBlockAsNumpy) {
         }
       }
     }
+    // A mask over a view whose masked axes do not flatten into one stride:
+    // v[i, k, j] = a[i, 2j, k].
+    {
+      array v = make_view(a, {3, 5, 2}, {20, 1, 10}, 0);
+      Host<bool> m = random_values<bool>(15, s.rng);
+      array out = index(v, {I(to_array(m, {3, 5})), I::slice(-1, {}, -1)});
+      Host<int32_t> got = values<int32_t>(out);
+      size_t p = 0;
+      for (int i = 0; i < 3; ++i) {
+        for (int k = 0; k < 5; ++k) {
+          if (!m[i * 5 + k]) continue;
+          for (int j = 1; j >= 0; --j) ASSERT_EQ(got[p++], at(i, 2 * j, k));
+        }
+      }
+      ASSERT_EQ(p, got.n);
+    }
     // Basic keys give copies with numpy's shapes; 0-d booleans add a dim.
     EXPECT_EQ(index(a, {I(1), I::slice(-1, -5, -1)}).shape(), (Shape{4, 5}));
     EXPECT_EQ(index(a, {I(array(true))}).shape(), (Shape{1, 3, 4, 5}));
@@ -565,8 +580,8 @@ TEST(IndexPut, AssignsLikeNumpyAndLeavesTheInput) {
     using I = Index;
     // a[[1, 1, 2]] = rows (the last duplicate wins).
     Host<float> rows = random_values<float>(12, s.rng);
-    array out = index_put(a, {I(array({1, 1, 2}, Shape{3}))},
-                          to_array(rows, {3, 4}));
+    array out =
+        index_put(a, {I(array({1, 1, 2}, Shape{3}))}, to_array(rows, {3, 4}));
     Host<float> v = values<float>(out);
     for (int j = 0; j < 4; ++j) {
       EXPECT_EQ(v[j], h[j]);
@@ -588,9 +603,9 @@ TEST(IndexPut, AssignsLikeNumpyAndLeavesTheInput) {
     for (int i = 0; i < 12; ++i) count += m[i];
     Host<float> ones(count);
     for (int i = 0; i < count; ++i) ones[i] = 1.0f;
-    Host<float> x = values<float>(index_put(a, {I(to_array(m, {3, 4}))},
-                                            to_array(ones, {1, count}),
-                                            ScatterOp::add));
+    Host<float> x =
+        values<float>(index_put(a, {I(to_array(m, {3, 4}))},
+                                to_array(ones, {1, count}), ScatterOp::add));
     for (int i = 0; i < 12; ++i) {
       EXPECT_EQ(x[i], m[i] ? h[i] + 1.0f : h[i]);
     }
@@ -616,7 +631,8 @@ TEST(IndexingErrors, BadArgumentsRaiseAtTheCall) {
       EXPECT_THROW(fn(), std::out_of_range) << what;
       expect_throw_with(fn, what);
     };
-    inv([&] { take(a, fi, 0); }, "[take] indices must be integers, got float32");
+    inv([&] { take(a, fi, 0); },
+        "[take] indices must be integers, got float32");
     inv([&] { take(a, bi); }, "[take] indices must be integers, got bool");
     inv([&] { take_along_axis(a, fi, 0); }, "[take_along_axis] indices must");
     inv([&] { put_along_axis(a, fi, a, 0); }, "[put_along_axis] indices must");
@@ -629,40 +645,80 @@ TEST(IndexingErrors, BadArgumentsRaiseAtTheCall) {
     oor([&] { take(zeros({0, 2}), ii, 0); }, "[take] cannot take a non-empty");
     inv([&] { take_along_axis(a, ii, 0); },
         "[take_along_axis] indices must have as many dimensions");
-    inv([&] { take_along_axis(a, zeros({2, 3}, int32), 0); },
+    inv(
+        [&] {
+          take_along_axis(a, zeros({2, 3}, int32), 0);
+        },
         "do not broadcast against");
-    inv([&] { take_along_axis(a, zeros({2, 2}, int32)); },
+    inv(
+        [&] {
+          take_along_axis(a, zeros({2, 2}, int32));
+        },
         "[take_along_axis] with no axis, indices must be 1-d");
-    inv([&] { put_along_axis(a, zeros({3, 2}, int32), zeros({3, 3}), 1); },
+    inv(
+        [&] {
+          put_along_axis(a, zeros({3, 2}, int32), zeros({3, 3}), 1);
+        },
         "[put_along_axis] values of shape (3,3) cannot be broadcast");
-    inv([&] { gather(a, {ii}, {0, 1}, {1, 4}); }, "[gather] got 1 index arrays");
+    inv(
+        [&] {
+          gather(a, {ii}, {0, 1}, {1, 4});
+        },
+        "[gather] got 1 index arrays");
     inv([&] { gather(a, {ii, ii}, {0, -2}, {1, 1}); }, "[gather] axis -2 is");
     inv([&] { gather(a, ii, 0, {1}); }, "[gather] got 1 slice sizes");
     inv([&] { gather(a, ii, 0, {1, 5}); }, "do not fit");
-    inv([&] { gather(a, {ii, zeros({3}, int32)}, {0, 1}, {1, 1}); },
+    inv(
+        [&] {
+          gather(a, {ii, zeros({3}, int32)}, {0, 1}, {1, 1});
+        },
         "[gather] Shapes (2,) and (3,) cannot be broadcast");
-    inv([&] { scatter_add(a, ii, zeros({2, 4}), 0); },
+    inv(
+        [&] {
+          scatter_add(a, ii, zeros({2, 4}), 0);
+        },
         "[scatter_add] updates of shape (2,4) must have 3 dimensions");
-    inv([&] { scatter_max(a, ii, zeros({3, 1, 4}), 0); },
+    inv(
+        [&] {
+          scatter_max(a, ii, zeros({3, 1, 4}), 0);
+        },
         "[scatter_max] updates of shape (3,1,4) do not match");
     inv([&] { scatter_min(a, ii, zeros({2, 1, 5}), 0); }, "larger than");
-    oor([&] { index(a, {I(0), I(0), I(0)}); },
+    oor(
+        [&] {
+          index(a, {I(0), I(0), I(0)});
+        },
         "[index] too many indices for array: array is 2-dimensional, but 3");
     oor([&] { index(a, {I::ellipsis(), I::ellipsis()}); }, "single ellipsis");
     oor([&] { index(a, {I(fi)}); }, "[index] arrays used as indices must be");
     oor([&] { index(a, {I(5)}); },
         "[index] index 5 is out of bounds for axis 0 with size 3");
-    oor([&] { index(a, {I(ii), I(-5)}); }, "index -5 is out of bounds for axis 1");
+    oor(
+        [&] {
+          index(a, {I(ii), I(-5)});
+        },
+        "index -5 is out of bounds for axis 1");
     oor([&] { index(a, {I(bi)}); },
         "[index] boolean index did not match indexed array along axis 0; "
         "size of axis is 3 but size of corresponding boolean axis is 2");
-    oor([&] { index(a, {I(ii), I(zeros({3}, int32))}); },
+    oor(
+        [&] {
+          index(a, {I(ii), I(zeros({3}, int32))});
+        },
         "shape mismatch: indexing arrays could not be broadcast together "
         "with shapes (2,) (3,)");
-    inv([&] { index(a, {I::slice(0, 2, 0)}); }, "[index] slice step cannot be zero");
-    inv([&] { index_put(a, {I(0)}, zeros({2, 4})); },
+    inv([&] { index(a, {I::slice(0, 2, 0)}); },
+        "[index] slice step cannot be zero");
+    inv(
+        [&] {
+          index_put(a, {I(0)}, zeros({2, 4}));
+        },
         "[index_put] values of shape (2,4) cannot be broadcast to (4,)");
-    oor([&] { index_put(a, {I(0), I(9)}, array(1.0f)); }, "[index_put] index 9");
+    oor(
+        [&] {
+          index_put(a, {I(0), I(9)}, array(1.0f));
+        },
+        "[index_put] index 9");
   });
 }
 
@@ -676,8 +732,9 @@ TEST(IndexingErrors, OutOfRangeIndicesFailWhenRunAndNeverCrash) {
     };
     std::vector<uint64_t> huge{0, UINT64_MAX};
     std::vector<Case> cases{
-        {array({1, 7}, Shape{2}), "[take] index 7 is out of bounds for axis 0 "
-                                  "with size 5"},
+        {array({1, 7}, Shape{2}),
+         "[take] index 7 is out of bounds for axis 0 "
+         "with size 5"},
         {array({-6}, Shape{1}, int8), "[take] index -6 is out of bounds"},
         {array(huge.data(), uint64, {2}, uint64),
          "[take] index 18446744073709551615 is out of bounds"},
@@ -691,15 +748,32 @@ TEST(IndexingErrors, OutOfRangeIndicesFailWhenRunAndNeverCrash) {
       expect_throw_with([&] { synchronize(st); }, c.what);
       synchronize(st);  // cleared: the stream is usable again
     }
-    // The same for a scatter, a numpy key and a flat take.
+    // Rows of a matrix (one slice per index), a scatter, a numpy key, a
+    // flat take through a view that does not flatten.
     expect_throw_with(
-        [&] { scatter_add(a, array({5}, Shape{1}), zeros({1, 1}, int32), 0, st).eval(); },
+        [&] {
+          take(zeros({4, 3}), array({0, -5}, Shape{2}), 0, st).eval();
+        },
+        "[take] index -5 is out of bounds for axis 0 with size 4");
+    expect_throw_with(
+        [&] {
+          array v = make_view(arange(0, 12, 1), {2, 3}, {1, 2}, 0);
+          take(v, array({6}, Shape{1}), st).eval();
+        },
+        "[take] index 6 is out of bounds for size 6");
+    expect_throw_with(
+        [&] {
+          scatter_add(a, array({5}, Shape{1}), zeros({1, 1}, int32), 0, st)
+              .eval();
+        },
         "[scatter_add] index 5 is out of bounds for axis 0 with size 5");
     expect_throw_with(
         [&] { index(a, {Index(array({-9}, Shape{1}))}, st).eval(); },
         "[index] index -9 is out of bounds for axis 0 with size 5");
     expect_throw_with(
-        [&] { take(zeros({2, 2}), array({4}, Shape{1}), st).eval(); },
+        [&] {
+          take(zeros({2, 2}), array({4}, Shape{1}), st).eval();
+        },
         "[take] index 4 is out of bounds for size 4");
     expect_throw_with([&] { synchronize(st); }, "out of bounds");
     // Good indices still work on that stream.
@@ -721,7 +795,8 @@ TEST(Indexing, ZeroSizeArraysAndIndices) {
     t.eval();
     EXPECT_EQ(take(e, none, 0).shape(), (Shape{0, 3}));
     take(e, none, 0).eval();
-    Host<int32_t> s = values<int32_t>(scatter(a, none, zeros({0, 1}, int32), 0));
+    Host<int32_t> s =
+        values<int32_t>(scatter(a, none, zeros({0, 1}, int32), 0));
     for (int i = 0; i < 12; ++i) EXPECT_EQ(s[i], i);
     array m = zeros({12}, bool_);
     array out = index(a, {Index(m)});
@@ -756,13 +831,13 @@ TEST(Indexing, LargeGathersAndScattersSplitOverWorkers) {
     // their order within each row.
     Host<float> up = random_values<float>(rows * cols, s.rng);
     array upd = to_array(up, {rows, cols});
-    Host<float> sc = values<float>(index_put(
-        a, {Index::slice(), Index(ci.a)}, upd));
+    Host<float> sc =
+        values<float>(index_put(a, {Index::slice(), Index(ci.a)}, upd));
     Host<int32_t> ones(rows * cols);
     for (int i = 0; i < rows * cols; ++i) ones[i] = 1;
-    Host<int32_t> cnt = values<int32_t>(index_put(
-        zeros({rows, cols}, int32), {Index::slice(), Index(ci.a)},
-        to_array(ones, {rows, cols}), ScatterOp::add));
+    Host<int32_t> cnt = values<int32_t>(
+        index_put(zeros({rows, cols}, int32), {Index::slice(), Index(ci.a)},
+                  to_array(ones, {rows, cols}), ScatterOp::add));
     std::vector<float> want(h.data(), h.data() + rows * cols);
     std::vector<int> want_cnt(cols, 0);
     for (int j = 0; j < cols; ++j) ++want_cnt[wrap(ci.v[j], cols)];

@@ -172,6 +172,7 @@ TEST(Random, SplitGivesTheWordStreamAsKeys) {
 TEST(Random, ValuesDependOnlyOnKeyNotOnStream) {
   Seeded s;
   SCOPED_TRACE(s.trace());
+  StreamContext ctx{Device(cpu)};
   Stream a = new_stream(cpu), b = new_stream(cpu);
   const Shape shape{301, 517};
   auto check = [&](auto make, const char* what) {

@@ -367,6 +367,24 @@ def test_gathers_read_views(rng):
         old_view = b[1:3]
         b[[1, 2], 0] = 9.0
         same(old_view, x[1:3])  # a view of the old array keeps the old values
+        # Setting through a view replaces the view's handle only.
+        old_view[[0], ::2] = -1.0
+        expected = x[1:3].copy()
+        expected[[0], ::2] = -1.0
+        same(old_view, expected)
+        # Transposed and broadcast (stride 0) inputs; a mask whose axes do
+        # not flatten into one stride.
+        t = rn.transpose(a)
+        m = random(rng, rn.bool_, (8, 6))
+        same(t[m], x.T[m])
+        same(t[[7, 0], 1:4], x.T[[7, 0], 1:4])
+        r = rn.broadcast_to(a[2], (5, 8))
+        xr = np.broadcast_to(x[2], (5, 8))
+        same(rn.take(r, rn.array([[4, -1]]), axis=0), np.take(xr, [[4, -1]], axis=0))
+        same(r[[1, 3], [0, 7]], xr[[1, 3], [0, 7]])
+        expected = xr.copy()
+        np.add.at(expected, ([0, 0], [1, 1]), 1.0)
+        same(r.at[[0, 0], [1, 1]].add(1.0), expected)
 
 
 # ---- errors ----
@@ -395,12 +413,21 @@ def test_float_indices_rejected(rng):
 
 def test_bad_keys_and_arguments(rng):
     a = rn.array(random(rng, rn.float32, (3, 4)))
-    with pytest.raises(IndexError, match=r"too many indices for array: array is 2-dimensional, but 3"):
+    # Basic keys (views) and keys with arrays (gathers) fail alike.
+    with pytest.raises(IndexError, match=r"(?i)too many indices"):
         a[0, 0, 0]
-    with pytest.raises(IndexError, match="single ellipsis"):
+    with pytest.raises(IndexError, match=r"too many indices for array: array is 2-dimensional, but 3"):
+        a[[0], 0, 0]
+    with pytest.raises(IndexError, match=r"(?i)ellipsis"):
         a[..., ...]
-    with pytest.raises(IndexError, match="index 3 is out of bounds for axis 0 with size 3"):
+    with pytest.raises(IndexError, match="single ellipsis"):
+        a[[0], ..., ...]
+    with pytest.raises(IndexError, match="(?i)index 3 is out of bounds for axis 0 with size 3"):
         a[3]
+    with pytest.raises(IndexError, match="index 3 is out of bounds for axis 0 with size 3"):
+        a[3, [0]]
+    with pytest.raises(IndexError, match="index 3 is out of bounds for axis 0 with size 3"):
+        a[3] = 1.0
     with pytest.raises(IndexError, match="index -5 is out of bounds for axis 1 with size 4"):
         a[[0], -5]
     with pytest.raises(IndexError, match="boolean index did not match indexed array along axis 0"):

@@ -362,12 +362,12 @@ struct Tanh : FloatUnary<Tanh> {
   RUNNEL_HOST_DEVICE static float f(float x) { return ::tanhf(x); }
   RUNNEL_HOST_DEVICE static double f(double x) { return ::tanh(x); }
 };
-// 1 / (1 + e^-x), from e^-|x| so that neither side overflows.
+// 1 / (1 + e^-x) from e = e^-|x|, so that neither side overflows:
+// 1 / (1 + e) for x >= 0, e / (1 + e) below.
 struct Sigmoid : FloatUnary<Sigmoid> {
   template <class F>
   RUNNEL_HOST_DEVICE static F g(F x, F e) {
-    F r = F(1) / (F(1) + e);
-    return x >= F(0) ? r : e * r;
+    return (x >= F(0) ? F(1) : e) / (F(1) + e);
   }
   RUNNEL_HOST_DEVICE static float f(float x) {
     return g(x, ::expf(-::fabsf(x)));

@@ -55,9 +55,17 @@ void unary_loop(const array& in, array& out, Op op) {
   Out* dst = out.data<Out>();
   const int64_t n = static_cast<int64_t>(out.size());
   if (is_flat(in, out.size())) {
-    parallel(n, [=](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) dst[i] = op(src[i]);
-    });
+    // An op may bring its own flat loop for these types (built for wider
+    // vectors than the baseline).
+    if constexpr (requires { Op::flat(src, dst, n); }) {
+      parallel(n, [=](int64_t b, int64_t e) {
+        Op::flat(src + b, dst + b, e - b);
+      });
+    } else {
+      parallel(n, [=](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) dst[i] = op(src[i]);
+      });
+    }
     return;
   }
   const std::array<Strides, 1> st{in.strides()};

@@ -10,6 +10,16 @@
 
 namespace runnel::cpu_backend {
 
+// c ? a : b on the bits. A plain ?: between floats can leave a branch
+// behind: the compiler moves later arithmetic into both arms, and with
+// -ftrapping-math (the default) it may not then merge arms that compute.
+inline float select_f32(bool c, float a, float b) {
+  using detail::bit_cast;
+  const uint32_t m = 0u - static_cast<uint32_t>(c);
+  return bit_cast<float>((bit_cast<uint32_t>(a) & m) |
+                         (bit_cast<uint32_t>(b) & ~m));
+}
+
 // e^x within 1 ulp of the correctly rounded result over the whole float
 // range (docs/numerics.md measures every float). NaN stays NaN, results past
 // FLT_MAX are inf and those below the subnormals 0.
@@ -32,8 +42,8 @@ inline float exp_f32(float x) {
   constexpr float kC4 = 0x1.6a20fep-10f;
 
   // e^-104 rounds to 0 and e^89 to inf; NaN fails both tests and stays.
-  x = x < -104.0f ? -104.0f : x;
-  x = x > 89.0f ? 89.0f : x;
+  x = select_f32(x < -104.0f, -104.0f, x);
+  x = select_f32(x > 89.0f, 89.0f, x);
   const float t = x * kLog2e + kShifter;
   const float n = t - kShifter;  // round(x / ln 2)
   // The same integer from the bits (unsigned: no overflow, even for NaN).
@@ -53,6 +63,16 @@ inline float exp_f32(float x) {
   const float s1 = bit_cast<float>(static_cast<uint32_t>(n1 + 127) << 23);
   const float s2 = bit_cast<float>(static_cast<uint32_t>(n2 + 127) << 23);
   return (p * s1) * s2;
+}
+
+// 1 / (1 + e^-x) from e = e^-|x|, as ops::Sigmoid: 1 / (1 + e) for x >= 0,
+// e / (1 + e) below, so that neither side overflows (docs/numerics.md has
+// the bound).
+inline float sigmoid_f32(float x) {
+  using detail::bit_cast;
+  const float ax = bit_cast<float>(bit_cast<uint32_t>(x) & 0x7fffffffu);
+  const float e = exp_f32(-ax);
+  return select_f32(x >= 0.0f, 1.0f, e) / (1.0f + e);
 }
 
 }  // namespace runnel::cpu_backend

@@ -6,14 +6,35 @@
 #include "runnel/backend/cpu/elementwise_math.h"
 #include "runnel/primitives/elementwise.h"
 
+// The flat float32 loops of exp and sigmoid are built for AVX-512 and AVX2
+// besides the baseline, and the loader picks the widest the CPU runs
+// (target_clones, an attribute only a macro can switch off where it is not
+// supported). Sanitizer builds keep the baseline only.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define RUNNEL_SIMD_CLONES \
+  __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define RUNNEL_SIMD_CLONES
+#endif
+
 namespace runnel {
 namespace {
+
+RUNNEL_SIMD_CLONES void exp_flat(const float* a, float* o, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) o[i] = cpu_backend::exp_f32(a[i]);
+}
+
+RUNNEL_SIMD_CLONES void sigmoid_flat(const float* a, float* o, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) o[i] = cpu_backend::sigmoid_f32(a[i]);
+}
 
 using cpu_backend::exp_f32;
 using cpu_backend::unary_float;
 using cpu_backend::unary_same;
 
 struct CpuExp {
+  static void flat(const float* a, float* o, int64_t n) { exp_flat(a, o, n); }
   template <class T>
   T operator()(T a) const {
     if constexpr (std::is_same_v<T, float>) {
@@ -27,14 +48,15 @@ struct CpuExp {
 };
 
 struct CpuSigmoid {
+  static void flat(const float* a, float* o, int64_t n) {
+    sigmoid_flat(a, o, n);
+  }
   template <class T>
   T operator()(T a) const {
     if constexpr (std::is_same_v<T, double>) {
       return ops::Sigmoid{}(a);
     } else {
-      const float x = static_cast<float>(a);
-      const float ax = x < 0.0f ? -x : x;
-      return T(ops::Sigmoid::g(x, exp_f32(-ax)));
+      return T(cpu_backend::sigmoid_f32(static_cast<float>(a)));
     }
   }
 };

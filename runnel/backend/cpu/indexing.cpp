@@ -5,13 +5,14 @@
 // values, then one gather or scatter loop). Gathers split over idle workers
 // by positions; scatters only along a dim whose positions can never write the
 // same element, so that duplicates keep their row-major order.
+#include "runnel/primitives/indexing.h"
+
 #include <cmath>
 #include <cstring>
 #include <string>
 
 #include "runnel/backend/common/ops.h"
 #include "runnel/backend/cpu/iterate.h"
-#include "runnel/primitives/indexing.h"
 
 namespace runnel {
 namespace {
@@ -25,12 +26,13 @@ constexpr int64_t kBlock = 256;
 struct IndexRead {
   const void* data;  // element 0 of the index array
   Dtype dtype;
-  int axis;        // the target axis, or IndexMap::kFlat
+  int axis;        // the first target axis it selects on
+  int span;        // how many axes, flattened (see IndexMap)
   int64_t size;    // negative values wrap by this
   int64_t bound;   // wrapped values must lie in [0, bound)
   int64_t extent;  // the slice it leaves room for (messages)
   int64_t mult;    // target elements per unit of the value
-  bool unravel;    // flat index into a target that is not contiguous
+  bool unravel;    // axes that do not flatten into one stride
   const Shape* tshape;
   const Strides* tstrides;
 };
@@ -49,8 +51,8 @@ struct Plan {
 };
 
 Plan make_plan(const IndexMap& m, const Shape& tshape, const Strides& tstrides,
-               bool target_contiguous, const array* updates,
-               const std::vector<array>& in, size_t first_index) {
+               const array* updates, const std::vector<array>& in,
+               size_t first_index) {
   Plan p;
   p.shape.assign(m.shape.begin(), m.shape.end());
   p.dim_axis = m.dim_axis;
@@ -68,17 +70,17 @@ Plan make_plan(const IndexMap& m, const Shape& tshape, const Strides& tstrides,
   const size_t nk = m.index_axis.size();
   p.st.assign(2 + nk, Strides(nd, 0));
   for (size_t j = 0; j < nd; ++j) {
-    if (p.dim_axis[j] >= 0) p.st[0][j] = p.dim_step[j] * tstrides[p.dim_axis[j]];
+    if (p.dim_axis[j] >= 0)
+      p.st[0][j] = p.dim_step[j] * tstrides[p.dim_axis[j]];
   }
-  for (size_t t = 0; t < m.start.size(); ++t) p.base += m.start[t] * tstrides[t];
+  for (size_t t = 0; t < m.start.size(); ++t)
+    p.base += m.start[t] * tstrides[t];
   if (updates) {  // right-aligned, dims of 1 broadcast
     const size_t off = nd - updates->ndim();
     for (int r = 0; r < updates->ndim(); ++r) {
       if (updates->shape(r) != 1) p.st[1][off + r] = updates->strides()[r];
     }
   }
-  int64_t tsize = 1;
-  for (int d : tshape) tsize *= d;
   for (size_t k = 0; k < nk; ++k) {
     const array& idx = in[first_index + k];
     const int r0 = index_pos + index_ndim - idx.ndim();
@@ -89,19 +91,28 @@ Plan make_plan(const IndexMap& m, const Shape& tshape, const Strides& tstrides,
     ir.data = idx.raw_data();
     ir.dtype = idx.dtype();
     ir.axis = m.index_axis[k];
+    ir.span = m.index_span[k];
     ir.extent = m.index_extent[k];
     ir.tshape = &tshape;
     ir.tstrides = &tstrides;
-    if (ir.axis == IndexMap::kFlat) {
-      ir.size = tsize;
-      ir.bound = tsize;
-      ir.mult = 1;
-      ir.unravel = !target_contiguous;
-    } else {
-      ir.size = tshape[ir.axis];
-      ir.bound = ir.size - std::max<int64_t>(ir.extent, 1) + 1;
-      ir.mult = tstrides[ir.axis];
-      ir.unravel = false;
+    ir.size = 1;
+    for (int d = ir.axis; d < ir.axis + ir.span; ++d) ir.size *= tshape[d];
+    ir.bound = ir.size - std::max<int64_t>(ir.extent, 1) + 1;
+    // Axes of a span flatten into one stride when each steps over the next
+    // (axes of size 1 step anywhere).
+    ir.mult = 0;
+    ir.unravel = false;
+    bool inner_found = false;
+    for (int d = ir.axis + ir.span - 1; d >= ir.axis; --d) {
+      if (tshape[d] == 1) continue;
+      if (!inner_found) {
+        ir.mult = tstrides[d];
+        inner_found = true;
+        continue;
+      }
+      int64_t inner = 1;
+      for (int e = d + 1; e < ir.axis + ir.span; ++e) inner *= tshape[e];
+      if (tstrides[d] != inner * ir.mult) ir.unravel = true;
     }
     p.ix.push_back(ir);
   }
@@ -145,9 +156,9 @@ void simplify(Plan& p, bool merge) {
 
 [[noreturn, gnu::cold, gnu::noinline]] void out_of_bounds(
     const char* op, const std::string& value, const IndexRead& r) {
-  std::string msg = std::string("[") + op + "] index " + value +
-                    " is out of bounds for ";
-  if (r.axis == IndexMap::kFlat) {
+  std::string msg =
+      std::string("[") + op + "] index " + value + " is out of bounds for ";
+  if (r.span != 1) {
     msg += "size " + std::to_string(r.size);
   } else {
     msg += "axis " + std::to_string(r.axis) + " with size " +
@@ -168,10 +179,11 @@ inline uint64_t wrapped(I v, const IndexRead& r) {
   return u;
 }
 
-// The target offset of a flat position in a target that is not contiguous.
+// The target offset of a position in the flattened axes of a span that do
+// not flatten into one stride.
 int64_t unravel(uint64_t v, const IndexRead& r) {
   int64_t off = 0;
-  for (size_t d = r.tshape->size(); d-- > 0;) {
+  for (int d = r.axis + r.span; d-- > r.axis;) {
     const uint64_t n = static_cast<uint64_t>((*r.tshape)[d]);
     off += static_cast<int64_t>(v % n) * (*r.tstrides)[d];
     v /= n;
@@ -196,10 +208,15 @@ void add_offsets(const I* p, int64_t stride, int64_t n, const IndexRead& r,
   // (computed in unsigned arithmetic, never used) discarded by the throw.
   const uint64_t mult = static_cast<uint64_t>(r.mult);
   bool bad = false;
-  for (int64_t i = 0; i < n; ++i) {
-    uint64_t u = wrapped(p[i * stride], r);
+  auto step = [&](int64_t i, I v) {
+    uint64_t u = wrapped(v, r);
     bad |= u >= bound;
     offs[i] = static_cast<int64_t>(static_cast<uint64_t>(offs[i]) + u * mult);
+  };
+  if (stride == 1) {
+    for (int64_t i = 0; i < n; ++i) step(i, p[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) step(i, p[i * stride]);
   }
   if (bad) {
     for (int64_t i = 0; i < n; ++i) {
@@ -248,8 +265,7 @@ void dispatch_size(size_t bytes, F&& f) {
 // offset at the run's start (base[j] at position 0, then st[j] per step).
 template <class F>
 void walk(const Dims& shape, const std::vector<Strides>& st,
-          const std::vector<int64_t>& base, int64_t begin, int64_t end,
-          F&& f) {
+          const std::vector<int64_t>& base, int64_t begin, int64_t end, F&& f) {
   const int nd = static_cast<int>(shape.size());
   const size_t k = st.size();
   std::vector<int64_t> idx(nd, 0);
@@ -397,7 +413,7 @@ int split_dim(const Plan& p) {
       if (j2 != j && p.dim_axis[j2] == t) alone = false;
     }
     for (const IndexRead& r : p.ix) {
-      if (r.axis == t || r.axis == IndexMap::kFlat) alone = false;
+      if (t >= r.axis && t < r.axis + r.span) alone = false;
     }
     if (alone) return j;
   }
@@ -420,7 +436,13 @@ void scatter_typed(const Plan& p, array& out, const array& updates,
   // Slabs of dim d0 write disjoint elements: each chunk of them keeps the
   // row-major order of its own updates.
   const int64_t slab = total / p.shape[d0];
-  const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(slab, 1));
+  int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(slab, 1));
+  if (d0 + 1 == static_cast<int>(p.shape.size())) {
+    // Chunks of the innermost dim are the runs: keep them long.
+    const int64_t threads = detail::Pool::get().num_threads();
+    grain =
+        std::max({grain, (p.shape[d0] + threads - 1) / threads, int64_t{64}});
+  }
   detail::Pool::get().parallel_for(
       p.shape[d0], grain, [&](int64_t b, int64_t e) {
         Dims sub = p.shape;
@@ -438,11 +460,10 @@ void copy_contiguous(const array& a, array& out) {
     const auto* src = static_cast<const char*>(a.raw_data());
     auto* dst = static_cast<char*>(out.raw_data());
     const int64_t item = static_cast<int64_t>(a.itemsize());
-    cpu_backend::parallel(static_cast<int64_t>(a.size()),
-                          [&](int64_t b, int64_t e) {
-                            std::memcpy(dst + b * item, src + b * item,
-                                        (e - b) * item);
-                          });
+    cpu_backend::parallel(
+        static_cast<int64_t>(a.size()), [&](int64_t b, int64_t e) {
+          std::memcpy(dst + b * item, src + b * item, (e - b) * item);
+        });
     return;
   }
   std::array<Strides, 1> st{a.strides()};
@@ -460,6 +481,90 @@ void copy_contiguous(const array& a, array& out) {
   });
 }
 
+// A gather with any number of index arrays: offsets a block at a time.
+template <class T>
+void gather_runs(const Plan& p, const T* src, T* dst, int64_t begin,
+                 int64_t end, const char* op) {
+  const bool moving = indices_move(p);
+  const int64_t ts = p.st[0].back();
+  std::vector<int64_t> base(p.st.size(), 0);
+  base[0] = p.base;
+  int64_t offs[kBlock];
+  walk(p.shape, p.st, base, begin, end,
+       [&](int64_t pos, int64_t n, const int64_t* off) {
+         T* d = dst + pos;
+         if (!moving) {
+           const T* s = src + fixed_offset(p, off, op);
+           if (ts == 1) {
+             std::memcpy(d, s, n * sizeof(T));
+           } else {
+             for (int64_t i = 0; i < n; ++i) d[i] = s[i * ts];
+           }
+           return;
+         }
+         for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+           const int64_t m = std::min(kBlock, n - i0);
+           block_offsets(p, off, i0, m, offs, op);
+           for (int64_t i = 0; i < m; ++i) d[i0 + i] = src[offs[i]];
+         }
+       });
+}
+
+// The usual gather: one index array of type I whose axes flatten into one
+// stride, and room for at least one position (so that position 0 can be
+// read in place of an index out of range, which then fails the op). One
+// fused loop per run: load, wrap, check, read.
+template <class T, class I>
+void gather_runs_one_index(const Plan& p, const T* src, T* dst, int64_t begin,
+                           int64_t end, const char* op) {
+  const IndexRead& r = p.ix[0];
+  const I* idx = static_cast<const I*>(r.data);
+  const int64_t ts = p.st[0].back();
+  const int64_t is = p.st[2].back();
+  const uint64_t bound = static_cast<uint64_t>(r.bound);
+  const uint64_t mult = static_cast<uint64_t>(r.mult);
+  std::vector<int64_t> base(p.st.size(), 0);
+  base[0] = p.base;
+  walk(p.shape, p.st, base, begin, end,
+       [&](int64_t pos, int64_t n, const int64_t* off) {
+         T* d = dst + pos;
+         const I* q = idx + off[2];
+         const T* s = src + off[0];
+         if (is == 0) {  // a slice of the target per index value
+           const uint64_t u = wrapped(*q, r);
+           if (u >= bound) out_of_bounds(op, std::to_string(*q), r);
+           s += static_cast<int64_t>(u * mult);
+           if (ts == 1) {
+             std::memcpy(d, s, n * sizeof(T));
+           } else {
+             for (int64_t i = 0; i < n; ++i) d[i] = s[i * ts];
+           }
+           return;
+         }
+         bool bad = false;
+         auto one = [&](int64_t i, I v) {
+           const uint64_t u = wrapped(v, r);
+           const bool ok = u < bound;
+           bad |= !ok;
+           return static_cast<int64_t>(ok ? u * mult : 0);
+         };
+         if (is == 1 && ts == 0) {
+           for (int64_t i = 0; i < n; ++i) d[i] = s[one(i, q[i])];
+         } else {
+           for (int64_t i = 0; i < n; ++i) {
+             d[i] = s[i * ts + one(i, q[i * is])];
+           }
+         }
+         if (bad) {
+           for (int64_t i = 0; i < n; ++i) {
+             if (wrapped(q[i * is], r) >= bound) {
+               out_of_bounds(op, std::to_string(q[i * is]), r);
+             }
+           }
+         }
+       });
+}
+
 }  // namespace
 
 void Gather::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
@@ -467,37 +572,24 @@ void Gather::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   array& o = out[0];
   cpu_backend::allocate_output(o);
   if (o.size() == 0) return;
-  Plan p = make_plan(map_, a.shape(), a.strides(),
-                     cpu_backend::is_contiguous(a), nullptr, in, 1);
+  Plan p = make_plan(map_, a.shape(), a.strides(), nullptr, in, 1);
   simplify(p, true);
-  const bool moving = indices_move(p);
-  const int64_t ts = p.st[0].back();
-  std::vector<int64_t> base(p.st.size(), 0);
-  base[0] = p.base;
+  const bool one_index =
+      p.ix.size() == 1 && !p.ix[0].unravel && p.ix[0].bound > 0;
   const char* op = op_;
   dispatch_size(a.itemsize(), [&]<class T>(std::type_identity<T>) {
     const T* src = a.data<T>();
     T* dst = o.data<T>();
-    cpu_backend::parallel(o.size(), [&](int64_t begin, int64_t end) {
-      int64_t offs[kBlock];
-      walk(p.shape, p.st, base, begin, end,
-           [&](int64_t pos, int64_t n, const int64_t* off) {
-             T* d = dst + pos;
-             if (!moving) {
-               const T* s = src + fixed_offset(p, off, op);
-               if (ts == 1) {
-                 std::memcpy(d, s, n * sizeof(T));
-               } else {
-                 for (int64_t i = 0; i < n; ++i) d[i] = s[i * ts];
-               }
-               return;
-             }
-             for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
-               const int64_t m = std::min(kBlock, n - i0);
-               block_offsets(p, off, i0, m, offs, op);
-               for (int64_t i = 0; i < m; ++i) d[i0 + i] = src[offs[i]];
-             }
-           });
+    if (!one_index) {
+      cpu_backend::parallel(o.size(), [&](int64_t b, int64_t e) {
+        gather_runs<T>(p, src, dst, b, e, op);
+      });
+      return;
+    }
+    dispatch_index(p.ix[0].dtype, [&]<class I>(std::type_identity<I>) {
+      cpu_backend::parallel(o.size(), [&](int64_t b, int64_t e) {
+        gather_runs_one_index<T, I>(p, src, dst, b, e, op);
+      });
     });
   });
 }
@@ -526,7 +618,7 @@ void Scatter::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   copy_contiguous(a, o);
   if (size_of_shape(map_.shape) == 0 || o.size() == 0) return;
   const Strides ostrides = detail::contiguous_strides(o.shape());
-  Plan p = make_plan(map_, o.shape(), ostrides, true, &updates, in, 2);
+  Plan p = make_plan(map_, o.shape(), ostrides, &updates, in, 2);
   simplify(p, false);
   const char* op = op_;
   if (combine_ == ScatterOp::none) {

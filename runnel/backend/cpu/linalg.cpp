@@ -77,7 +77,7 @@ Mat<T> mat_of(const T* p, const Shape& shape, const Strides& st, bool row,
   return m;
 }
 
-// c broadcast to the output (shape `oshape`) as matrices of (M, N).
+// c broadcast to the output's shape, as matrices of (M, N).
 template <class T>
 Mat<T> mat_of_broadcast(const array& c, const array& a, const array& b,
                         const array& out) {
@@ -149,6 +149,10 @@ Acc<T> to_acc(T v) {
   }
 }
 
+// out = alpha * A @ B (+ beta * C), in tiles of (64, 128) outputs over the
+// pool; each tile packs blocks of 128 rows of B (as its accumulator type)
+// and accumulates in a tile-sized buffer. alpha, beta and C serve floating
+// dtypes only.
 template <class T>
 void blocked_matmul(const Mat<T>& A, const Mat<T>& B, const Mat<T>* C,
                     float alpha, float beta, T* out, const Dims& d) {
@@ -197,13 +201,12 @@ void blocked_matmul(const Mat<T>& A, const Mat<T>& B, const Mat<T>* C,
             o[i * d.N + j] = ar[j - n0] != 0;
           } else if constexpr (std::is_integral_v<T>) {
             o[i * d.N + j] = static_cast<T>(ar[j - n0]);
-          } else if (C) {
-            const auto cv = to_acc(cp[i * C->rs + j * C->cs]);
-            o[i * d.N + j] =
-                static_cast<T>(static_cast<A_t>(alpha) * ar[j - n0] +
-                               static_cast<A_t>(beta) * cv);
           } else {
-            o[i * d.N + j] = static_cast<T>(ar[j - n0]);
+            A_t v = static_cast<A_t>(alpha) * ar[j - n0];
+            if (C) {
+              v += static_cast<A_t>(beta) * to_acc(cp[i * C->rs + j * C->cs]);
+            }
+            o[i * d.N + j] = static_cast<T>(v);
           }
         }
       }
@@ -257,8 +260,9 @@ void blas_matmul(const Mat<F>& A, const Mat<F>& B, F alpha, F beta, F* out,
   (void)single;
   const Layout la = blas_layout(d.M, d.K, A.rs, A.cs);
   const Layout lb = blas_layout(d.K, d.N, B.rs, B.cs);
-  // A few tiles per worker for balance, each with enough work that the
-  // operand packing OpenBLAS repeats per call stays small.
+  // A few tiles per worker for balance, each with enough work, and square
+  // rather than thin: a call packs its rows of a and its columns of b, so
+  // the packing per multiply-add is least for square tiles.
   constexpr int64_t kMinTileWork = int64_t{1} << 22;
   constexpr int64_t kMinTileSide = 64;
   const int64_t want = 2 * detail::Pool::get().num_threads();
@@ -266,9 +270,11 @@ void blas_matmul(const Mat<F>& A, const Mat<F>& B, F alpha, F beta, F* out,
       std::max<int64_t>(1, (want + d.batch - 1) / d.batch);
   const int64_t by_work = std::max<int64_t>(1, d.M * d.N * d.K / kMinTileWork);
   const int64_t s = std::min(per_matrix, by_work);
-  const int64_t sm = std::min(s, std::max<int64_t>(1, d.M / kMinTileSide));
-  const int64_t sn =
-      std::min((s + sm - 1) / sm, std::max<int64_t>(1, d.N / kMinTileSide));
+  const int64_t max_sm = std::max<int64_t>(1, d.M / kMinTileSide);
+  const int64_t max_sn = std::max<int64_t>(1, d.N / kMinTileSide);
+  const int64_t sm = std::clamp<int64_t>(
+      std::llround(std::sqrt(static_cast<double>(s) * d.M / d.N)), 1, max_sm);
+  const int64_t sn = std::clamp<int64_t>((s + sm - 1) / sm, 1, max_sn);
   const int64_t tiles = sm * sn;
   run_tasks(
       d.batch * tiles, d.M * d.N * d.K / tiles, [&](int64_t tb, int64_t te) {
@@ -376,7 +382,7 @@ void matmul(const array& a, const array& b, const array* c, float alpha,
     const Mat<T> C = mat_of_broadcast<T>(*c, a, b, out);
     blocked_matmul<T>(A, B, &C, alpha, beta, o, d);
   } else {
-    blocked_matmul<T>(A, B, nullptr, 1.0f, 0.0f, o, d);
+    blocked_matmul<T>(A, B, nullptr, alpha, 0.0f, o, d);
   }
 }
 

@@ -20,41 +20,60 @@ Key read_key(const array& k) {
   return {p[0], p[k.strides()[0]]};
 }
 
-// Counters hashed together, lane by lane, so that the compiler vectorises
-// the rounds.
+// Counters hashed per call, in groups of 8 whose state stays in (vector)
+// registers through the 20 rounds.
 constexpr int kLanes = 64;
+constexpr int kGroup = 8;
 
-// The words [2 * c0, 2 * (c0 + kLanes)) of the key's stream into `out`.
-void hash_block(Key key, uint64_t c0, uint32_t* out) {
-  constexpr int kRot[8] = {13, 15, 26, 6, 17, 29, 16, 24};
-  const uint32_t ks[3] = {key.k0, key.k1,
-                          key.k0 ^ key.k1 ^ random_bits::kThreefryParity};
-  uint32_t x0[kLanes], x1[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
-    const uint64_t c = c0 + static_cast<uint64_t>(l);
-    x0[l] = static_cast<uint32_t>(c) + ks[0];
-    x1[l] = static_cast<uint32_t>(c >> 32) + ks[1];
-  }
-  for (int group = 0; group < 5; ++group) {
-    for (int r = 0; r < 4; ++r) {
-      const int rot = kRot[(group % 2) * 4 + r];
-      for (int l = 0; l < kLanes; ++l) {
-        x0[l] += x1[l];
-        x1[l] = ((x1[l] << rot) | (x1[l] >> (32 - rot))) ^ x0[l];
-      }
-    }
-    const uint32_t i = static_cast<uint32_t>(group + 1);
-    const uint32_t a = ks[i % 3], b = ks[(i + 1) % 3] + i;
-    for (int l = 0; l < kLanes; ++l) {
-      x0[l] += a;
-      x1[l] += b;
-    }
-  }
-  for (int l = 0; l < kLanes; ++l) {
-    out[2 * l] = x0[l];
-    out[2 * l + 1] = x1[l];
+template <int R>
+inline void round_of(uint32_t* x0, uint32_t* x1) {
+  for (int l = 0; l < kGroup; ++l) {
+    x0[l] += x1[l];
+    x1[l] = ((x1[l] << R) | (x1[l] >> (32 - R))) ^ x0[l];
   }
 }
+
+// Four rounds, then the key injection (a, b). Straight-line code: the
+// compiler keeps each group in vector registers.
+template <int R0, int R1, int R2, int R3>
+inline void four_rounds(uint32_t* x0, uint32_t* x1, uint32_t a, uint32_t b) {
+  round_of<R0>(x0, x1);
+  round_of<R1>(x0, x1);
+  round_of<R2>(x0, x1);
+  round_of<R3>(x0, x1);
+  for (int l = 0; l < kGroup; ++l) {
+    x0[l] += a;
+    x1[l] += b;
+  }
+}
+
+// The words [2 * c0, 2 * (c0 + kLanes)) of the key's stream into `out`:
+// runnel/backend/common/random.h's threefry2x32, lane by lane.
+void hash_block(Key key, uint64_t c0, uint32_t* out) {
+  const uint32_t ks[3] = {key.k0, key.k1,
+                          key.k0 ^ key.k1 ^ random_bits::kThreefryParity};
+  for (int g = 0; g < kLanes; g += kGroup) {
+    uint32_t x0[kGroup], x1[kGroup];
+    for (int l = 0; l < kGroup; ++l) {
+      const uint64_t c = c0 + static_cast<uint64_t>(g + l);
+      x0[l] = static_cast<uint32_t>(c) + ks[0];
+      x1[l] = static_cast<uint32_t>(c >> 32) + ks[1];
+    }
+    four_rounds<13, 15, 26, 6>(x0, x1, ks[1], ks[2] + 1);
+    four_rounds<17, 29, 16, 24>(x0, x1, ks[2], ks[0] + 2);
+    four_rounds<13, 15, 26, 6>(x0, x1, ks[0], ks[1] + 3);
+    four_rounds<17, 29, 16, 24>(x0, x1, ks[1], ks[2] + 4);
+    four_rounds<13, 15, 26, 6>(x0, x1, ks[2], ks[0] + 5);
+    for (int l = 0; l < kGroup; ++l) {
+      out[2 * (g + l)] = x0[l];
+      out[2 * (g + l) + 1] = x1[l];
+    }
+  }
+}
+
+// Elements of a block: at most 2 * kLanes - 1 (one word each, the first
+// word possibly the second of its counter).
+constexpr int64_t kBlockMax = 2 * kLanes - 1;
 
 // Calls f(s, t, words) over blocks [s, t) of [0, n) elements, K words an
 // element, starting at word `first` of the stream: `words` holds the
@@ -62,7 +81,7 @@ void hash_block(Key key, uint64_t c0, uint32_t* out) {
 // are the same whatever the split.
 template <int K, class F>
 void draw(Key key, uint64_t first, int64_t n, F&& f) {
-  constexpr int64_t kElems = (2 * kLanes - 1) / K;
+  constexpr int64_t kElems = kBlockMax / K;
   cpu_backend::parallel(n, [&](int64_t b, int64_t e) {
     alignas(64) uint32_t buf[2 * kLanes];
     for (int64_t s = b; s < e; s += kElems) {
@@ -74,10 +93,13 @@ void draw(Key key, uint64_t first, int64_t n, F&& f) {
   });
 }
 
-// Fills `out` with f(words, a, b) where a and b are the elements of params
-// `pa` and `pb` (of type P) broadcast to out's shape.
-template <int K, class T, class P, class F>
-void draw_with_params(const std::vector<array>& in, array& out, F&& f) {
+// Fills `out` (of T) in blocks: pre(words, count, mid) turns a block's words
+// into one Mid per element (a loop the compiler can vectorise), then each
+// element is f(mid, a, b) with a and b the elements of the parameters
+// in[1] and in[2] (or in[1] twice), of type P, broadcast to out's shape.
+template <int K, class T, class P, class Mid, class Pre, class F>
+void draw_with_params(const std::vector<array>& in, array& out, Pre&& pre,
+                      F&& f) {
   cpu_backend::allocate_output(out);
   const int64_t n = static_cast<int64_t>(out.size());
   if (n == 0) return;
@@ -99,17 +121,19 @@ void draw_with_params(const std::vector<array>& in, array& out, F&& f) {
   const P* b = pb.data<P>();
   T* o = out.data<T>();
   draw<K>(key, 0, n, [&](int64_t s, int64_t t, const uint32_t* w) {
+    Mid mid[kBlockMax];
+    pre(w, t - s, mid);
     cpu_backend::for_each_run(
         shape, st, s, t, [&](int64_t pos, auto off, int64_t cnt, auto inner) {
-          const uint32_t* wp = w + (pos - s) * K;
+          const Mid* m = mid + (pos - s);
+          T* op = o + pos;
           if (inner[0] == 0 && inner[1] == 0) {
             const P va = a[off[0]], vb = b[off[1]];
-            for (int64_t j = 0; j < cnt; ++j)
-              o[pos + j] = f(wp + j * K, va, vb);
+            for (int64_t j = 0; j < cnt; ++j) op[j] = f(m[j], va, vb);
           } else {
             for (int64_t j = 0; j < cnt; ++j) {
-              o[pos + j] = f(wp + j * K, a[off[0] + j * inner[0]],
-                             b[off[1] + j * inner[1]]);
+              op[j] =
+                  f(m[j], a[off[0] + j * inner[0]], b[off[1] + j * inner[1]]);
             }
           }
         });
@@ -141,66 +165,96 @@ bool less(T a, T b) {
   }
 }
 
-// u in [0, 1) from one word (24 bits) or two (52 bits for double).
-template <class T>
-double unit(const uint32_t* w) {
-  if constexpr (std::is_same_v<T, double>) {
-    return static_cast<double>(u64(w) >> 12) * 0x1p-52;
-  } else {
-    return static_cast<double>(w[0] >> 8) * 0x1p-24;
-  }
-}
-
 template <class T>
 constexpr int kWords = std::is_same_v<T, double> ? 2 : 1;
 
-// ---- The inverse normal CDF ----
-// P. J. Acklam's rational approximation (relative error below 1.2e-9),
-// refined for float64 by one Halley step on erfc (full double precision).
-
-double lower_quantile(double p, bool refine) {  // p in (0, 0.5)
-  constexpr double a[6] = {-3.969683028665376e+01, 2.209460984245205e+02,
-                           -2.759285104469687e+02, 1.383577518672690e+02,
-                           -3.066479806614716e+01, 2.506628277459239e+00};
-  constexpr double b[5] = {-5.447609879822406e+01, 1.615858368580409e+02,
-                           -1.556989798598866e+02, 6.680131188771972e+01,
-                           -1.328068155288572e+01};
-  constexpr double c[6] = {-7.784894002430293e-03, -3.223964580411365e-01,
-                           -2.400758277161838e+00, -2.549732539343734e+00,
-                           4.374664141464968e+00,  2.938163982698783e+00};
-  constexpr double d[4] = {7.784695709041462e-03, 3.224671290700398e-01,
-                           2.445134137142996e+00, 3.754408661907416e+00};
-  double x;
-  if (p < 0.02425) {
-    const double q = std::sqrt(-2.0 * std::log(p));
-    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
-  } else {
-    const double q = p - 0.5;
-    const double r = q * q;
-    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) *
-        q /
-        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0);
+// u in [0, 1): 24 bits of one word, or 52 of two.
+template <int K>
+void units(const uint32_t* w, int64_t n, double* u) {
+  for (int64_t j = 0; j < n; ++j) {
+    if constexpr (K == 2) {
+      u[j] = static_cast<double>(u64(w + 2 * j) >> 12) * 0x1p-52;
+    } else {
+      u[j] = static_cast<double>(static_cast<int32_t>(w[j] >> 8)) * 0x1p-24;
+    }
   }
-  if (refine) {
-    constexpr double kSqrt2Pi = 2.50662827463100050242;
-    const double e = 0.5 * std::erfc(-x / 1.41421356237309504880) - p;
-    const double u = e * kSqrt2Pi * std::exp(0.5 * x * x);
-    x -= u / (1.0 + 0.5 * x * u);
-  }
-  return x;
 }
 
-// A standard normal value from the top `bits` bits `k` of a draw: the
-// quantile of the midpoint of k's interval, computed in the lower half and
-// mirrored, so that the values are symmetric about 0.
-double std_normal(uint64_t k, int bits, bool refine) {
-  const uint64_t half = uint64_t{1} << (bits - 1);
-  const bool upper = k >= half;
-  const uint64_t m = upper ? 2 * half - 1 - k : k;
-  const double p = (static_cast<double>(m) + 0.5) * std::ldexp(1.0, -bits);
-  const double z = lower_quantile(p, refine);
-  return upper ? -z : z;
+// ---- The inverse normal CDF ----
+// M. J. Wichura's algorithm AS 241 (PPND16, Applied Statistics 37, 1988):
+// rational approximations with relative error about 1e-16.
+
+template <size_t N>
+double poly(const double (&c)[N], double x) {  // c[0] + c[1] x + ...
+  double v = c[N - 1];
+  for (size_t i = N - 1; i-- > 0;) v = v * x + c[i];
+  return v;
+}
+
+constexpr double kA[8] = {3.3871328727963666080e0,  1.3314166789178437745e+2,
+                          1.9715909503065514427e+3, 1.3731693765509461125e+4,
+                          4.5921953931549871457e+4, 6.7265770927008700853e+4,
+                          3.3430575583588128105e+4, 2.5090809287301226727e+3};
+constexpr double kB[8] = {1.0,
+                          4.2313330701600911252e+1,
+                          6.8718700749205790830e+2,
+                          5.3941960214247511077e+3,
+                          2.1213794301586595867e+4,
+                          3.9307895800092710610e+4,
+                          2.8729085735721942674e+4,
+                          5.2264952788528545610e+3};
+constexpr double kC[8] = {1.42343711074968357734e0,  4.63033784615654529590e0,
+                          5.76949722146069140550e0,  3.64784832476320460504e0,
+                          1.27045825245236838258e0,  2.41780725177450611770e-1,
+                          2.27238449892691845833e-2, 7.74545014278341407640e-4};
+constexpr double kD[8] = {1.0,
+                          2.05319162663775882187e0,
+                          1.67638483018380384940e0,
+                          6.89767334985100004550e-1,
+                          1.48103976427480074590e-1,
+                          1.51986665636164571966e-2,
+                          5.47593808499534494600e-4,
+                          1.05075007164441684324e-9};
+constexpr double kE[8] = {6.65790464350110377720e0,  5.46378491116411436990e0,
+                          1.78482653991729133580e0,  2.96560571828504891230e-1,
+                          2.65321895265761230930e-2, 1.24266094738807843860e-3,
+                          2.71155556874348757815e-5, 2.01033439929228813265e-7};
+constexpr double kF[8] = {1.0,
+                          5.99832206555887937690e-1,
+                          1.36929880922735805310e-1,
+                          1.48753612908506148525e-2,
+                          7.86869131145613259100e-4,
+                          1.84631831751005468180e-5,
+                          1.42151175831644588870e-7,
+                          2.04426310338993978564e-15};
+
+// Standard normal values of a block: the quantile of the midpoint of each
+// draw's interval (24 bits, or 52 for K == 2), computed for p in the lower
+// half and mirrored, so that the values are symmetric about 0. The central
+// branch runs for every element (vectorised), the tails after.
+template <int K>
+void normals(const uint32_t* w, int64_t n, double* z) {
+  constexpr int kBits = K == 2 ? 52 : 24;
+  constexpr uint64_t kHalfRange = uint64_t{1} << (kBits - 1);
+  double p[kBlockMax];
+  bool upper[kBlockMax];
+  for (int64_t j = 0; j < n; ++j) {
+    const uint64_t k = K == 2 ? u64(w + 2 * j) >> 12 : w[j] >> 8;
+    upper[j] = k >= kHalfRange;
+    const uint64_t m = upper[j] ? 2 * kHalfRange - 1 - k : k;
+    p[j] = (static_cast<double>(m) + 0.5) * (1.0 / (2.0 * kHalfRange));
+    const double q = p[j] - 0.5;
+    const double r = 0.180625 - q * q;
+    const double v = q * poly(kA, r) / poly(kB, r);  // (tails: replaced)
+    z[j] = upper[j] ? -v : v;
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    if (p[j] >= 0.075) continue;  // |q| <= 0.425: central
+    const double r = std::sqrt(-std::log(p[j]));
+    const double v = r <= 5.0 ? poly(kC, r - 1.6) / poly(kD, r - 1.6)
+                              : poly(kE, r - 5.0) / poly(kF, r - 5.0);
+    z[j] = upper[j] ? v : -v;
+  }
 }
 
 }  // namespace
@@ -227,9 +281,8 @@ void RandomUniform::eval_cpu(const std::vector<array>& in,
                              std::vector<array>& out) {
   dispatch_dtype(out[0].dtype(), [&]<class T>(std::type_identity<T>) {
     if constexpr (ops::kHalf<T> || std::is_floating_point_v<T>) {
-      draw_with_params<kWords<T>, T, T>(
-          in, out[0], [](const uint32_t* w, T lo, T hi) {
-            const double u = unit<T>(w);
+      draw_with_params<kWords<T>, T, T, double>(
+          in, out[0], units<kWords<T>>, [](double u, T lo, T hi) {
             const double l = static_cast<double>(lo);
             const double h = static_cast<double>(hi);
             const double r = h - l;
@@ -253,14 +306,8 @@ void RandomNormal::eval_cpu(const std::vector<array>& in,
                             std::vector<array>& out) {
   dispatch_dtype(out[0].dtype(), [&]<class T>(std::type_identity<T>) {
     if constexpr (ops::kHalf<T> || std::is_floating_point_v<T>) {
-      draw_with_params<kWords<T>, T, T>(
-          in, out[0], [](const uint32_t* w, T loc, T scale) {
-            double z;
-            if constexpr (std::is_same_v<T, double>) {
-              z = std_normal(u64(w) >> 12, 52, true);
-            } else {
-              z = std_normal(w[0] >> 8, 24, false);
-            }
+      draw_with_params<kWords<T>, T, T, double>(
+          in, out[0], normals<kWords<T>>, [](double z, T loc, T scale) {
             return ops::cast<T>(static_cast<double>(loc) +
                                 static_cast<double>(scale) * z);
           });
@@ -276,29 +323,33 @@ void RandomInt::eval_cpu(const std::vector<array>& in,
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
       using P =
           std::conditional_t<std::is_same_v<T, uint64_t>, uint64_t, int64_t>;
+      // 64 random bits an element (128 for 64-bit types): the bias of the
+      // multiply-high below is under 2^-32 (2^-64).
       constexpr int K = sizeof(T) == 8 ? 4 : 2;
-      draw_with_params<K, T, P>(in, out[0], [](const uint32_t* w, P lo, P hi) {
-        constexpr P kMin = static_cast<P>(std::numeric_limits<T>::min());
-        constexpr P kMax = static_cast<P>(std::numeric_limits<T>::max());
-        if (lo < kMin) lo = kMin;
-        if constexpr (sizeof(T) < 8) {
-          if (hi > kMax + 1) hi = kMax + 1;
+      auto fraction = [](const uint32_t* w, int64_t n, u128* f) {
+        for (int64_t j = 0; j < n; ++j) {
+          f[j] = u128{u64(w + K * j)} << 64;
+          if constexpr (K == 4) f[j] |= u64(w + K * j + 2);
         }
-        if (!(hi > lo)) return static_cast<T>(std::min(lo, kMax));
-        const uint64_t r =
-            static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
-        uint64_t off;
-        if constexpr (K == 2) {
-          off = static_cast<uint64_t>((u128{u64(w)} * r) >> 64);
-        } else {
-          // floor(W * r / 2^128) for the 128-bit W = (w[0..1] << 64) + w[2..3].
-          const u128 high = u128{u64(w)} * r;
-          const u128 low = (u128{u64(w + 2)} * r) >> 64;
-          off = static_cast<uint64_t>((high + low) >> 64);
-        }
-        // In T's range, so the modular conversion is exact.
-        return static_cast<T>(static_cast<uint64_t>(lo) + off);
-      });
+      };
+      draw_with_params<K, T, P, u128>(
+          in, out[0], fraction, [](u128 f, P lo, P hi) {
+            constexpr P kMin = static_cast<P>(std::numeric_limits<T>::min());
+            constexpr P kMax = static_cast<P>(std::numeric_limits<T>::max());
+            if (lo < kMin) lo = kMin;
+            if constexpr (sizeof(T) < 8) {
+              if (hi > kMax + 1) hi = kMax + 1;
+            }
+            if (!(hi > lo)) return static_cast<T>(std::min(lo, kMax));
+            const uint64_t r =
+                static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+            // floor(f * r / 2^128), f the 128-bit fraction.
+            const u128 high = u128{static_cast<uint64_t>(f >> 64)} * r;
+            const u128 low = (u128{static_cast<uint64_t>(f)} * r) >> 64;
+            const uint64_t off = static_cast<uint64_t>((high + low) >> 64);
+            // In T's range, so the modular conversion is exact.
+            return static_cast<T>(static_cast<uint64_t>(lo) + off);
+          });
     } else {
       throw std::logic_error("[randint] integer dtypes only");
     }
@@ -309,16 +360,19 @@ void RandomBernoulli::eval_cpu(const std::vector<array>& in,
                                std::vector<array>& out) {
   dispatch_dtype(in[1].dtype(), [&]<class P>(std::type_identity<P>) {
     if constexpr (ops::kHalf<P> || std::is_floating_point_v<P>) {
-      draw_with_params<kWords<P>, bool, P>(
-          in, out[0], [](const uint32_t* w, P p, P) {
-            double u;
-            if constexpr (std::is_same_v<P, double>) {
-              u = static_cast<double>(u64(w) >> 11) * 0x1p-53;
-            } else {
-              u = static_cast<double>(w[0]) * 0x1p-32;
-            }
-            return u < static_cast<double>(p);
-          });
+      // u in [0, 1) with 32 bits (53 for a float64 p).
+      auto unit_draws = [](const uint32_t* w, int64_t n, double* u) {
+        for (int64_t j = 0; j < n; ++j) {
+          if constexpr (std::is_same_v<P, double>) {
+            u[j] = static_cast<double>(u64(w + 2 * j) >> 11) * 0x1p-53;
+          } else {
+            u[j] = static_cast<double>(w[j]) * 0x1p-32;
+          }
+        }
+      };
+      draw_with_params<kWords<P>, bool, P, double>(
+          in, out[0], unit_draws,
+          [](double u, P p, P) { return u < static_cast<double>(p); });
     } else {
       throw std::logic_error("[bernoulli] floating p only");
     }

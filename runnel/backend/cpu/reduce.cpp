@@ -53,12 +53,17 @@ struct NoCenter {};
 // ---- The reductions: map each element to the accumulator, combine two
 // accumulators, finish one into the output. ----
 
+// Each op says whether it is exact (integer arithmetic, max, min, logic:
+// any order gives the same result, so runs reduce in one flat loop, which
+// vectorises best) or a float sum (pairwise, eight lanes), and whether its
+// map is expensive (exp: mapped in a separate loop first).
 template <class T>
 struct SumOp {
   using Acc = typename ops::SumAcc<T>::type;
   using C = NoCenter;
   using Out = T;
   static constexpr bool kCentered = false;
+  static constexpr bool kExact = std::is_integral_v<Acc>;
   static constexpr bool kHeavyMap = false;
   Acc init() const { return Acc{}; }
   Acc map(T x, C) const { return static_cast<Acc>(widen(x)); }
@@ -79,6 +84,7 @@ struct ProdOp {
   using C = NoCenter;
   using Out = T;
   static constexpr bool kCentered = false;
+  static constexpr bool kExact = std::is_integral_v<Acc>;
   static constexpr bool kHeavyMap = false;
   Acc init() const { return Acc{1}; }
   Acc map(T x, C) const { return static_cast<Acc>(widen(x)); }
@@ -86,44 +92,69 @@ struct ProdOp {
   Out finish(Acc a, C) const { return static_cast<T>(a); }
 };
 
-// max and min: NaN wins (once the accumulator is NaN, no comparison with it
-// is true, so it stays).
+// The accumulator of max and min: floats as order keys (see reduce.h),
+// integers and bool as themselves.
+template <class T>
+using ExtremeAcc = std::conditional_t<
+    kFloat<T>, std::conditional_t<std::is_same_v<T, double>, int64_t, int32_t>,
+    T>;
+
+// max and min; NaN wins (its key is the extreme one).
 template <class T, bool kMax>
 struct ExtremeOp {
-  using Acc = Wide<T>;
+  using Acc = ExtremeAcc<T>;
   using C = NoCenter;
   using Out = T;
   static constexpr bool kCentered = false;
+  static constexpr bool kExact = true;
   static constexpr bool kHeavyMap = false;
   Acc init() const {
     if constexpr (kFloat<T>) {
-      return kMax ? -std::numeric_limits<Acc>::infinity()
-                  : std::numeric_limits<Acc>::infinity();
+      using F = FloatAcc<T>;
+      return order_key(kMax ? -std::numeric_limits<F>::infinity()
+                            : std::numeric_limits<F>::infinity());
     } else {
       return kMax ? std::numeric_limits<T>::lowest()
                   : std::numeric_limits<T>::max();
     }
   }
-  Acc map(T x, C) const { return widen(x); }
-  Acc combine(Acc a, Acc b) const {
-    bool take = kMax ? b > a : b < a;
-    if constexpr (kFloat<T>) take = take || b != b;
-    return take ? b : a;
+  Acc map(T x, C) const {
+    if constexpr (kFloat<T>) {
+      return extreme_key<kMax>(static_cast<FloatAcc<T>>(widen(x)));
+    } else {
+      return x;
+    }
   }
-  Out finish(Acc a, C) const { return static_cast<T>(a); }
+  Acc combine(Acc a, Acc b) const {
+    if constexpr (kMax) {
+      return b > a ? b : a;
+    } else {
+      return b < a ? b : a;
+    }
+  }
+  Out finish(Acc a, C) const {
+    if constexpr (kFloat<T>) {
+      return static_cast<T>(from_order_key(a));
+    } else {
+      return a;
+    }
+  }
 };
 
+// all and any, on 0 and 1 in an unsigned (bool reductions do not
+// vectorise), combined bitwise.
 template <class T, bool kAll>
 struct LogicalOp {
-  using Acc = bool;
+  using Acc = unsigned;
   using C = NoCenter;
   using Out = bool;
   static constexpr bool kCentered = false;
+  static constexpr bool kExact = true;
   static constexpr bool kHeavyMap = false;
-  Acc init() const { return kAll; }
-  Acc map(T x, C) const { return static_cast<bool>(widen(x)); }
-  Acc combine(Acc a, Acc b) const { return kAll ? (a && b) : (a || b); }
-  Out finish(Acc a, C) const { return a; }
+  Acc init() const { return kAll ? 1u : 0u; }
+  Acc map(T x, C) const { return widen(x) != Wide<T>(0); }
+  Acc combine(Acc a, Acc b) const { return kAll ? (a & b) : (a | b); }
+  Out finish(Acc a, C) const { return a != 0; }
 };
 
 // sum((x - c)^2) * scale, and its square root.
@@ -133,6 +164,7 @@ struct VarOp {
   using C = Acc;
   using Out = T;
   static constexpr bool kCentered = true;
+  static constexpr bool kExact = false;
   static constexpr bool kHeavyMap = true;
   Acc scale;
   bool sqrt;
@@ -155,11 +187,10 @@ struct ExpSumOp {
   using C = Acc;
   using Out = std::conditional_t<kLog, T, Acc>;
   static constexpr bool kCentered = true;
+  static constexpr bool kExact = false;
   static constexpr bool kHeavyMap = true;
   Acc init() const { return Acc{}; }
-  Acc map(T x, C c) const {
-    return exp_acc(static_cast<Acc>(widen(x)) - c);
-  }
+  Acc map(T x, C c) const { return exp_acc(static_cast<Acc>(widen(x)) - c); }
   Acc combine(Acc a, Acc b) const { return a + b; }
   Out finish(Acc a, C c) const {
     if constexpr (kLog) {
@@ -197,15 +228,19 @@ typename Op::Acc block_contig(const Op& op, const T* x, int64_t n,
     }
     for (; i < n; ++i) acc[0] = op.combine(acc[0], op.map(x[i], c));
   }
-  return op.combine(op.combine(op.combine(acc[0], acc[1]),
-                               op.combine(acc[2], acc[3])),
-                    op.combine(op.combine(acc[4], acc[5]),
-                               op.combine(acc[6], acc[7])));
+  return op.combine(
+      op.combine(op.combine(acc[0], acc[1]), op.combine(acc[2], acc[3])),
+      op.combine(op.combine(acc[4], acc[5]), op.combine(acc[6], acc[7])));
 }
 
 template <class Op, class T>
 typename Op::Acc reduce_contig(const Op& op, const T* x, int64_t n,
                                typename Op::C c) {
+  if constexpr (Op::kExact) {
+    typename Op::Acc a = op.init();
+    for (int64_t i = 0; i < n; ++i) a = op.combine(a, op.map(x[i], c));
+    return a;
+  }
   if (n <= kBlock) return block_contig(op, x, n, c);
   int64_t half = n / 2 / 8 * 8;
   return op.combine(reduce_contig(op, x, half, c),
@@ -213,8 +248,8 @@ typename Op::Acc reduce_contig(const Op& op, const T* x, int64_t n,
 }
 
 template <class Op, class T>
-typename Op::Acc reduce_strided(const Op& op, const T* x, int64_t n,
-                                int64_t s, typename Op::C c) {
+typename Op::Acc reduce_strided(const Op& op, const T* x, int64_t n, int64_t s,
+                                typename Op::C c) {
   using Acc = typename Op::Acc;
   if (n <= kBlock) {
     Acc a0 = op.init(), a1 = op.init();
@@ -355,9 +390,9 @@ void reduce_per_output(const Op& op, const ReduceLayout& L, const T* x,
     for (int64_t i = b; i < e; ++i) {
       int64_t o = i / chunks, ch = i % chunks;
       const T* p = x + offset_of(o, L.kept_shape, L.kept_strides);
-      partial[i] = reduce_span(op, p, L, rst, ch * kGrain,
-                               std::min(M, (ch + 1) * kGrain),
-                               center_at<Op>(center, o));
+      partial[i] =
+          reduce_span(op, p, L, rst, ch * kGrain,
+                      std::min(M, (ch + 1) * kGrain), center_at<Op>(center, o));
     }
   });
   for (int64_t o = 0; o < O; ++o) {
@@ -443,14 +478,12 @@ void reduce_columns(const Op& op, const ReduceLayout& L, const T* x,
   const int64_t tiles = (W + kTile - 1) / kTile;
   const int64_t tile_w = std::min(W, kTile);
   // Rows per chunk: about kGrain elements of one tile, whole row blocks.
-  const int64_t rows =
-      (std::max(kRowBlock, kGrain / tile_w) + kRowBlock - 1) / kRowBlock *
-      kRowBlock;
+  const int64_t rows = (std::max(kRowBlock, kGrain / tile_w) + kRowBlock - 1) /
+                       kRowBlock * kRowBlock;
   const int64_t chunks = std::max<int64_t>(1, (M + rows - 1) / rows);
   const int64_t chunk_rows = std::min(M, rows);
-  std::unique_ptr<Acc[]> partial(chunks > 1 ? new Acc[KO * tiles * chunks *
-                                                       kTile]
-                                            : nullptr);
+  std::unique_ptr<Acc[]> partial(
+      chunks > 1 ? new Acc[KO * tiles * chunks * kTile] : nullptr);
 
   parallel_items(
       KO * tiles * chunks, chunk_rows * tile_w, [&](int64_t b, int64_t e) {
@@ -527,9 +560,8 @@ void run_reduce(const Op& op, const ReduceLayout& L, const T* x,
     }
     return;
   }
-  const bool columns =
-      !L.kept_shape.empty() && L.kept_strides.back() == 1 &&
-      (L.red_shape.empty() || L.red_strides.back() != 1);
+  const bool columns = !L.kept_shape.empty() && L.kept_strides.back() == 1 &&
+                       (L.red_shape.empty() || L.red_strides.back() != 1);
   if (columns) {
     reduce_columns(op, L, x, center, out);
   } else {
@@ -580,9 +612,8 @@ ReduceLayout reduce_layout(const Shape& shape, const Strides& strides,
   return L;
 }
 
-void reduce_into(const array& in, const std::vector<int>& axes,
-                 ReduceKind kind, double scale, const void* center,
-                 void* out) {
+void reduce_into(const array& in, const std::vector<int>& axes, ReduceKind kind,
+                 double scale, const void* center, void* out) {
   const ReduceLayout L = reduce_layout(in.shape(), in.strides(), axes);
   dispatch_dtype(in.dtype(), [&]<class T>(std::type_identity<T>) {
     const T* x = in.data<T>() + L.base;
@@ -623,8 +654,8 @@ void reduce_into(const array& in, const std::vector<int>& axes,
         }
         case ReduceKind::var:
         case ReduceKind::std:
-          return run(VarOp<T>{static_cast<Acc>(scale),
-                              kind == ReduceKind::std});
+          return run(
+              VarOp<T>{static_cast<Acc>(scale), kind == ReduceKind::std});
         case ReduceKind::logsumexp:
           return run(ExpSumOp<T, true>{});
         case ReduceKind::sumexp:
@@ -644,38 +675,35 @@ void reduce_into(const array& in, const std::vector<int>& axes,
 namespace runnel::cpu_backend {
 namespace {
 
-// Strictly better, so that the first of equal extremes wins; NaN beats
-// every number (numpy's rule: the first NaN is the answer).
-template <class T, bool kMax>
-bool better(Wide<T> v, Wide<T> best) {
-  bool b = kMax ? v > best : v < best;
-  if constexpr (kFloat<T>) b = b || (v != v && best == best);
-  return b;
+// Elements compare as ExtremeOp's keys: NaN's key is the extreme one, so
+// the first NaN wins, as in numpy. Strictly better, so that the first of
+// equal extremes wins.
+template <bool kMax, class K>
+bool better(K v, K best) {
+  return kMax ? v > best : v < best;
 }
 
 template <class T>
 struct ArgBest {
-  Wide<T> v;
+  ExtremeAcc<T> key;
   int64_t i;
 };
 
 // The first extreme of a run: the extreme by a vectorised reduction, then a
-// scan for the first element equal to it.
+// scan for the first element with its key.
 template <class T, bool kMax>
 ArgBest<T> arg_run(const T* x, int64_t n, int64_t s) {
+  const ExtremeOp<T, kMax> op;
   if (s == 1) {
-    const Wide<T> m = reduce_contig(ExtremeOp<T, kMax>{}, x, n, NoCenter{});
+    const auto m = reduce_contig(op, x, n, NoCenter{});
     for (int64_t i = 0; i < n; ++i) {
-      const Wide<T> v = widen(x[i]);
-      bool hit = v == m;
-      if constexpr (kFloat<T>) hit = m != m ? v != v : hit;
-      if (hit) return {v, i};
+      if (op.map(x[i], {}) == m) return {m, i};
     }
   }
-  ArgBest<T> b{widen(x[0]), 0};
+  ArgBest<T> b{op.map(x[0], {}), 0};
   for (int64_t i = 1; i < n; ++i) {
-    const Wide<T> v = widen(x[i * s]);
-    if (better<T, kMax>(v, b.v)) b = {v, i};
+    const auto k = op.map(x[i * s], {});
+    if (better<kMax>(k, b.key)) b = {k, i};
   }
   return b;
 }
@@ -683,7 +711,7 @@ ArgBest<T> arg_run(const T* x, int64_t n, int64_t s) {
 // Combines a part found later in the order into the best so far.
 template <class T, bool kMax>
 void take_later(ArgBest<T>& best, const ArgBest<T>& later) {
-  if (better<T, kMax>(later.v, best.v)) best = later;
+  if (better<kMax>(later.key, best.key)) best = later;
 }
 
 template <class T, bool kMax>
@@ -744,7 +772,8 @@ void arg_axis(const array& in, int axis, uint32_t* out) {
     const Strides ostr(K.kept_strides.begin(), K.kept_strides.end() - 1);
     parallel_items(KO * tiles, N * std::min(W, kTile),
                    [&](int64_t b, int64_t e) {
-                     Wide<T> best[kTile];
+                     const ExtremeOp<T, kMax> op;
+                     ExtremeAcc<T> best[kTile];
                      uint32_t idx[kTile];
                      for (int64_t item = b; item < e; ++item) {
                        const int64_t ko = item / tiles;
@@ -752,15 +781,15 @@ void arg_axis(const array& in, int axis, uint32_t* out) {
                        const int64_t w = std::min(kTile, W - j0);
                        const T* p = x + offset_of(ko, oshape, ostr) + j0;
                        for (int64_t j = 0; j < w; ++j) {
-                         best[j] = widen(p[j]);
+                         best[j] = op.map(p[j], {});
                          idx[j] = 0;
                        }
                        for (int64_t k = 1; k < N; ++k) {
                          const T* r = p + k * s;
                          const uint32_t kk = static_cast<uint32_t>(k);
                          for (int64_t j = 0; j < w; ++j) {
-                           const Wide<T> v = widen(r[j]);
-                           const bool t = better<T, kMax>(v, best[j]);
+                           const auto v = op.map(r[j], {});
+                           const bool t = better<kMax>(v, best[j]);
                            best[j] = t ? v : best[j];
                            idx[j] = t ? kk : idx[j];
                          }
@@ -779,8 +808,7 @@ void arg_axis(const array& in, int axis, uint32_t* out) {
                    [&](int64_t pos, auto off, int64_t n, auto inner) {
                      for (int64_t t = 0; t < n; ++t) {
                        out[pos + t] = static_cast<uint32_t>(
-                           arg_run<T, kMax>(x + off[0] + t * inner[0], N, s)
-                               .i);
+                           arg_run<T, kMax>(x + off[0] + t * inner[0], N, s).i);
                      }
                    });
     });
@@ -819,8 +847,8 @@ void SumAll::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   cpu_backend::allocate_output(out[0]);
   std::vector<int> axes(a.ndim());
   for (int i = 0; i < a.ndim(); ++i) axes[i] = i;
-  cpu_backend::reduce_into(a, axes, cpu_backend::ReduceKind::sum, 1.0,
-                           nullptr, out[0].raw_data());
+  cpu_backend::reduce_into(a, axes, cpu_backend::ReduceKind::sum, 1.0, nullptr,
+                           out[0].raw_data());
 }
 
 const char* Reduce::name() const {
@@ -852,14 +880,13 @@ const char* Reduce::name() const {
 void Reduce::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   using cpu_backend::ReduceKind;
   static constexpr ReduceKind kKinds[] = {
-      ReduceKind::sum, ReduceKind::prod, ReduceKind::max,
-      ReduceKind::min, ReduceKind::all,  ReduceKind::any,
-      ReduceKind::mean, ReduceKind::var, ReduceKind::std,
-      ReduceKind::logsumexp};
+      ReduceKind::sum, ReduceKind::prod,     ReduceKind::max,  ReduceKind::min,
+      ReduceKind::all, ReduceKind::any,      ReduceKind::mean, ReduceKind::var,
+      ReduceKind::std, ReduceKind::logsumexp};
   cpu_backend::allocate_output(out[0]);
   const void* center = in.size() > 1 ? in[1].raw_data() : nullptr;
-  cpu_backend::reduce_into(in[0], axes_, kKinds[static_cast<int>(op_)],
-                           scale_, center, out[0].raw_data());
+  cpu_backend::reduce_into(in[0], axes_, kKinds[static_cast<int>(op_)], scale_,
+                           center, out[0].raw_data());
 }
 
 void ArgReduce::eval_cpu(const std::vector<array>& in,

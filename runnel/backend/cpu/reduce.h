@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "runnel/array.h"
@@ -77,20 +78,58 @@ enum class ReduceKind : uint8_t {
 // (bool for all/any; see sumexp). `center` (var, std, logsumexp, sumexp): one
 // element of in's dtype per output. The chunks that split large reductions
 // over workers depend only on the layout, so results are deterministic.
-void reduce_into(const array& in, const std::vector<int>& axes,
-                 ReduceKind kind, double scale, const void* center, void* out);
+void reduce_into(const array& in, const std::vector<int>& axes, ReduceKind kind,
+                 double scale, const void* center, void* out);
 
-// e^x in float, about 1 ulp, written to vectorise: Cephes' range reduction
-// and polynomial, with the power of two applied in two halves so that
-// overflow gives inf, underflow 0 (through subnormals) and NaN stays NaN.
+// Floats as integers in the order of their values (-0 just below +0), and
+// back. Max, min and clamps vectorise as integer operations: GCC will not
+// turn float comparisons into vector selects while floating-point exceptions
+// are honoured (its default -ftrapping-math).
+constexpr int32_t order_key(float x) {
+  const int32_t b = std::bit_cast<int32_t>(x);
+  return b ^ ((b >> 31) & INT32_MAX);
+}
+constexpr int64_t order_key(double x) {
+  const int64_t b = std::bit_cast<int64_t>(x);
+  return b ^ ((b >> 63) & INT64_MAX);
+}
+constexpr float from_order_key(int32_t k) {
+  return std::bit_cast<float>(k ^ ((k >> 31) & INT32_MAX));
+}
+constexpr double from_order_key(int64_t k) {
+  return std::bit_cast<double>(k ^ ((k >> 63) & INT64_MAX));
+}
+// The key of x for a max (kMax) or a min in which NaN wins: NaN maps to the
+// largest (smallest) key, which decodes to a NaN again.
+template <bool kMax, class F>
+auto extreme_key(F x) {
+  using K = decltype(order_key(x));
+  constexpr K kNaN =
+      kMax ? std::numeric_limits<K>::max() : std::numeric_limits<K>::min();
+  constexpr K kInf = std::bit_cast<K>(std::numeric_limits<F>::infinity());
+  const K b = std::bit_cast<K>(x);
+  // A mask rather than a select: GCC vectorises reductions over it.
+  const K nan = -static_cast<K>((b & std::numeric_limits<K>::max()) > kInf);
+  return (order_key(x) & ~nan) | (kNaN & nan);
+}
+
+// e^x in float, about 1 ulp, written to vectorise (integer selects only):
+// Cephes' range reduction and polynomial, with the power of two applied in
+// two halves so that overflow gives inf, underflow 0 (through subnormals),
+// and NaN stays NaN.
 inline float exp_f32(float x) {
-  // NaN compares false both ways and passes through the clamp.
-  float xc = x < -104.0f ? -104.0f : x;
-  xc = xc > 89.0f ? 89.0f : xc;
-  // n = round(x / ln 2), by the 1.5 * 2^23 trick (round to nearest even).
+  // Clamp to [-104, 89] (exp is 0 below, inf above) on order keys.
+  constexpr int32_t kLo = order_key(-104.0f);
+  constexpr int32_t kHi = order_key(89.0f);
+  int32_t k = order_key(x);
+  k = k < kLo ? kLo : k;
+  k = k > kHi ? kHi : k;
+  const float xc = from_order_key(k);
+  // n = round(x / ln 2) by the 1.5 * 2^23 trick; t's bits minus the magic
+  // number's are n as an integer.
   constexpr float kMagic = 12582912.0f;
-  float t = xc * 1.44269504088896341f + kMagic;
-  float n = t - kMagic;
+  const float t = xc * 1.44269504088896341f + kMagic;
+  const float n = t - kMagic;
   // r = x - n ln 2 in two parts (the first exact in float).
   float r = xc - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
@@ -102,13 +141,16 @@ inline float exp_f32(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
   // 2^n as 2^h * 2^(n - h), each factor a normal float for n in [-150, 129].
-  int32_t ni = static_cast<int32_t>(n == n ? n : 0.0f);  // NaN: no UB cast
-  int32_t h = ni / 2;
-  float s1 = std::bit_cast<float>(static_cast<int32_t>(
-      static_cast<uint32_t>(h + 127) << 23));
-  float s2 = std::bit_cast<float>(static_cast<int32_t>(
-      static_cast<uint32_t>(ni - h + 127) << 23));
-  return p * s1 * s2;
+  const int32_t ni = std::bit_cast<int32_t>(t) - std::bit_cast<int32_t>(kMagic);
+  const int32_t h = ni >> 1;
+  const float s1 = std::bit_cast<float>(
+      static_cast<int32_t>(static_cast<uint32_t>(h + 127) << 23));
+  const float s2 = std::bit_cast<float>(
+      static_cast<int32_t>(static_cast<uint32_t>(ni - h + 127) << 23));
+  const int32_t res = std::bit_cast<int32_t>(p * s1 * s2);
+  const int32_t b = std::bit_cast<int32_t>(x);
+  const int32_t nan = -static_cast<int32_t>((b & INT32_MAX) > 0x7f800000);
+  return std::bit_cast<float>((res & ~nan) | (b & nan));
 }
 
 }  // namespace runnel::cpu_backend

@@ -81,9 +81,8 @@ void scan_lines(const T* x, T* y, const ScanShape& S, bool reverse,
       for (int64_t item = b; item < e; ++item) {
         const int64_t o = item / tiles, j0 = item % tiles * kTile;
         const int64_t w = std::min(kTile, I - j0);
-        const T* p = x + cpu_backend::offset_of(o, S.outer_shape,
-                                                S.outer_strides) +
-                     j0;
+        const T* p =
+            x + cpu_backend::offset_of(o, S.outer_shape, S.outer_strides) + j0;
         T* q = y + o * N * I + j0;
         std::fill(acc, acc + w, Op::init());
         for (int64_t t = 0; t < N; ++t) {
@@ -112,9 +111,9 @@ void scan_lines(const T* x, T* y, const ScanShape& S, bool reverse,
   auto body = [&](int64_t b, int64_t e) {
     for (int64_t line = b; line < e; ++line) {
       const int64_t o = line / I, i = line % I;
-      const T* p =
-          x + cpu_backend::offset_of(o, S.outer_shape, S.outer_strides) +
-          cpu_backend::offset_of(i, S.inner_shape, S.inner_strides);
+      const T* p = x +
+                   cpu_backend::offset_of(o, S.outer_shape, S.outer_strides) +
+                   cpu_backend::offset_of(i, S.inner_shape, S.inner_strides);
       T* q = y + o * N * I + i;
       Acc acc = Op::init();
       for (int64_t t = 0; t < N; ++t) {

@@ -25,25 +25,15 @@ using F = std::conditional_t<std::is_same_v<T, double>, double, float>;
 inline float exp_of(float x) { return cpu_backend::exp_f32(x); }
 inline double exp_of(double x) { return std::exp(x); }
 
-// The largest element, NaN if there is one.
+// The largest element, NaN if there is one (as order keys: see reduce.h).
 template <class T>
 F<T> row_max(const T* x, int64_t n) {
-  F<T> m[8];
-  for (auto& v : m) v = -std::numeric_limits<F<T>>::infinity();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) {
-      F<T> v = static_cast<F<T>>(x[i + j]);
-      m[j] = (v > m[j] || v != v) ? v : m[j];
-    }
+  auto m = cpu_backend::order_key(-std::numeric_limits<F<T>>::infinity());
+  for (int64_t i = 0; i < n; ++i) {
+    auto k = cpu_backend::extreme_key<true>(static_cast<F<T>>(x[i]));
+    m = k > m ? k : m;
   }
-  for (; i < n; ++i) {
-    F<T> v = static_cast<F<T>>(x[i]);
-    m[0] = (v > m[0] || v != v) ? v : m[0];
-  }
-  F<T> r = m[0];
-  for (int j = 1; j < 8; ++j) r = (m[j] > r || m[j] != m[j]) ? m[j] : r;
-  return r;
+  return cpu_backend::from_order_key(m);
 }
 
 // Pairwise sum: blocks of 128 over eight accumulators, halves above that.
@@ -119,8 +109,8 @@ void softmax_general(const array& a, const std::vector<int>& axes, T* y) {
   const int64_t groups = L.kept_size;
   std::unique_ptr<T[]> m(new T[groups]);
   std::unique_ptr<F<T>[]> inv(new F<T>[groups]);
-  cpu_backend::reduce_into(a, axes, cpu_backend::ReduceKind::max, 1.0,
-                           nullptr, m.get());
+  cpu_backend::reduce_into(a, axes, cpu_backend::ReduceKind::max, 1.0, nullptr,
+                           m.get());
   cpu_backend::reduce_into(a, axes, cpu_backend::ReduceKind::sumexp, 1.0,
                            m.get(), inv.get());
   for (int64_t g = 0; g < groups; ++g) inv[g] = F<T>(1) / inv[g];
@@ -136,19 +126,18 @@ void softmax_general(const array& a, const std::vector<int>& axes, T* y) {
   }
   const T* x = a.data<T>();
   const std::array<Strides, 2> st{a.strides(), gstr};
-  cpu_backend::parallel(
-      static_cast<int64_t>(a.size()), [&](int64_t b, int64_t e) {
-        cpu_backend::for_each_run(
-            a.shape(), st, b, e,
-            [&](int64_t pos, auto off, int64_t n, auto inner) {
-              for (int64_t i = 0; i < n; ++i) {
-                const int64_t k = off[1] + i * inner[1];
-                const F<T> v = static_cast<F<T>>(x[off[0] + i * inner[0]]);
-                y[pos + i] = static_cast<T>(
-                    exp_of(v - static_cast<F<T>>(m[k])) * inv[k]);
-              }
-            });
-      });
+  cpu_backend::parallel(static_cast<int64_t>(a.size()), [&](int64_t b,
+                                                            int64_t e) {
+    cpu_backend::for_each_run(
+        a.shape(), st, b, e, [&](int64_t pos, auto off, int64_t n, auto inner) {
+          for (int64_t i = 0; i < n; ++i) {
+            const int64_t k = off[1] + i * inner[1];
+            const F<T> v = static_cast<F<T>>(x[off[0] + i * inner[0]]);
+            y[pos + i] =
+                static_cast<T>(exp_of(v - static_cast<F<T>>(m[k])) * inv[k]);
+          }
+        });
+  });
 }
 
 }  // namespace
