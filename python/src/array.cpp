@@ -314,10 +314,14 @@ void init_array(nb::module_& m) {
   dtype.export_values()
       .def_prop_ro(
           "size", [](Dtype d) { return size_of(d); }, "Bytes per element.")
-      .def("__repr__",
-           [](Dtype d) { return "runnel." + std::string(dtype_name(d)); })
-      .def("__str__",
-           [](Dtype d) { return "runnel." + std::string(dtype_name(d)); });
+      .def(
+          "__repr__",
+          [](Dtype d) { return "runnel." + std::string(dtype_name(d)); },
+          "runnel.<name>, as MLX prints dtypes.")
+      .def(
+          "__str__",
+          [](Dtype d) { return "runnel." + std::string(dtype_name(d)); },
+          "runnel.<name>, as MLX prints dtypes.");
 
   nb::class_<array> cls(m, "array", nb::type_slots(array_slots),
                         "A lazy n-dimensional array bound to the stream it "
@@ -376,6 +380,7 @@ void init_array(nb::module_& m) {
   init_array_reductions(cls);
   init_array_matmul(cls);
   init_array_indexing_advanced(cls);
+  init_array_dlpack(cls);
 
   m.def(
       "eval",

@@ -72,8 +72,12 @@ void init_device_stream(nb::module_& m) {
            "Device(type, index=0).")
       .def_ro("type", &Device::type, "The DeviceType.")
       .def_ro("index", &Device::index, "The index among devices of the type.")
-      .def("__repr__", [](const Device& d) { return to_string(d); })
-      .def("__str__", [](const Device& d) { return to_string(d); })
+      .def(
+          "__repr__", [](const Device& d) { return to_string(d); },
+          "Device(type, index).")
+      .def(
+          "__str__", [](const Device& d) { return to_string(d); },
+          "Device(type, index).")
       .def(
           "__eq__",
           [](const Device& a, nb::handle b) -> nb::object {
@@ -82,7 +86,8 @@ void init_device_stream(nb::module_& m) {
             }
             return nb::bool_(a == to_device(b, "Device.__eq__"));
           },
-          nb::is_operator())
+          nb::is_operator(),
+          "Equal type and index; a DeviceType compares as its device 0.")
       .def(
           "__ne__",
           [](const Device& a, nb::handle b) -> nb::object {
@@ -91,11 +96,13 @@ void init_device_stream(nb::module_& m) {
             }
             return nb::bool_(a != to_device(b, "Device.__ne__"));
           },
-          nb::is_operator())
+          nb::is_operator(), "Not ==.")
       .def(
           "__lt__", [](const Device& a, const Device& b) { return a < b; },
-          nb::is_operator())
-      .def("__hash__", [](const Device& d) { return std::hash<Device>()(d); });
+          nb::is_operator(), "Ordered by type, then index.")
+      .def(
+          "__hash__", [](const Device& d) { return std::hash<Device>()(d); },
+          "A hash of the type and index.");
   nb::implicitly_convertible<DeviceType, Device>();
 
   nb::class_<Stream>(m, "Stream",
@@ -125,7 +132,9 @@ void init_device_stream(nb::module_& m) {
           },
           "Waits for all work submitted so far; raises (and clears) the "
           "stream's pending errors.")
-      .def("__repr__", [](const Stream& s) { return repr(s); })
+      .def(
+          "__repr__", [](const Stream& s) { return repr(s); },
+          "Stream(Device(type, index), index).")
       .def(
           "__eq__",
           [](const Stream& a, nb::handle b) -> nb::object {
@@ -134,7 +143,7 @@ void init_device_stream(nb::module_& m) {
             }
             return nb::bool_(a == nb::cast<const Stream&>(b));
           },
-          nb::is_operator())
+          nb::is_operator(), "The same stream (same index).")
       .def(
           "__ne__",
           [](const Stream& a, nb::handle b) -> nb::object {
@@ -143,8 +152,10 @@ void init_device_stream(nb::module_& m) {
             }
             return nb::bool_(!(a == nb::cast<const Stream&>(b)));
           },
-          nb::is_operator())
-      .def("__hash__", [](const Stream& s) { return std::hash<Stream>()(s); })
+          nb::is_operator(), "Not ==.")
+      .def(
+          "__hash__", [](const Stream& s) { return std::hash<Stream>()(s); },
+          "A hash of the index.")
       .def_prop_ro(
           "cuda_stream",
           [](const Stream& s) {
