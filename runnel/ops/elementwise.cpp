@@ -25,7 +25,7 @@ Dtype at_least_float(Dtype d) { return is_floating_point(d) ? d : float32; }
 // A primitive's node over `inputs` cast to `in_dtype`, with `out_dtype`.
 template <class P>
 array binary_node(const array& a, const array& b, Dtype in_dtype,
-                  Dtype out_dtype, StreamOrDevice s, const char* fn) {
+                  Dtype out_dtype, const StreamOrDevice& s, const char* fn) {
   Shape shape = broadcast_shapes(a.shape(), b.shape(), fn);
   Stream st = to_stream(s);
   return array(std::move(shape), out_dtype, shared_primitive<P>(),
@@ -34,7 +34,7 @@ array binary_node(const array& a, const array& b, Dtype in_dtype,
 
 // Computes in the promoted dtype and gives it.
 template <class P>
-array arithmetic(const array& a, const array& b, StreamOrDevice s,
+array arithmetic(const array& a, const array& b, const StreamOrDevice& s,
                  const char* fn) {
   Dtype t = promote_types(a.dtype(), b.dtype());
   return binary_node<P>(a, b, t, t, s, fn);
@@ -42,7 +42,7 @@ array arithmetic(const array& a, const array& b, StreamOrDevice s,
 
 // Computes in the promoted dtype, at least float32.
 template <class P>
-array float_binary(const array& a, const array& b, StreamOrDevice s,
+array float_binary(const array& a, const array& b, const StreamOrDevice& s,
                    const char* fn) {
   Dtype t = at_least_float(promote_types(a.dtype(), b.dtype()));
   return binary_node<P>(a, b, t, t, s, fn);
@@ -50,33 +50,33 @@ array float_binary(const array& a, const array& b, StreamOrDevice s,
 
 // Compares in the promoted dtype; bool out.
 template <class P>
-array comparison(const array& a, const array& b, StreamOrDevice s,
+array comparison(const array& a, const array& b, const StreamOrDevice& s,
                  const char* fn) {
   return binary_node<P>(a, b, promote_types(a.dtype(), b.dtype()), bool_, s,
                         fn);
 }
 
 template <class P>
-array logical(const array& a, const array& b, StreamOrDevice s,
+array logical(const array& a, const array& b, const StreamOrDevice& s,
               const char* fn) {
   return binary_node<P>(a, b, bool_, bool_, s, fn);
 }
 
 template <class P>
 array unary_node(const array& a, Dtype in_dtype, Dtype out_dtype,
-                 StreamOrDevice s) {
+                 const StreamOrDevice& s) {
   Stream st = to_stream(s);
   return array(a.shape(), out_dtype, shared_primitive<P>(),
                {astype(a, in_dtype, st)}, st);
 }
 
 template <class P>
-array same_dtype(const array& a, StreamOrDevice s) {
+array same_dtype(const array& a, const StreamOrDevice& s) {
   return unary_node<P>(a, a.dtype(), a.dtype(), s);
 }
 
 template <class P>
-array float_unary(const array& a, StreamOrDevice s) {
+array float_unary(const array& a, const StreamOrDevice& s) {
   Dtype t = at_least_float(a.dtype());
   return unary_node<P>(a, t, t, s);
 }
@@ -232,7 +232,9 @@ array round(const array& a, int decimals, StreamOrDevice s) {
                to_stream(s));
 }
 
-array round(const array& a, StreamOrDevice s) { return round(a, 0, s); }
+array round(const array& a, StreamOrDevice s) {
+  return round(a, 0, std::move(s));
+}
 
 array exp(const array& a, StreamOrDevice s) { return float_unary<Exp>(a, s); }
 array expm1(const array& a, StreamOrDevice s) {

@@ -174,9 +174,6 @@ double max_of() {
   }
 }
 
-// `got` (of T) within `ulps` units in the last place of T at the exact value
-// `want`; below the normals, within `ulps` of the smallest normal's ulp.
-// A `want` past T's range must be the infinity of its sign.
 // Where T's values round to infinity: its largest finite value plus half
 // an ulp there.
 template <class T>
@@ -185,20 +182,22 @@ double overflow_of() {
 }
 
 // `got` (of T) within `ulps` units in the last place of T at the exact value
-// `want`; below the normals, within `ulps` of the smallest normal's ulp. A
-// `want` where T overflows must be the infinity of its sign, give or take
-// the tolerance around the threshold.
+// `want` (long double: references for float64 results are computed wider);
+// below the normals, within `ulps` of the smallest normal's ulp. A `want` where
+// T overflows must be the infinity of its sign, give or take the tolerance
+// around the threshold.
 template <class T>
-::testing::AssertionResult near_ulps(T got, double want, double ulps) {
-  const double g = to_double(got);
-  const double tol =
+::testing::AssertionResult near_ulps(T got, long double want, double ulps) {
+  const long double g = to_double(got);
+  const long double tol =
       std::isinf(want)
           ? 0
-          : ulps * eps_of<T>() * std::max(std::fabs(want), min_normal_of<T>());
+          : ulps * eps_of<T>() *
+                std::max<long double>(std::fabs(want), min_normal_of<T>());
   if (std::isnan(want)) {
     if (std::isnan(g)) return ::testing::AssertionSuccess();
   } else if (std::isinf(g)) {
-    if (g == std::copysign(INFINITY, want) &&
+    if (g == std::copysign(static_cast<long double>(INFINITY), want) &&
         std::fabs(want) + tol >= overflow_of<T>()) {
       return ::testing::AssertionSuccess();
     }
@@ -212,8 +211,9 @@ template <class T>
     return ::testing::AssertionSuccess();
   }
   return ::testing::AssertionFailure()
-         << "got " << g << ", want " << want << " (within " << ulps
-         << " ulp of " << dtype_of<T>() << ")";
+         << "got " << static_cast<double>(g) << ", want "
+         << static_cast<double>(want) << " (within " << ulps << " ulp of "
+         << dtype_of<T>() << ")";
 }
 
 // Expects `fn` to throw std::invalid_argument whose message starts with
@@ -286,14 +286,17 @@ bool ref_bool(const std::string& op, bool a, bool b) {
   return false;
 }
 
-// Floats: the double result (rounded to T by the comparison).
-double ref_float(const std::string& op, double a, double b) {
+// Floats: the double result of the IEEE operations (correctly rounded, so
+// exact for float32 and below after rounding to T, and what float64 gives);
+// pow in long double.
+long double ref_float(const std::string& op, double a, double b) {
   if (op == "add") return a + b;
   if (op == "subtract") return a - b;
   if (op == "multiply") return a * b;
   if (op == "divide") return a / b;
-  if (op == "power") return std::pow(a, b);
-  if (op == "arctan2") return std::atan2(a, b);
+  if (op == "power") {
+    return std::pow(static_cast<long double>(a), static_cast<long double>(b));
+  }
   if (op == "maximum") return std::isnan(a) || a > b ? a : b;
   if (op == "minimum") return std::isnan(a) || a < b ? a : b;
   ADD_FAILURE() << "no float reference for " << op;
@@ -389,7 +392,9 @@ void check_arithmetic(const NamedBinary& op, const Shape& sa, const Shape& sb,
       if (yd == 0) continue;
       ASSERT_EQ(q, std::floor(q)) << xd << " // " << yd;
       ASSERT_TRUE(m == 0 || (m < 0) == (yd < 0)) << xd << " % " << yd;
-      ASSERT_LT(std::fabs(m), std::fabs(yd)) << xd << " % " << yd;
+      // |m| < |b| exactly, but m rounds (as in Python, where -1e-100 % 1e100
+      // is 1e100): at most |b|.
+      ASSERT_LE(std::fabs(m), std::fabs(yd)) << xd << " % " << yd;
       ASSERT_NEAR(q * yd + m, xd, 4 * eps_of<T>() * (std::fabs(xd) + 1))
           << xd << " vs " << yd;
       ASSERT_EQ(to_double(got[i]), name == "floor_divide" ? q : m);
@@ -443,7 +448,10 @@ TYPED_TEST(ElementwiseTyped, DivideAndArcTan2ComputeInAFloat) {
         const double y = to_double(U(to_double(hb[i])));
         ASSERT_TRUE(near_ulps(gq[i], x / y, kHalf<U> ? 0.51 : 0.5))
             << x << " / " << y;
-        ASSERT_TRUE(near_ulps(gt[i], std::atan2(x, y), kHalf<U> ? 0.51 : 2))
+        ASSERT_TRUE(near_ulps(gt[i],
+                              std::atan2(static_cast<long double>(x),
+                                         static_cast<long double>(y)),
+                              kHalf<U> ? 0.51 : 2))
             << "atan2 " << x << ", " << y;
       }
     }
@@ -650,29 +658,29 @@ TYPED_TEST(ElementwiseTyped, UnaryOpsThatKeepTheDtype) {
 struct FloatFn {
   const char* name;
   array (*fn)(const array&, StreamOrDevice);
-  double (*ref)(double);
-  double lo, hi;  // where to draw inputs
-  double ulps;    // float32 and float64
+  long double (*ref)(long double);  // wider than float64
+  double lo, hi;                    // where to draw inputs
+  double ulps;                      // float32 and float64
 };
 
-double sigmoid_ref(double x) { return 1 / (1 + std::exp(-x)); }
-double rsqrt_ref(double x) { return 1 / std::sqrt(x); }
-double recip_ref(double x) { return 1 / x; }
+long double sigmoid_ref(long double x) { return 1 / (1 + std::exp(-x)); }
+long double rsqrt_ref(long double x) { return 1 / std::sqrt(x); }
+long double recip_ref(long double x) { return 1 / x; }
 
 const FloatFn kFloatFns[] = {
-    {"exp", exp, [](double x) { return std::exp(x); }, -110, 95, 1.02},
-    {"expm1", expm1, [](double x) { return std::expm1(x); }, -20, 20, 2},
-    {"log", log, [](double x) { return std::log(x); }, -1, 1e4, 2},
-    {"log1p", log1p, [](double x) { return std::log1p(x); }, -1.5, 50, 2},
-    {"sqrt", sqrt, [](double x) { return std::sqrt(x); }, -1, 1e4, 0.5},
+    {"exp", exp, [](long double x) { return std::exp(x); }, -110, 95, 1.02},
+    {"expm1", expm1, [](long double x) { return std::expm1(x); }, -20, 20, 2},
+    {"log", log, [](long double x) { return std::log(x); }, -1, 1e4, 2},
+    {"log1p", log1p, [](long double x) { return std::log1p(x); }, -1.5, 50, 2},
+    {"sqrt", sqrt, [](long double x) { return std::sqrt(x); }, -1, 1e4, 0.5},
     {"rsqrt", rsqrt, rsqrt_ref, -1, 1e4, 1.5},
     {"reciprocal", reciprocal, recip_ref, -100, 100, 0.5},
-    {"sin", sin, [](double x) { return std::sin(x); }, -50, 50, 2},
-    {"cos", cos, [](double x) { return std::cos(x); }, -50, 50, 2},
-    {"tan", tan, [](double x) { return std::tan(x); }, -5, 5, 2},
-    {"tanh", tanh, [](double x) { return std::tanh(x); }, -12, 12, 2.5},
+    {"sin", sin, [](long double x) { return std::sin(x); }, -50, 50, 2},
+    {"cos", cos, [](long double x) { return std::cos(x); }, -50, 50, 2},
+    {"tan", tan, [](long double x) { return std::tan(x); }, -5, 5, 2},
+    {"tanh", tanh, [](long double x) { return std::tanh(x); }, -12, 12, 2.5},
     {"sigmoid", sigmoid, sigmoid_ref, -110, 110, 2.5},
-    {"erf", erf, [](double x) { return std::erf(x); }, -5, 5, 2},
+    {"erf", erf, [](long double x) { return std::erf(x); }, -5, 5, 2},
 };
 
 TYPED_TEST(ElementwiseTyped, FloatFunctionsWithinTheirBounds) {

@@ -283,7 +283,8 @@ struct Power {
           return T(0);
         }
       }
-      U base = static_cast<U>(a), r = 1;
+      // Zero-extended: only the low bits matter modulo 2^bits.
+      U base = static_cast<U>(static_cast<std::make_unsigned_t<T>>(a)), r = 1;
       for (auto e = static_cast<std::make_unsigned_t<T>>(b); e != 0; e >>= 1) {
         if (e & 1) r = static_cast<U>(r * base);
         base = static_cast<U>(base * base);

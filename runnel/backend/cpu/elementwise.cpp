@@ -1,5 +1,6 @@
-// CPU kernels of the arithmetic binary ops (the scalar semantics are the
-// shared functors of backend/common/ops.h).
+// CPU kernels of the arithmetic binary ops that neither divide nor raise to
+// powers (those are in elementwise_division.cpp, to split the build); the
+// scalar semantics are the shared functors of backend/common/ops.h.
 #include "runnel/backend/cpu/elementwise.h"
 
 #include "runnel/backend/common/ops.h"
@@ -7,7 +8,6 @@
 
 namespace runnel {
 
-using cpu_backend::binary_float;
 using cpu_backend::binary_same;
 
 void Add::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
@@ -22,34 +22,12 @@ void Multiply::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   binary_same(in, out[0], ops::Multiply{});
 }
 
-void Divide::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  binary_float(in, out[0], ops::Divide{}, name());
-}
-
-void FloorDivide::eval_cpu(const std::vector<array>& in,
-                           std::vector<array>& out) {
-  binary_same(in, out[0], ops::FloorDivide{});
-}
-
-void Remainder::eval_cpu(const std::vector<array>& in,
-                         std::vector<array>& out) {
-  binary_same(in, out[0], ops::Remainder{});
-}
-
-void Power::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  binary_same(in, out[0], ops::Power{});
-}
-
 void Maximum::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   binary_same(in, out[0], ops::Maximum{});
 }
 
 void Minimum::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   binary_same(in, out[0], ops::Minimum{});
-}
-
-void ArcTan2::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  binary_float(in, out[0], ops::ArcTan2{}, name());
 }
 
 }  // namespace runnel
