@@ -6,6 +6,7 @@
 #include <string>
 
 #include "runnel/ops/creation.h"
+#include "runnel/ops/shape.h"
 #include "runnel/primitives/reduce.h"
 
 namespace runnel {
@@ -111,6 +112,13 @@ array sum_impl(const array& a, const std::vector<int>& axes_in, bool keepdims,
   Dtype t = a.dtype() == bool_ ? int32 : a.dtype();
   array in = astype(a, t, st);
   if (static_cast<int>(axes.size()) == a.ndim()) {
+    // The GPU's full-sum kernel reads its input as one contiguous run: a
+    // view (a slice, a broadcast) is copied first there. The CPU kernel
+    // reads any strides.
+    if (st.device.type == DeviceType::gpu &&
+        !detail::is_row_contiguous(in.shape(), in.strides())) {
+      in = contiguous(in, st);
+    }
     return array(reduced_shape(a.shape(), axes, keepdims), t,
                  shared_primitive<SumAll>(), {in}, st);
   }

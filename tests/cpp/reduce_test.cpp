@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -1048,6 +1049,68 @@ TYPED_TEST(ReduceTyped, StridedInputsReduceAsTheirLogicalValues) {
                                min_normal_of<T>() * eps_of<T>()))
               << i;
         }
+      }
+    }
+  }
+}
+
+// The same through the view ops: transpose, slices with negative steps,
+// broadcast_to, moveaxis, against the values of a contiguous copy.
+TYPED_TEST(ReduceTyped, ViewsReduceLikeTheirContiguousCopies) {
+  using T = TypeParam;
+  Seeded s;
+  SCOPED_TRACE(s.trace());
+  StreamContext ctx{Device(cpu)};
+  auto h = random_values<T>(6 * 40 * 33, s.rng);
+  array base = to_array(h, {6, 40, 33});
+  const std::vector<std::pair<const char*, array>> views = {
+      {"transpose", transpose(base)},
+      {"moveaxis", moveaxis(base, 2, 0)},
+      {"reversed slice",
+       slice(base, {5, 38, 30}, {INT_MIN, 1, 2}, {-1, -3, -2})},
+      {"strided slice", slice(base, {1, 0, 3}, {6, 40, 33}, {2, 3, 1})},
+      {"broadcast",
+       broadcast_to(slice(base, {0, 0, 0}, {1, 40, 33}), {7, 40, 33})},
+  };
+  for (const auto& [what, v] : views) {
+    SCOPED_TRACE(what);
+    array c = contiguous(v);
+    c.eval();
+    Host<T> lh(c.size());
+    std::copy(c.data<T>(), c.data<T>() + c.size(), lh.p.get());
+    const int nd = v.ndim();
+    for (const auto& axes : axis_sets(nd, s.rng)) {
+      if (axes.empty()) continue;
+      SCOPED_TRACE(axes_str(axes));
+      Groups g = group_by(v.shape(), normalized(axes, nd), false);
+      check_sum(sum(v, axes), lh, g);
+      check_extreme(min(v, axes), lh, g, false);
+      check_logical(all(v, axes), lh, g, true);
+      if constexpr (kFloat<T>) {
+        check_var(var(v, axes), lh, g, 0, false);
+        check_logsumexp(logsumexp(v, axes), lh, g);
+        // Views may take the three-pass path and copies the row path:
+        // the same values up to roundings.
+        auto got = values<T>(softmax(v, axes));
+        auto want = values<T>(softmax(c, axes));
+        for (size_t i = 0; i < got.size(); ++i) {
+          const long double w = ld(want[i]);
+          ASSERT_TRUE(near(ld(got[i]), w,
+                           (60 * acc_eps<T>() + 4 * eps_of<T>()) * w +
+                               min_normal_of<T>() * eps_of<T>()))
+              << "softmax element " << i;
+        }
+      }
+    }
+    for (int ax = -1; ax < nd; ++ax) {
+      SCOPED_TRACE("argmax/cumsum axis " + std::to_string(ax));
+      array am = ax < 0 ? argmax(v) : argmax(v, ax);
+      array am_c = ax < 0 ? argmax(c) : argmax(c, ax);
+      EXPECT_EQ(values<uint32_t>(am), values<uint32_t>(am_c));
+      if constexpr (kInt<T>) {
+        array cs = ax < 0 ? cumsum(v) : cumsum(v, ax, true, false);
+        array cs_c = ax < 0 ? cumsum(c) : cumsum(c, ax, true, false);
+        EXPECT_EQ(values<T>(cs), values<T>(cs_c));
       }
     }
   }

@@ -329,6 +329,48 @@ def test_softmax_matches_numpy(d, rng):
                 check_float(got, want, (60 * acc_eps(d) + 2 * EPS[out_d]) * want + 1e-7)
 
 
+@pytest.mark.parametrize("d", ALL_DTYPES, ids=str)
+def test_views_reduce_as_their_values(d, rng):
+    """Transposed, reversed, strided and broadcast views, against numpy on the
+    same views."""
+    x = random(rng, d, (6, 40, 33))
+    a = rn.array(x, d)
+    views = [
+        (a.T, x.T),
+        (a[::-1, 1::3, ::-2], x[::-1, 1::3, ::-2]),
+        (rn.moveaxis(a, 2, 0), np.moveaxis(x, 2, 0)),
+        (rn.broadcast_to(a[:1], (7, 40, 33)), np.broadcast_to(x[:1], (7, 40, 33))),
+    ]
+    nd = np_dtype(d)
+    for v, xv in views:
+        for axis in (None, 0, -1, (0, 2)):
+            got = rn.sum(v, axis=axis, stream=CPU)
+            if nd.kind in "biu":
+                want = np.sum(xv, axis=axis, dtype=np.int32 if d == rn.bool_ else nd)
+                np.testing.assert_array_equal(np.array(got), want)
+            else:
+                want = np.sum(f64(xv), axis=axis)
+                check_float(got, want, 40 * acc_eps(d) * np.sum(np.abs(f64(xv)), axis=axis)
+                            + EPS[d] * np.abs(want))
+            np.testing.assert_array_equal(f64(rn.max(v, axis=axis, stream=CPU)),
+                                          f64(np.max(xv, axis=axis)))
+            np.testing.assert_array_equal(np.array(rn.any(v, axis=axis, stream=CPU)),
+                                          np.any(xv, axis=axis))
+        for axis in (None, 0, 1, 2):
+            np.testing.assert_array_equal(np.array(rn.argmin(v, axis=axis, stream=CPU)),
+                                          np.argmin(xv, axis=axis))
+        if nd.kind in "iu":
+            np.testing.assert_array_equal(np.array(rn.cumsum(v, axis=1, stream=CPU)),
+                                          np.cumsum(xv, axis=1, dtype=nd))
+        if is_float(d):
+            for axis in (-1, 0):
+                xf = f64(xv)
+                e = np.exp(xf - np.max(xf, axis=axis, keepdims=True))
+                want = e / np.sum(e, axis=axis, keepdims=True)
+                check_float(rn.softmax(v, axis=axis, stream=CPU), want,
+                            (60 * acc_eps(d) + 2 * EPS[d]) * want + 1e-7)
+
+
 def test_float_sums_are_pairwise():
     """2^20 + 3 positive float32 values: a running sum drifts far outside
     the pairwise bound, along either axis and over all."""

@@ -689,7 +689,9 @@ ReduceLayout reduce_layout(const Shape& shape, const Strides& strides,
   });
   auto merge = [](const std::vector<Dim>& dims, Shape& sh, Strides& st) {
     for (const Dim& d : dims) {
-      if (!sh.empty() && st.back() == d.st * d.n) {
+      // (Merged sizes stay within Shape's int.)
+      if (!sh.empty() && st.back() == d.st * d.n &&
+          sh.back() * d.n <= std::numeric_limits<int>::max()) {
         sh.back() = static_cast<int>(sh.back() * d.n);
         st.back() = d.st;
       } else {
