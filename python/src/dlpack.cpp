@@ -171,9 +171,11 @@ void release_foreign(const ForeignRef& r) {
       }
       return;
     case Phase::finalizing:
-      if (std::this_thread::get_id() == q.finalizer) {
+      // The finalizing thread holds the GIL, unless it dropped the buffer
+      // inside a call that released it (a late atexit handler's eval).
+      if (std::this_thread::get_id() == q.finalizer && PyGILState_Check()) {
         lock.unlock();
-        r.release();  // the finalizing thread holds the GIL
+        r.release();
       }
       return;
     case Phase::gone:
@@ -661,7 +663,9 @@ void init_array_dlpack(nb::class_<array>& cls) {
           "flagged read-only, else a legacy (0.x) capsule. Views export "
           "their strides. copy=True exports a copy (DLPack 1.x only); "
           "dl_device=(kDLCPU, 0) exports GPU data through a host copy; "
-          "BufferError when the request cannot be met.")
+          "BufferError when the request cannot be met. bfloat16 exports as "
+          "kDLBfloat, which numpy cannot read (use numpy.array(a) with "
+          "ml_dtypes); PyTorch and JAX can.")
       .def(
           "__dlpack_device__",
           [](array a) {

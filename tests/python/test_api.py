@@ -111,7 +111,8 @@ def arg_for(fn_name, param):
     """A valid argument for a required parameter, by its name."""
     a = rn.array(A)
     table = {
-        "a": a, "b": a, "c": a, "x": a, "array": a,
+        "a": a, "b": a, "c": a, "x": a, "y": a, "array": a,
+        "condition": rn.array([[True, False], [False, True]]),
         "arrays": [a, a],
         "shape": (2, 2), "vals": 1.5, "start": 0.0, "stop": 4.0, "n": 2,
         "dtype": rn.float16, "axis": 0, "source": 0, "destination": 1,
