@@ -5,6 +5,8 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
+#include <climits>
 #include <string>
 #include <vector>
 
@@ -178,8 +180,10 @@ void init_ops_indexing(nb::module_& m) {
          nb::handle stream) {
         array x = to_array(a, std::nullopt, "take");
         StreamOrDevice s = to_stream_or_device(stream, "take");
-        if (is_integer_object(indices)) {
-          int i = nb::cast<int>(indices);
+        if (is_integer_object(indices)) {  // clamped: out of bounds anyway
+          Py_ssize_t v = PyNumber_AsSsize_t(indices.ptr(), nullptr);
+          if (v == -1 && PyErr_Occurred()) throw nb::python_error();
+          int i = static_cast<int>(std::clamp<Py_ssize_t>(v, INT_MIN, INT_MAX));
           return axis ? take(x, i, *axis, s) : take(x, i, s);
         }
         array idx = to_indices(indices, "take");
