@@ -5,6 +5,7 @@
 #include <string>
 
 #include "runnel/backend/gpu.h"
+#include "runnel/memory/small_alloc.h"
 #include "runnel/scheduler/graph.h"
 #include "runnel/transforms.h"
 
@@ -49,7 +50,7 @@ std::shared_ptr<ArrayNode> make_node(Shape shape, Dtype dtype) {
                                   std::to_string(d) + " in shape.");
     }
   }
-  auto n = std::make_shared<ArrayNode>();
+  auto n = std::allocate_shared<ArrayNode>(SmallAllocator<ArrayNode>{});
   n->size = shape_size(shape);
   n->strides = contiguous_strides(shape);
   n->shape = std::move(shape);
@@ -61,6 +62,7 @@ std::shared_ptr<ArrayNode> make_node(Shape shape, Dtype dtype) {
 
 void convert_elements(const void* src, Dtype from, void* dst, Dtype to,
                       size_t n) {
+  if (n == 0) return;  // src may be null (an empty vector's data())
   if (from == to) {
     std::memcpy(dst, src, n * size_of(from));
     return;
@@ -179,8 +181,9 @@ array::array(const void* data, Dtype src_dtype, Shape shape, Dtype dtype,
 array::array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> primitive,
              std::vector<array> inputs, Stream stream)
     : node_(detail::make_node(std::move(shape), dtype)) {
-  node_->op = std::make_shared<detail::OpNode>(
-      std::move(primitive), std::move(inputs), std::move(stream));
+  node_->op = std::allocate_shared<detail::OpNode>(
+      detail::SmallAllocator<detail::OpNode>{}, std::move(primitive),
+      std::move(inputs), std::move(stream));
   node_->op->output = node_;
 }
 
@@ -189,8 +192,9 @@ std::vector<array> array::make_arrays(std::vector<Shape> shapes,
                                       std::shared_ptr<Primitive> primitive,
                                       std::vector<array> inputs,
                                       Stream stream) {
-  auto op = std::make_shared<detail::OpNode>(
-      std::move(primitive), std::move(inputs), std::move(stream));
+  auto op = std::allocate_shared<detail::OpNode>(
+      detail::SmallAllocator<detail::OpNode>{}, std::move(primitive),
+      std::move(inputs), std::move(stream));
   std::vector<array> out;
   for (size_t i = 0; i < shapes.size(); ++i) {
     auto n = detail::make_node(std::move(shapes[i]), dtypes[i]);
@@ -236,7 +240,12 @@ void* array::raw_data() const {
     throw std::invalid_argument(
         "[data] The array is not evaluated or holds an error; call eval.");
   }
-  return static_cast<char*>(detail::host_data(*node_)->ptr()) +
+  const detail::Buffer* b = node_->data.get();
+  // Data on the CPU (the usual case) needs no reference taken.
+  void* p = b->device().type == DeviceType::cpu
+                ? b->ptr()
+                : detail::host_data(*node_)->ptr();
+  return static_cast<char*>(p) +
          node_->offset * static_cast<int64_t>(size_of(node_->dtype));
 }
 

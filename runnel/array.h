@@ -9,12 +9,15 @@
 #include <vector>
 
 #include "runnel/dtype.h"
+#include "runnel/memory/small_alloc.h"
 #include "runnel/stream.h"
 
 namespace runnel {
 
-using Shape = std::vector<int>;
-using Strides = std::vector<int64_t>;
+// Every array node has a shape and strides: their few elements come from the
+// per-thread small-block lists rather than the system allocator.
+using Shape = std::vector<int, detail::SmallAllocator<int>>;
+using Strides = std::vector<int64_t, detail::SmallAllocator<int64_t>>;
 
 class Primitive;
 class array;

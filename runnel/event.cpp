@@ -4,6 +4,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "runnel/backend/gpu.h"
 #include "runnel/scheduler/stream_state.h"
 
 namespace runnel {
@@ -15,15 +16,33 @@ int64_t now_ns() {
       .count();
 }
 
-// Takes the time when the stream reaches it.
+// A timed event's point: the host clock when a CPU stream reaches it, or a
+// CUDA event recorded in a GPU stream's work (the GPU's clock).
+struct Stamp {
+  std::atomic<int64_t> ns{0};
+  void* gpu_event = nullptr;  // written by the launch, read after it is done
+  ~Stamp() {
+    if (gpu_event) {
+      detail::gpu::backend("Event").destroy_timing_event(gpu_event);
+    }
+  }
+};
+
 class StampWork final : public detail::Work {
  public:
-  explicit StampWork(std::shared_ptr<std::atomic<int64_t>> t)
-      : t_(std::move(t)) {}
-  void run() override { t_->store(now_ns(), std::memory_order_release); }
+  StampWork(std::shared_ptr<Stamp> t, DeviceType type)
+      : t_(std::move(t)), type_(type) {}
+  void run() override {
+    if (type_ == DeviceType::gpu) {
+      t_->gpu_event = detail::gpu::backend("record").record_timing_event();
+    } else {
+      t_->ns.store(now_ns(), std::memory_order_release);
+    }
+  }
 
  private:
-  std::shared_ptr<std::atomic<int64_t>> t_;
+  std::shared_ptr<Stamp> t_;
+  DeviceType type_;
 };
 
 class WaitWork final : public detail::Work {
@@ -39,7 +58,7 @@ struct Event::Impl {
   detail::Dep point;
   Device device{cpu};
   bool recorded = false;
-  std::shared_ptr<std::atomic<int64_t>> stamp;
+  std::shared_ptr<Stamp> stamp;
 
   detail::Dep get() {
     std::lock_guard lock(mu);
@@ -54,11 +73,12 @@ Event::Event(bool enable_timing) : impl_(std::make_shared<Impl>()) {
 void Event::record(StreamOrDevice s) {
   Stream st = to_stream(s);
   auto& state = st.state();
-  std::shared_ptr<std::atomic<int64_t>> stamp;
+  std::shared_ptr<Stamp> stamp;
   detail::Dep point;
   if (impl_->timing) {
-    stamp = std::make_shared<std::atomic<int64_t>>(0);
-    uint64_t v = state.submit(std::make_unique<StampWork>(stamp));
+    stamp = std::make_shared<Stamp>();
+    uint64_t v =
+        state.submit(std::make_unique<StampWork>(stamp, st.device.type));
     point = detail::Dep{state.timeline_ptr(), v};
   } else {
     point = state.tail();
@@ -106,15 +126,17 @@ double Event::elapsed_time(const Event& end) const {
     throw std::invalid_argument(
         "[elapsed_time] The events were recorded on different device types.");
   }
-  if (d0.type == DeviceType::gpu) {
-    // The stamp would be the host's launch time, not the GPU's: refuse
-    // rather than give a wrong figure.
-    throw std::runtime_error(
-        "[elapsed_time] Timing events on GPU streams is not supported yet.");
+  if (d0 != d1 && d0.type == DeviceType::gpu) {
+    throw std::invalid_argument(
+        "[elapsed_time] The events were recorded on different GPUs.");
   }
   synchronize();
   end.synchronize();
-  return static_cast<double>(s1->load() - s0->load()) / 1e6;
+  if (d0.type == DeviceType::gpu) {
+    return detail::gpu::backend("elapsed_time")
+        .elapsed_ms(s0->gpu_event, s1->gpu_event);
+  }
+  return static_cast<double>(s1->ns.load() - s0->ns.load()) / 1e6;
 }
 
 }  // namespace runnel

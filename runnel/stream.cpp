@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ostream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -82,6 +83,31 @@ bool Stream::query() const {
 }
 
 void Stream::synchronize() const { detail::synchronize_state(*state_); }
+
+void* Stream::cuda_stream() const {
+  if (device.type != DeviceType::gpu) {
+    std::ostringstream os;
+    os << "[cuda_stream] " << *this << " is not a GPU stream.";
+    throw std::invalid_argument(os.str());
+  }
+  return state_->native_handle();
+}
+
+Stream Stream::from_external(void* handle, const Device& device) {
+  if (device.type != DeviceType::gpu) {
+    throw std::invalid_argument(
+        "[from_external] External streams are CUDA streams: the device must "
+        "be a GPU.");
+  }
+  if (!handle) {
+    throw std::invalid_argument(
+        "[from_external] The handle is null (CUDA's legacy default stream "
+        "synchronises with every other stream; pass a stream made by its "
+        "owner).");
+  }
+  detail::check_available(device, "from_external");
+  return Stream(detail::make_stream(device, 0, handle));
+}
 
 std::ostream& operator<<(std::ostream& os, const Stream& s) {
   return os << "Stream(" << s.device << ", " << s.index << ")";

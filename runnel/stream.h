@@ -32,6 +32,18 @@ class Stream {
   // Waits for all work submitted so far; raises (and clears) pending errors.
   void synchronize() const;
 
+  // A GPU stream's CUDA stream (a cudaStream_t), for ordering other
+  // libraries' work with runnel's. Everything submitted to this stream so far
+  // has been enqueued on the CUDA stream when it returns (it waits for work
+  // still held on the host for another stream). std::invalid_argument for a
+  // CPU stream.
+  void* cuda_stream() const;
+  // A runnel stream that enqueues its GPU work on `handle`, a CUDA stream of
+  // GPU `device` that another library made (PyTorch, CuPy): runnel's work and
+  // theirs are ordered as that stream orders them. runnel never destroys the
+  // handle; its owner must keep it alive while runnel work on it is pending.
+  static Stream from_external(void* handle, const Device& device);
+
   detail::StreamState& state() const { return *state_; }
   const std::shared_ptr<detail::StreamState>& state_ptr() const {
     return state_;

@@ -3,10 +3,11 @@
 # machine; logs under $OUT:
 #   scripts/gpu-check.sh build   configure and build with all cores
 #   scripts/gpu-check.sh test    the C++ suite with the GPU as default device
-#   scripts/gpu-check.sh bench   the GPU benchmarks
+#   scripts/gpu-check.sh bench   the GPU benchmarks (builds the CPU ones too)
+#   scripts/gpu-check.sh cpubench  the CPU scheduler benchmarks (after bench)
 #   scripts/gpu-check.sh python  the Python package (with the CUDA backend)
 #                                and its pytest suite
-# GoogleTest travels in .deps/ (scripts/pack-gpu-deps.sh makes it here): the
+# GoogleTest and Google Benchmark travel in .deps/ (scripts/pack-gpu-deps.sh makes it here): the
 # machine has no network.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,23 +37,34 @@ case "$stage" in
     exit "${PIPESTATUS[0]}"
     ;;
   bench)
-    # The same build dir with the benchmarks on: Google Benchmark is absent
-    # here, so only gpu_bench is added (nothing else is rebuilt). gpu_bench
-    # writes its report to $OUT/gpu_bench.txt; the console goes to
+    # The same build dir with the benchmarks on (Google Benchmark from
+    # .deps/): gpu_bench and runnel_bench are added, nothing else rebuilt.
+    # gpu_bench writes its report to $OUT/gpu_bench.txt; the console goes to
     # gpu_bench.log, the summary table last.
     export OUT
     start=$(date +%s)
     cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DRUNNEL_CUDA=ON -DRUNNEL_BUILD_BENCH=ON -DGTEST_ROOT="$PWD/.deps" \
+      -DCMAKE_PREFIX_PATH="$PWD/.deps" \
       >"$OUT/bench-configure.log" 2>&1 || { tail -20 "$OUT/bench-configure.log"; exit 1; }
-    ninja -C "$BUILD" -j "$(nproc)" gpu_bench >"$OUT/bench-build.log" 2>&1
+    ninja -C "$BUILD" -j "$(nproc)" gpu_bench runnel_bench >"$OUT/bench-build.log" 2>&1
     rc=$?
     echo "bench build: rc=$rc in $(( $(date +%s) - start )) s"
     if [[ $rc != 0 ]]; then
       grep -E "error|FAILED" "$OUT/bench-build.log" | head -40
       exit "$rc"
     fi
-    timeout 300 "$BUILD/bench/gpu_bench" 2>&1 | tee "$OUT/gpu_bench.log"
+    timeout 240 "$BUILD/bench/gpu_bench" 2>&1 | tee "$OUT/gpu_bench.log"
+    rc=${PIPESTATUS[0]}
+    exit "$rc"
+    ;;
+  cpubench)
+    # The scheduler benchmarks (CPU streams) on this machine's cores.
+    export OUT
+    { echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+      echo "load: $(cat /proc/loadavg)"; date
+      timeout 300 "$BUILD/bench/runnel_bench" --benchmark_min_time=0.5
+    } 2>&1 | tee "$OUT/cpu_bench.log" | tail -30
     exit "${PIPESTATUS[0]}"
     ;;
   python)

@@ -7,6 +7,7 @@ streams, with the names of MLX's ``mlx.core``::
     rn.eval(y)
 """
 
+import atexit as _atexit
 import sys as _sys
 
 from . import _core
@@ -14,10 +15,23 @@ from ._core import *  # noqa: F401,F403
 from ._core import _testing
 from ._shims import (  # noqa: F401
     ThreadLocalStream,
+    finfo,
+    iinfo,
     new_thread_local_stream,
     new_thread_unsafe_stream,
 )
+from .io import (  # noqa: F401
+    load,
+    save,
+    save_safetensors,
+    savez,
+    savez_compressed,
+)
 from . import cuda, metal  # noqa: F401
+
+# Foreign buffers (from_dlpack) are released under the GIL: the ones queued
+# go now, and later ones only on the finalizing thread (DESIGN.md §2).
+_atexit.register(_core._release_foreign_at_exit)
 
 # `import runnel._testing` works like the other submodules.
 _sys.modules[__name__ + "._testing"] = _testing

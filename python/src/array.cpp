@@ -314,10 +314,14 @@ void init_array(nb::module_& m) {
   dtype.export_values()
       .def_prop_ro(
           "size", [](Dtype d) { return size_of(d); }, "Bytes per element.")
-      .def("__repr__",
-           [](Dtype d) { return "runnel." + std::string(dtype_name(d)); })
-      .def("__str__",
-           [](Dtype d) { return "runnel." + std::string(dtype_name(d)); });
+      .def(
+          "__repr__",
+          [](Dtype d) { return "runnel." + std::string(dtype_name(d)); },
+          "runnel.<name>, as MLX prints dtypes.")
+      .def(
+          "__str__",
+          [](Dtype d) { return "runnel." + std::string(dtype_name(d)); },
+          "runnel.<name>, as MLX prints dtypes.");
 
   nb::class_<array> cls(m, "array", nb::type_slots(array_slots),
                         "A lazy n-dimensional array bound to the stream it "
@@ -373,7 +377,10 @@ void init_array(nb::module_& m) {
            "A numpy array of the values (bfloat16 through ml_dtypes).");
   init_array_operators(cls);
   init_array_indexing(cls);
+  init_array_reductions(cls);
+  init_array_matmul(cls);
   init_array_indexing_advanced(cls);
+  init_array_dlpack(cls);
 
   m.def(
       "eval",

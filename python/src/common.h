@@ -60,10 +60,15 @@ void init_ops_random(nb::module_& m);  // the rn.random submodule
 void init_ops_linalg(nb::module_& m);
 void init_ops_indexing(nb::module_& m);  // gathers, scatters, rn.array.at
 // Methods and operators of rn.array, by family.
-void init_array_operators(nb::class_<array>& cls);  // ops_elementwise.cpp
-void init_array_indexing(nb::class_<array>& cls);   // ops_shape.cpp
+void init_array_operators(nb::class_<array>& cls);   // ops_elementwise.cpp
+void init_array_indexing(nb::class_<array>& cls);    // ops_shape.cpp
+void init_array_reductions(nb::class_<array>& cls);  // ops_reduce.cpp
+void init_array_matmul(nb::class_<array>& cls);      // ops_linalg.cpp
 // __getitem__ beyond basic keys, __setitem__, .at (ops_indexing.cpp).
 void init_array_indexing_advanced(nb::class_<array>& cls);
+// DLPack: __dlpack__ and __dlpack_device__ (dlpack.cpp).
+void init_array_dlpack(nb::class_<array>& cls);
+void init_dlpack(nb::module_& m);  // from_dlpack
 void init_memory(nb::module_& m);
 void init_testing(nb::module_& m);
 

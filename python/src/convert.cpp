@@ -314,6 +314,10 @@ array to_array(nb::handle h, std::optional<Dtype> dtype, const char* fn) {
     return dtype && *dtype != a.dtype() ? astype(a, *dtype) : a;
   }
   if (ScalarKind kind = scalar_kind(h); kind != ScalarKind::none) {
+    // A Python float given a float dtype is rounded once, from its double.
+    if (kind == ScalarKind::floating && dtype && is_floating_point(*dtype)) {
+      return array(PyFloat_AsDouble(h.ptr()), *dtype);
+    }
     array a = scalar_to_array(h, kind, std::nullopt, fn);
     return dtype && *dtype != a.dtype() ? astype(a, *dtype) : a;
   }

@@ -37,6 +37,27 @@ PyStreamContext make_context(nb::handle s) {
 
 }  // namespace
 
+namespace {
+// A CUDA stream handle from an int, the __cuda_stream__ protocol, a
+// torch.cuda.Stream (.cuda_stream) or a cupy stream (.ptr).
+uintptr_t external_stream_handle(nb::handle h) {
+  if (PyLong_Check(h.ptr())) return nb::cast<uintptr_t>(h);
+  if (nb::hasattr(h, "__cuda_stream__")) {
+    nb::tuple t = nb::cast<nb::tuple>(h.attr("__cuda_stream__")());
+    if (t.size() == 2) return nb::cast<uintptr_t>(t[1]);
+  } else if (nb::hasattr(h, "cuda_stream")) {
+    return nb::cast<uintptr_t>(h.attr("cuda_stream"));
+  } else if (nb::hasattr(h, "ptr")) {
+    return nb::cast<uintptr_t>(h.attr("ptr"));
+  }
+  throw nb::type_error(
+      ("[from_external] expected a CUDA stream handle (an int, an object "
+       "with __cuda_stream__, a torch or cupy stream), not " +
+       std::string(nb::type_name(h.type()).c_str()) + ".")
+          .c_str());
+}
+}  // namespace
+
 void init_device_stream(nb::module_& m) {
   using namespace nb::literals;
 
@@ -51,8 +72,12 @@ void init_device_stream(nb::module_& m) {
            "Device(type, index=0).")
       .def_ro("type", &Device::type, "The DeviceType.")
       .def_ro("index", &Device::index, "The index among devices of the type.")
-      .def("__repr__", [](const Device& d) { return to_string(d); })
-      .def("__str__", [](const Device& d) { return to_string(d); })
+      .def(
+          "__repr__", [](const Device& d) { return to_string(d); },
+          "Device(type, index).")
+      .def(
+          "__str__", [](const Device& d) { return to_string(d); },
+          "Device(type, index).")
       .def(
           "__eq__",
           [](const Device& a, nb::handle b) -> nb::object {
@@ -61,7 +86,8 @@ void init_device_stream(nb::module_& m) {
             }
             return nb::bool_(a == to_device(b, "Device.__eq__"));
           },
-          nb::is_operator())
+          nb::is_operator(),
+          "Equal type and index; a DeviceType compares as its device 0.")
       .def(
           "__ne__",
           [](const Device& a, nb::handle b) -> nb::object {
@@ -70,11 +96,13 @@ void init_device_stream(nb::module_& m) {
             }
             return nb::bool_(a != to_device(b, "Device.__ne__"));
           },
-          nb::is_operator())
+          nb::is_operator(), "Not ==.")
       .def(
           "__lt__", [](const Device& a, const Device& b) { return a < b; },
-          nb::is_operator())
-      .def("__hash__", [](const Device& d) { return std::hash<Device>()(d); });
+          nb::is_operator(), "Ordered by type, then index.")
+      .def(
+          "__hash__", [](const Device& d) { return std::hash<Device>()(d); },
+          "A hash of the type and index.");
   nb::implicitly_convertible<DeviceType, Device>();
 
   nb::class_<Stream>(m, "Stream",
@@ -104,7 +132,9 @@ void init_device_stream(nb::module_& m) {
           },
           "Waits for all work submitted so far; raises (and clears) the "
           "stream's pending errors.")
-      .def("__repr__", [](const Stream& s) { return repr(s); })
+      .def(
+          "__repr__", [](const Stream& s) { return repr(s); },
+          "Stream(Device(type, index), index).")
       .def(
           "__eq__",
           [](const Stream& a, nb::handle b) -> nb::object {
@@ -113,7 +143,7 @@ void init_device_stream(nb::module_& m) {
             }
             return nb::bool_(a == nb::cast<const Stream&>(b));
           },
-          nb::is_operator())
+          nb::is_operator(), "The same stream (same index).")
       .def(
           "__ne__",
           [](const Stream& a, nb::handle b) -> nb::object {
@@ -122,8 +152,46 @@ void init_device_stream(nb::module_& m) {
             }
             return nb::bool_(!(a == nb::cast<const Stream&>(b)));
           },
-          nb::is_operator())
-      .def("__hash__", [](const Stream& s) { return std::hash<Stream>()(s); });
+          nb::is_operator(), "Not ==.")
+      .def(
+          "__hash__", [](const Stream& s) { return std::hash<Stream>()(s); },
+          "A hash of the index.")
+      .def_prop_ro(
+          "cuda_stream",
+          [](const Stream& s) {
+            nb::gil_scoped_release nogil;
+            return reinterpret_cast<uintptr_t>(s.cuda_stream());
+          },
+          "A GPU stream's CUDA stream handle (an int), with everything "
+          "submitted so far enqueued on it: other libraries' work put on it "
+          "afterwards runs after runnel's. ValueError for a CPU stream.")
+      .def(
+          "__cuda_stream__",
+          [](const Stream& s) {
+            uintptr_t h;
+            {
+              nb::gil_scoped_release nogil;
+              h = reinterpret_cast<uintptr_t>(s.cuda_stream());
+            }
+            return nb::make_tuple(0, h);
+          },
+          "The CUDA stream protocol: (0, handle), as cuda_stream.")
+      .def_static(
+          "from_external",
+          [](nb::handle handle, nb::handle device) {
+            Device d = device.is_none() ? Device(DeviceType::gpu, 0)
+                                        : to_device(device, "from_external");
+            uintptr_t h = external_stream_handle(handle);
+            nb::gil_scoped_release nogil;
+            return Stream::from_external(reinterpret_cast<void*>(h), d);
+          },
+          "handle"_a, "device"_a.none() = nb::none(),
+          "A runnel stream that enqueues its work on a CUDA stream another "
+          "library made: an int handle, an object with __cuda_stream__, a "
+          "torch.cuda.Stream (its cuda_stream) or a cupy stream (its ptr). "
+          "device: the GPU it belongs to (default Device(gpu, 0)). runnel "
+          "never destroys it: keep it alive while runnel work on it is "
+          "pending.");
 
   m.def("device_count", &device_count, "type"_a,
         "The number of devices of a type: cpu is 1; gpu is 0 without CUDA.");

@@ -25,6 +25,7 @@ NB_MODULE(_core, m) {
   init_ops_random(m);
   init_ops_linalg(m);
   init_ops_indexing(m);
+  init_dlpack(m);
   init_memory(m);
   init_testing(m);
 }

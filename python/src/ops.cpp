@@ -1,5 +1,7 @@
 // The foundation ops: creation, elementwise, reduce. Each takes keyword
 // `stream=`: None, a Stream, a Device or a DeviceType.
+#include <nanobind/stl/optional.h>
+
 #include "python/src/common.h"
 
 namespace runnel::python {
@@ -82,6 +84,77 @@ void init_ops(nb::module_& m) {
       "arange(stop, ...): values from start (default 0, inclusive) to stop "
       "(exclusive) by step. The dtype is int32 when every bound is an int, "
       "else float32.");
+  m.def(
+      "zeros_like",
+      [](nb::handle a, nb::handle stream) {
+        return zeros_like(to_array(a, std::nullopt, "zeros_like"),
+                          to_stream_or_device(stream, "zeros_like"));
+      },
+      "a"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "zeros_like(a, *, stream=None): zeros of a's shape and dtype.");
+  m.def(
+      "ones_like",
+      [](nb::handle a, nb::handle stream) {
+        return ones_like(to_array(a, std::nullopt, "ones_like"),
+                         to_stream_or_device(stream, "ones_like"));
+      },
+      "a"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "ones_like(a, *, stream=None): ones of a's shape and dtype.");
+  m.def(
+      "full_like",
+      [](nb::handle a, nb::handle vals, nb::handle dtype, nb::handle stream) {
+        array x = to_array(a, std::nullopt, "full_like");
+        auto d = to_dtype(dtype, "full_like");
+        // A Python float stays exact (float64) until cast to the dtype.
+        array v = PyFloat_Check(vals.ptr())
+                      ? array(PyFloat_AsDouble(vals.ptr()))
+                      : to_array(vals, std::nullopt, "full_like");
+        return full_like(x, v, d.value_or(x.dtype()),
+                         to_stream_or_device(stream, "full_like"));
+      },
+      "a"_a, "vals"_a, "dtype"_a.none() = nb::none(), nb::kw_only(),
+      "stream"_a.none() = nb::none(),
+      "full_like(a, vals, dtype=None, *, stream=None): an array of a's shape "
+      "filled with vals (broadcast), as dtype (default: a's dtype).");
+  m.def(
+      "linspace",
+      [](nb::handle start, nb::handle stop, int num, nb::handle dtype,
+         nb::handle stream) {
+        is_float_arg(start, "linspace");
+        is_float_arg(stop, "linspace");
+        return linspace(nb::cast<double>(start), nb::cast<double>(stop), num,
+                        to_dtype(dtype, "linspace").value_or(float32),
+                        to_stream_or_device(stream, "linspace"));
+      },
+      "start"_a, "stop"_a, "num"_a = 50, "dtype"_a.none() = nb::none(),
+      nb::kw_only(), "stream"_a.none() = nb::none(),
+      "linspace(start, stop, num=50, dtype=float32, *, stream=None): num "
+      "evenly spaced values from start to stop, both included; computed in "
+      "float64 and cast to dtype (integers round toward zero).");
+  m.def(
+      "eye",
+      [](int n, std::optional<int> m_, int k, nb::handle dtype,
+         nb::handle stream) {
+        return eye(n, m_.value_or(n), k,
+                   to_dtype(dtype, "eye").value_or(float32),
+                   to_stream_or_device(stream, "eye"));
+      },
+      "n"_a, "m"_a.none() = nb::none(), "k"_a = 0,
+      "dtype"_a.none() = nb::none(), nb::kw_only(),
+      "stream"_a.none() = nb::none(),
+      "eye(n, m=None, k=0, dtype=float32, *, stream=None): an (n, m) matrix "
+      "(m defaults to n) with ones on diagonal k (> 0 above the main one, < 0 "
+      "below) and zeros elsewhere.");
+  m.def(
+      "identity",
+      [](int n, nb::handle dtype, nb::handle stream) {
+        return identity(n, to_dtype(dtype, "identity").value_or(float32),
+                        to_stream_or_device(stream, "identity"));
+      },
+      "n"_a, "dtype"_a.none() = nb::none(), nb::kw_only(),
+      "stream"_a.none() = nb::none(),
+      "identity(n, dtype=float32, *, stream=None): the (n, n) identity "
+      "matrix.");
   m.def(
       "astype",
       [](nb::handle a, nb::handle dtype, nb::handle stream) {

@@ -50,6 +50,13 @@ int to_int(nb::handle h, const char* fn, const char* what) {
 }
 
 // An int or a sequence of ints.
+std::vector<int> to_ints(nb::handle h, const char* fn, const char* what);
+// The same, as a Shape.
+Shape to_shape_ints(nb::handle h, const char* fn, const char* what) {
+  std::vector<int> v = to_ints(h, fn, what);
+  return Shape(v.begin(), v.end());
+}
+
 std::vector<int> to_ints(nb::handle h, const char* fn, const char* what) {
   if (is_int(h)) return {to_int(h, fn, what)};
   if (!PySequence_Check(h.ptr()) || PyUnicode_Check(h.ptr())) {
@@ -202,7 +209,7 @@ void init_ops_shape(nb::module_& m) {
       "reshape",
       [](nb::handle a, nb::handle shape, nb::handle stream) {
         return reshape(to_array(a, std::nullopt, "reshape"),
-                       to_ints(shape, "reshape", "shape"),
+                       to_shape_ints(shape, "reshape", "shape"),
                        to_stream_or_device(stream, "reshape"));
       },
       "a"_a, "shape"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
@@ -343,8 +350,8 @@ void init_ops_shape(nb::module_& m) {
                 ? split(x, to_int(indices_or_sections, "split", "sections"),
                         axis, s)
                 : split(x,
-                        to_ints(indices_or_sections, "split",
-                                "indices_or_sections"),
+                        to_shape_ints(indices_or_sections, "split",
+                                      "indices_or_sections"),
                         axis, s);
         return to_list(parts);
       },
@@ -394,18 +401,23 @@ void init_ops_shape(nb::module_& m) {
       "repeated `repeats` times along axis, or along the flattened array.");
 }
 
+// __getitem__ is ops_indexing.cpp's (init_array_indexing_advanced), which
+// hands basic keys to index_basic: nanobind adds a second def of a name as an
+// overload, so only one may define it.
 void init_array_indexing(nb::class_<array>& cls) {
-  cls.def("__getitem__", &index_basic, "key"_a.none(),
-          "a[key] for basic keys (ints, slices, None, ..., and tuples of "
-          "them): a view sharing a's memory, as numpy's basic indexing.")
-      .def_prop_ro(
-          "T", [](const array& a) { return transpose(a); },
-          "The axes reversed (a view).")
+  cls.def_prop_ro(
+         "T", [](const array& a) { return transpose(a); },
+         "The axes reversed (a view).")
       .def(
           "reshape",
           [](const array& a, nb::args shape, nb::handle stream) {
-            return reshape(a, varargs_ints(shape, "reshape", "shape"),
-                           to_stream_or_device(stream, "reshape"));
+            return reshape(
+                a,
+                [&] {
+                  std::vector<int> v = varargs_ints(shape, "reshape", "shape");
+                  return Shape(v.begin(), v.end());
+                }(),
+                to_stream_or_device(stream, "reshape"));
           },
           "shape"_a, "stream"_a.none() = nb::none(),
           "a.reshape(*shape, stream=None): reshape(a, shape); shape as one "
@@ -463,8 +475,8 @@ void init_array_indexing(nb::class_<array>& cls) {
                     ? split(a, to_int(indices_or_sections, "split", "sections"),
                             axis, s)
                     : split(a,
-                            to_ints(indices_or_sections, "split",
-                                    "indices_or_sections"),
+                            to_shape_ints(indices_or_sections, "split",
+                                          "indices_or_sections"),
                             axis, s);
             return to_list(parts);
           },

@@ -29,8 +29,10 @@ class Backend {
   virtual int device_count() = 0;
   virtual DeviceInfo device_info(int index) = 0;
   virtual std::pair<int, int> priority_range(int index) = 0;
+  // `external`: a CUDA stream made elsewhere to enqueue on (not owned).
   virtual std::shared_ptr<StreamState> make_stream(int index, int stream_index,
-                                                   int priority) = 0;
+                                                   int priority,
+                                                   void* external) = 0;
   // Runs `p`'s GPU kernel for the stream whose work is being launched on
   // this thread.
   virtual void eval(Primitive& p, const std::vector<array>& inputs,
@@ -45,6 +47,18 @@ class Backend {
   virtual void clear_cache(int index) = 0;
   // A host copy of a finished GPU buffer.
   virtual std::shared_ptr<Buffer> to_host(const Buffer& b) = 0;
+  // Page-locked host memory, which copies to and from every GPU use at full
+  // speed and without staging; nullptr when it cannot be had (the CPU
+  // allocator then uses ordinary memory). host_free takes what host_alloc
+  // gave.
+  virtual void* host_alloc(size_t n) = 0;
+  virtual void host_free(void* p) = 0;
+  // Timing events: one recorded in the stream's work being launched on this
+  // thread (timed by the GPU's clock), the milliseconds between two that are
+  // complete, and their release.
+  virtual void* record_timing_event() = 0;
+  virtual double elapsed_ms(void* start, void* end) = 0;
+  virtual void destroy_timing_event(void* e) = 0;
 };
 
 // Never throws; 0 without a backend, driver or GPU. Before the backend is
@@ -57,7 +71,11 @@ Backend& backend(const char* fn);
 DeviceInfo device_info(int index);
 std::pair<int, int> priority_range(int index);
 std::shared_ptr<StreamState> make_stream(int index, int stream_index,
-                                         int priority);
+                                         int priority, void* external);
+
+// From the first GPU stream on, the CPU allocator takes new memory from
+// `b`'s host_alloc (allocator.cpp).
+void use_pinned_host_memory(Backend* b);
 
 }  // namespace runnel::detail::gpu
 

@@ -139,8 +139,11 @@ std::pair<int, int> priority_range(int index) {
 }
 
 std::shared_ptr<StreamState> make_stream(int index, int stream_index,
-                                         int priority) {
-  return backend("new_stream").make_stream(index, stream_index, priority);
+                                         int priority, void* external) {
+  Backend& b = backend("new_stream");
+  auto s = b.make_stream(index, stream_index, priority, external);
+  use_pinned_host_memory(&b);  // a GPU is in use: stage through pinned memory
+  return s;
 }
 
 }  // namespace runnel::detail::gpu

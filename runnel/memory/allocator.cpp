@@ -2,16 +2,19 @@
 // freed blocks so that steady-state loops do not call the system allocator.
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "runnel/backend/gpu.h"
 #include "runnel/memory.h"
 #include "runnel/memory/buffer.h"
+#include "runnel/memory/small_alloc.h"
 #include "runnel/scheduler/errors.h"
 #include "runnel/scheduler/pool.h"
 #include "runnel/scheduler/stream_state.h"
@@ -23,6 +26,9 @@ namespace {
 constexpr size_t kAlign = 64;
 // Blocks at most this large are cached on free.
 constexpr size_t kMaxCachedBlock = size_t{1} << 30;
+
+// Set once a GPU stream exists: new host memory is then page-locked.
+std::atomic<gpu::Backend*> g_pinned{nullptr};
 
 size_t round_size(size_t n) {
   if (n <= 4096) return (n + 255) & ~size_t{255};
@@ -74,12 +80,19 @@ class CpuAllocator {
     }
     if (active_ + cache_bytes_ + size > limit_) trim(size);
     lock.unlock();
-    void* p = std::aligned_alloc(kAlign, size);
+    bool pinned = false;
+    void* p = nullptr;
+    if (gpu::Backend* b = g_pinned.load(std::memory_order_acquire)) {
+      p = b->host_alloc(size);
+      pinned = p != nullptr;
+    }
+    if (!p) p = std::aligned_alloc(kAlign, size);
     if (!p) {
       throw out_of_memory("[malloc] The system could not provide " +
                           human_bytes(n) + ".");
     }
     lock.lock();
+    if (pinned) pinned_.insert(p);
     add_active(size);
     return p;
   }
@@ -106,6 +119,15 @@ class CpuAllocator {
     if (size <= kMaxCachedBlock && active_ + cache_bytes_ + size <= limit_) {
       cache_[size].push_back(p);
       cache_bytes_ += size;
+    } else {
+      release(p);
+    }
+  }
+
+  // Gives a block back to whoever made it.
+  void release(void* p) {
+    if (pinned_.erase(p)) {
+      g_pinned.load(std::memory_order_acquire)->host_free(p);
     } else {
       std::free(p);
     }
@@ -151,7 +173,7 @@ class CpuAllocator {
   void trim(size_t want) {
     size_t freed = 0;
     for (auto it = cache_.begin(); freed < want && it != cache_.end();) {
-      for (void* p : it->second) std::free(p);
+      for (void* p : it->second) release(p);
       freed += it->first * it->second.size();
       cache_bytes_ -= it->first * it->second.size();
       it = cache_.erase(it);
@@ -164,6 +186,8 @@ class CpuAllocator {
   uint64_t frees_ = 0;
   // Freed blocks by size class: a request reuses a block of its own class.
   std::unordered_map<size_t, std::vector<void*>> cache_;
+  // The blocks (in use or cached) that are page-locked.
+  std::unordered_set<void*> pinned_;
   size_t cache_bytes_ = 0;
   size_t active_ = 0;
   size_t peak_ = 0;
@@ -192,14 +216,40 @@ std::string human_bytes(size_t n) {
 
 void wake_memory_waiters() { cpu_allocator().wake_waiters(); }
 
+void gpu::use_pinned_host_memory(Backend* b) {
+  g_pinned.store(b, std::memory_order_release);
+}
+
 Buffer::Buffer(void* ptr, size_t size, Device device, Release release)
     : ptr_(ptr), size_(size), device_(device), release_(std::move(release)) {}
+
+namespace {
+// Frees a CPU block once every use is reached: a copy to a GPU from pinned
+// memory may still be reading it when its last reference goes.
+void free_after(std::vector<Dep> uses, void* p, size_t n) {
+  while (!uses.empty() && uses.back().reached()) uses.pop_back();
+  if (uses.empty()) {
+    cpu_allocator().free(p, n);
+    return;
+  }
+  Dep last = std::move(uses.back());
+  uses.pop_back();
+  Timeline::Callback rest = [uses = std::move(uses), p, n]() mutable {
+    free_after(std::move(uses), p, n);
+  };
+  if (!last.timeline->on_reached(last.value, rest)) rest();
+}
+}  // namespace
 
 Buffer::~Buffer() {
   if (release_) {
     release_(*this);  // a device backend's memory: it does its own counting
   } else if (ptr_) {
-    cpu_allocator().free(ptr_, size_);
+    if (uses_.empty()) {
+      cpu_allocator().free(ptr_, size_);
+    } else {
+      free_after(std::move(uses_), ptr_, size_);
+    }
   }
 }
 
@@ -221,7 +271,7 @@ std::vector<Dep> Buffer::uses() const {
 
 std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d) {
   void* p = cpu_allocator().malloc(nbytes);
-  return std::make_shared<Buffer>(p, nbytes, d);
+  return std::allocate_shared<Buffer>(SmallAllocator<Buffer>{}, p, nbytes, d);
 }
 
 }  // namespace runnel::detail

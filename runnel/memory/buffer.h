@@ -31,6 +31,11 @@ class Buffer {
   void* ptr() const { return ptr_; }
   size_t size() const { return size_; }
   Device device() const { return device_; }
+  // Whether the CPU allocator owns the memory (not a device backend, not a
+  // foreign buffer): only such memory may be donated to an op's output.
+  bool cpu_owned() const {
+    return !release_ && device_.type == DeviceType::cpu;
+  }
 
   // A point after which launched work no longer reads or writes the buffer
   // (one per timeline: the latest).

@@ -83,6 +83,63 @@ array arange(int start, int stop, int step, StreamOrDevice s) {
 
 array arange(int stop, StreamOrDevice s) { return arange(0, stop, 1, s); }
 
+array zeros_like(const array& a, StreamOrDevice s) {
+  return zeros(a.shape(), a.dtype(), s);
+}
+
+array ones_like(const array& a, StreamOrDevice s) {
+  return ones(a.shape(), a.dtype(), s);
+}
+
+array full_like(const array& a, const array& value, Dtype dtype,
+                StreamOrDevice s) {
+  Shape out = broadcast_shapes(a.shape(), value.shape(), "full_like");
+  if (out != a.shape()) {
+    throw std::invalid_argument(
+        "[full_like] The value's shape does not broadcast to the input's "
+        "shape.");
+  }
+  return full(a.shape(), value, dtype, s);
+}
+
+array full_like(const array& a, const array& value, StreamOrDevice s) {
+  return full_like(a, value, a.dtype(), s);
+}
+
+array linspace(double start, double stop, int num, Dtype dtype,
+               StreamOrDevice s) {
+  if (num < 0) {
+    throw std::invalid_argument("[linspace] num must be non-negative, not " +
+                                std::to_string(num) + ".");
+  }
+  if (!std::isfinite(start) || !std::isfinite(stop)) {
+    throw std::invalid_argument("[linspace] start and stop must be finite.");
+  }
+  return array(Shape{num}, dtype, std::make_shared<Linspace>(start, stop), {},
+               to_stream(s));
+}
+
+array eye(int n, int m, int k, Dtype dtype, StreamOrDevice s) {
+  if (n < 0 || m < 0) {
+    throw std::invalid_argument("[eye] n and m must be non-negative, not " +
+                                std::to_string(n) + " and " +
+                                std::to_string(m) + ".");
+  }
+  return array(Shape{n, m}, dtype, std::make_shared<Eye>(k), {}, to_stream(s));
+}
+
+array eye(int n, Dtype dtype, StreamOrDevice s) {
+  return eye(n, n, 0, dtype, s);
+}
+
+array identity(int n, Dtype dtype, StreamOrDevice s) {
+  if (n < 0) {
+    throw std::invalid_argument("[identity] n must be non-negative, not " +
+                                std::to_string(n) + ".");
+  }
+  return eye(n, n, 0, dtype, s);
+}
+
 array astype(const array& a, Dtype dtype, StreamOrDevice s) {
   if (a.dtype() == dtype) return a;
   return array(a.shape(), dtype, shared_primitive<AsType>(), {a}, to_stream(s));

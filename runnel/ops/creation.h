@@ -24,6 +24,27 @@ array arange(double stop, StreamOrDevice s = {});
 array arange(int start, int stop, int step = 1, StreamOrDevice s = {});
 array arange(int stop, StreamOrDevice s = {});
 
+// Of a's shape and dtype.
+array zeros_like(const array& a, StreamOrDevice s = {});
+array ones_like(const array& a, StreamOrDevice s = {});
+// Of a's shape, filled with `value` (broadcast), as `dtype` (default: a's).
+array full_like(const array& a, const array& value, Dtype dtype,
+                StreamOrDevice s = {});
+array full_like(const array& a, const array& value, StreamOrDevice s = {});
+
+// `num` evenly spaced values from start to stop, both included (stop exactly
+// when num > 1), computed in double and cast to `dtype` (integers round
+// toward zero, as astype).
+array linspace(double start, double stop, int num = 50, Dtype dtype = float32,
+               StreamOrDevice s = {});
+
+// An (n, m) matrix with ones on diagonal k (0: the main one, > 0 above it,
+// < 0 below) and zeros elsewhere.
+array eye(int n, int m, int k, Dtype dtype = float32, StreamOrDevice s = {});
+array eye(int n, Dtype dtype = float32, StreamOrDevice s = {});
+// The (n, n) identity matrix.
+array identity(int n, Dtype dtype = float32, StreamOrDevice s = {});
+
 // A copy of `a` as `dtype` (numpy's casting of values).
 array astype(const array& a, Dtype dtype, StreamOrDevice s = {});
 

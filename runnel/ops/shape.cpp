@@ -409,6 +409,7 @@ std::vector<array> broadcast_arrays(const std::vector<array>& inputs,
   }
   Stream st = to_stream(s);
   std::vector<array> out;
+  out.reserve(inputs.size());
   for (const array& x : inputs) {
     out.push_back(broadcast_impl(x, shape, st, "broadcast_arrays"));
   }
@@ -655,7 +656,8 @@ array tile(const array& a, std::vector<int> reps, StreamOrDevice s) {
   }
   Stream st = to_stream(s);
   array in = reshape_impl(a, in_shape, st, fn);
-  return array(std::move(shape), a.dtype(), std::make_shared<Tile>(reps), {in},
+  return array(std::move(shape), a.dtype(),
+               std::make_shared<Tile>(Shape(reps.begin(), reps.end())), {in},
                st);
 }
 

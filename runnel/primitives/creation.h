@@ -30,4 +30,27 @@ class Arange : public Primitive {
   double start_, step_;
 };
 
+// num values from start to stop (the output's size), the last exactly stop.
+class Linspace : public Primitive {
+ public:
+  Linspace(double start, double stop) : start_(start), stop_(stop) {}
+  const char* name() const override { return "linspace"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+
+ private:
+  double start_, stop_;
+};
+
+// Ones where column - row == k, zeros elsewhere (a 2-d output).
+class Eye : public Primitive {
+ public:
+  explicit Eye(int k) : k_(k) {}
+  const char* name() const override { return "eye"; }
+  int k() const { return k_; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+
+ private:
+  int k_;
+};
+
 }  // namespace runnel

@@ -1,12 +1,22 @@
+// The elementwise primitives: one class per op. Inputs arrive promoted to
+// the dtype the op computes in (ops/elementwise.cpp), broadcast only through
+// their strides.
 #pragma once
 
 #include "runnel/primitives/primitive.h"
 
 namespace runnel {
 
+// Two inputs of one dtype, the output of that dtype.
 class Add : public Primitive {
  public:
   const char* name() const override { return "add"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Subtract : public Primitive {
+ public:
+  const char* name() const override { return "subtract"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
@@ -16,15 +26,249 @@ class Multiply : public Primitive {
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
+class Divide : public Primitive {
+ public:
+  const char* name() const override { return "divide"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class FloorDivide : public Primitive {
+ public:
+  const char* name() const override { return "floor_divide"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Remainder : public Primitive {
+ public:
+  const char* name() const override { return "remainder"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Power : public Primitive {
+ public:
+  const char* name() const override { return "power"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Maximum : public Primitive {
+ public:
+  const char* name() const override { return "maximum"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Minimum : public Primitive {
+ public:
+  const char* name() const override { return "minimum"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class ArcTan2 : public Primitive {
+ public:
+  const char* name() const override { return "arctan2"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+// Two inputs of one dtype, a bool output.
+class Equal : public Primitive {
+ public:
+  const char* name() const override { return "equal"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class NotEqual : public Primitive {
+ public:
+  const char* name() const override { return "not_equal"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Less : public Primitive {
+ public:
+  const char* name() const override { return "less"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class LessEqual : public Primitive {
+ public:
+  const char* name() const override { return "less_equal"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Greater : public Primitive {
+ public:
+  const char* name() const override { return "greater"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class GreaterEqual : public Primitive {
+ public:
+  const char* name() const override { return "greater_equal"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+// Two bool inputs, a bool output.
+class LogicalAnd : public Primitive {
+ public:
+  const char* name() const override { return "logical_and"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class LogicalOr : public Primitive {
+ public:
+  const char* name() const override { return "logical_or"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+// cond (bool), x and y of one dtype: x where cond, else y.
+class Select : public Primitive {
+ public:
+  const char* name() const override { return "where"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+// One input, the output of its dtype (floating only where the op
+// promotes to a float).
+class Abs : public Primitive {
+ public:
+  const char* name() const override { return "abs"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Negative : public Primitive {
+ public:
+  const char* name() const override { return "negative"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Sign : public Primitive {
+ public:
+  const char* name() const override { return "sign"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
 class Exp : public Primitive {
  public:
   const char* name() const override { return "exp"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Abs : public Primitive {
+class Expm1 : public Primitive {
  public:
-  const char* name() const override { return "abs"; }
+  const char* name() const override { return "expm1"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Log : public Primitive {
+ public:
+  const char* name() const override { return "log"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Log1p : public Primitive {
+ public:
+  const char* name() const override { return "log1p"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Sqrt : public Primitive {
+ public:
+  const char* name() const override { return "sqrt"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Rsqrt : public Primitive {
+ public:
+  const char* name() const override { return "rsqrt"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Square : public Primitive {
+ public:
+  const char* name() const override { return "square"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Reciprocal : public Primitive {
+ public:
+  const char* name() const override { return "reciprocal"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Sin : public Primitive {
+ public:
+  const char* name() const override { return "sin"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Cos : public Primitive {
+ public:
+  const char* name() const override { return "cos"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Tan : public Primitive {
+ public:
+  const char* name() const override { return "tan"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Tanh : public Primitive {
+ public:
+  const char* name() const override { return "tanh"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Sigmoid : public Primitive {
+ public:
+  const char* name() const override { return "sigmoid"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Erf : public Primitive {
+ public:
+  const char* name() const override { return "erf"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Floor : public Primitive {
+ public:
+  const char* name() const override { return "floor"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class Ceil : public Primitive {
+ public:
+  const char* name() const override { return "ceil"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+// Half to even at 10^-decimals (numpy's round).
+class Round : public Primitive {
+ public:
+  explicit Round(int decimals) : decimals_(decimals) {}
+  const char* name() const override { return "round"; }
+  int decimals() const { return decimals_; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+
+ private:
+  int decimals_;
+};
+
+// One input of any dtype, a bool output.
+class IsNan : public Primitive {
+ public:
+  const char* name() const override { return "isnan"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class IsInf : public Primitive {
+ public:
+  const char* name() const override { return "isinf"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+};
+
+class LogicalNot : public Primitive {
+ public:
+  const char* name() const override { return "logical_not"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 

@@ -368,15 +368,19 @@ class Evaluator {
     }
     std::vector<std::vector<array>*> outs;
     for (auto& r : work->ops) outs.push_back(&r.outputs);
-    // Output nodes stay alive through `keep`: record them before the work
-    // may run and release them.
-    std::vector<std::shared_ptr<ArrayNode>> nodes;
+    // Record the output nodes before the work may run and release them.
+    // Weakly: a node the work has already released is seen by nobody, and
+    // a strong reference here would keep a kernel from taking over the
+    // buffer of an intermediate that only it reads (donation).
+    std::vector<std::weak_ptr<ArrayNode>> nodes;
     for (auto* o : outs) {
       for (auto& a : *o) nodes.push_back(a.node_ptr());
     }
     auto tl = g.stream->timeline_ptr();
     g.value = g.stream->submit(std::move(work));
-    for (auto& n : nodes) n->done = Dep{tl, g.value};
+    for (auto& w : nodes) {
+      if (auto n = w.lock()) n->done = Dep{tl, g.value};
+    }
     for (int i : g.ops) {
       order_[i]->status.store(OpNode::kSubmitted, std::memory_order_release);
       order_[i]->status.notify_all();

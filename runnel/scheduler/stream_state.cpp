@@ -64,7 +64,8 @@ std::vector<std::shared_ptr<StreamState>> streams_of(const Device& d) {
   return out;
 }
 
-std::shared_ptr<StreamState> make_stream(const Device& d, int priority) {
+std::shared_ptr<StreamState> make_stream(const Device& d, int priority,
+                                         void* external) {
   Registry& r = registry();
   int index;
   {
@@ -77,7 +78,8 @@ std::shared_ptr<StreamState> make_stream(const Device& d, int priority) {
         index, d, std::clamp(priority, kCpuMostUrgent, kCpuLeastUrgent));
   } else {
     auto [most, least] = gpu::priority_range(d.index);
-    s = gpu::make_stream(d.index, index, std::clamp(priority, most, least));
+    s = gpu::make_stream(d.index, index, std::clamp(priority, most, least),
+                         external);
   }
   std::lock_guard lock(r.mu);
   r.streams[index] = s;

@@ -57,6 +57,9 @@ class StreamState : public std::enable_shared_from_this<StreamState> {
     return std::shared_ptr<Timeline>(shared_from_this(), timeline_.get());
   }
   bool idle() const { return timeline_->reached(last_value()); }
+  // The device's own stream handle (a cudaStream_t) once everything submitted
+  // so far is enqueued on it; null for a CPU stream.
+  virtual void* native_handle() { return nullptr; }
 
  protected:
   const std::unique_ptr<Timeline> timeline_;
@@ -66,7 +69,9 @@ class StreamState : public std::enable_shared_from_this<StreamState> {
 // The registry of live streams: one owner, one lock (inside the .cpp).
 std::shared_ptr<StreamState> find_stream(int index);
 std::vector<std::shared_ptr<StreamState>> streams_of(const Device& d);
-std::shared_ptr<StreamState> make_stream(const Device& d, int priority);
+// `external`: a device stream handle to enqueue on (GPU only), not owned.
+std::shared_ptr<StreamState> make_stream(const Device& d, int priority,
+                                         void* external = nullptr);
 
 // Waits for everything submitted to `s` so far, then raises its slot.
 void synchronize_state(StreamState& s);

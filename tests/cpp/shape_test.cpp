@@ -79,7 +79,7 @@ Host<T> random_values(size_t n, std::mt19937& rng) {
 // Bitwise equality: exact for every dtype (no arithmetic happens here).
 template <class T>
 bool same_bits(const T& a, const T& b) {
-  return std::memcmp(&a, &b, sizeof(T)) == 0;
+  return std::memcmp(&a, &b, sizeof(T)) == 0;  // NOLINT: bits on purpose
 }
 
 template <class T>
@@ -434,7 +434,7 @@ TYPED_TEST(ShapeTyped, CopyAndContiguousAreRowMajor) {
   c.eval();
   EXPECT_TRUE(row_contiguous(c));
   EXPECT_NE(c.node().data.get(), d.a.node().data.get());
-  for (array x : {c, k}) {
+  for (const array& x : {c, k}) {
     EXPECT_TRUE(matches<T>(x, {4, 3}, [&](const std::vector<int>& i) {
       return d.at({2 * i[1], 6 - 2 * i[0]});
     }));
@@ -548,6 +548,28 @@ TYPED_TEST(ShapeTyped, PadTileRepeat) {
                          [&](const std::vector<int>&) { return sc.h[0]; }));
   EXPECT_TRUE(matches<T>(pad(sc.a, std::vector<std::pair<int, int>>{{0, 0}}),
                          {}, [&](const std::vector<int>&) { return sc.h[0]; }));
+}
+
+// Large enough for the blocked transpose path and for helper workers.
+TYPED_TEST(ShapeTyped, LargeTransposedCopies) {
+  using T = TypeParam;
+  Seeded s;
+  SCOPED_TRACE(s.trace());
+  Data<T> d({97, 131}, s.rng);
+  array t = copy(transpose(d.a));
+  EXPECT_TRUE(matches<T>(t, {131, 97}, [&](const std::vector<int>& i) {
+    return d.at({i[1], i[0]});
+  }));
+  Data<T> b({3, 130, 257}, s.rng);
+  array u = copy(transpose(b.a, {0, 2, 1}));
+  EXPECT_TRUE(matches<T>(u, {3, 257, 130}, [&](const std::vector<int>& i) {
+    return b.at({i[0], i[2], i[1]});
+  }));
+  array v = copy(slice(transpose(b.a, {2, 0, 1}), {256, 0, 1},
+                       {INT_MIN, 3, 130}, {-1, 1, 2}));
+  EXPECT_TRUE(matches<T>(v, {257, 3, 65}, [&](const std::vector<int>& i) {
+    return b.at({i[1], 1 + 2 * i[2], 256 - i[0]});
+  }));
 }
 
 // ---- Semantics beyond the dtypes ----

@@ -28,9 +28,13 @@ def devices():
     return out
 
 
-@pytest.fixture(params=devices(), ids=str)
+# Parameters are device names, not Device objects: pytest keeps its
+# parameter lists until the process ends, and with PyTorch imported they
+# outlived the interpreter's finalization, which nanobind reports as leaked
+# runnel instances at exit.
+@pytest.fixture(params=[str(d) for d in devices()])
 def device(request):
-    return request.param
+    return next(d for d in devices() if str(d) == request.param)
 
 
 @pytest.fixture

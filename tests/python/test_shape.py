@@ -350,8 +350,9 @@ def test_view_with_offset_consumed_on_another_stream():
     gate = rn._testing.block(sa)
     try:
         a = rn.add(rn.arange(4096, stream=sa), 1, stream=sa)
-        v = rn.reshape(a, (64, 64), stream=sb)[10:50:3, 7::2]
-        out = rn.multiply(v.T, 2, stream=sc)
+        with rn.stream(sb):
+            v = rn.reshape(a, (64, 64))[10:50:3, 7::2]
+        out = rn.multiply(rn.transpose(v, stream=sc), 2, stream=sc)
         del a, v
         rn.async_eval(out)
         time.sleep(0.02)

@@ -50,7 +50,43 @@ int64_t count(const Shape& shape) {
   return n;
 }
 
-// dst[j * dst_st] = src[j * src_st] for every index j of `shape`.
+// Runs f(begin, end) over [0, rows), rows of `len` elements each, helped by
+// idle workers when there are more than about kGrain elements; chunks hold
+// at least `min_rows` rows.
+template <class F>
+void parallel_rows(int64_t rows, int64_t len, int64_t min_rows, F&& f) {
+  const int64_t grain = std::max<int64_t>(
+      min_rows, cpu_backend::kGrain / std::max<int64_t>(len, 1));
+  if (rows <= grain) {
+    if (rows > 0) f(int64_t{0}, rows);
+    return;
+  }
+  detail::Pool::get().parallel_for(rows, grain, f);
+}
+
+// One row: dst[i * ds] = src[i * ss] for i < len.
+template <class T>
+inline void copy_row(const T* src, int64_t ss, T* dst, int64_t ds,
+                     int64_t len) {
+  if (ss == 1 && ds == 1) {
+    std::memcpy(dst, src, static_cast<size_t>(len) * sizeof(T));
+  } else if (ds == 1) {
+    if (ss == 0) {
+      const T v = *src;
+      for (int64_t i = 0; i < len; ++i) dst[i] = v;
+    } else {
+      for (int64_t i = 0; i < len; ++i) dst[i] = src[i * ss];
+    }
+  } else {
+    for (int64_t i = 0; i < len; ++i) dst[i * ds] = src[i * ss];
+  }
+}
+
+// dst[j * dst_st] = src[j * src_st] for every index j of `shape`. The walk
+// goes row by row along the last merged axis. A transpose-like copy (rows
+// written contiguously, gathered from a source whose previous axis is the
+// contiguous one) goes in column blocks of a cache line, over many rows at
+// once, so that each source line read serves a whole block.
 template <class T>
 void copy_strided(const T* src, Strides src_st, T* dst, Strides dst_st,
                   Shape shape) {
@@ -58,23 +94,42 @@ void copy_strided(const T* src, Strides src_st, T* dst, Strides dst_st,
   if (n == 0) return;
   std::array<Strides, 2> st{std::move(src_st), std::move(dst_st)};
   collapse(shape, st);
-  cpu_backend::parallel(n, [&](int64_t begin, int64_t end) {
-    cpu_backend::for_each_run(
-        shape, st, begin, end, [&](int64_t, auto off, int64_t len, auto inner) {
-          const T* s = src + off[0];
-          T* d = dst + off[1];
-          if (inner[0] == 1 && inner[1] == 1) {
-            std::memcpy(d, s, static_cast<size_t>(len) * sizeof(T));
-          } else if (inner[0] == 0 && inner[1] == 1) {
-            std::fill_n(d, len, *s);
-          } else if (inner[1] == 1) {
-            const int64_t is = inner[0];
-            for (int64_t i = 0; i < len; ++i) d[i] = s[i * is];
-          } else {
-            for (int64_t i = 0; i < len; ++i) d[i * inner[1]] = s[i * inner[0]];
-          }
-        });
-  });
+  const int64_t len = shape.back();
+  const int64_t ss = st[0].back(), ds = st[1].back();
+  shape.pop_back();
+  st[0].pop_back();
+  st[1].pop_back();
+  if (shape.empty()) {  // one row
+    shape.push_back(1);
+    st[0].push_back(0);
+    st[1].push_back(0);
+  }
+  constexpr int64_t kBlock = std::max<int64_t>(8, 64 / sizeof(T));
+  const bool tiled = ds == 1 && (ss > 1 || ss < -1) && len > kBlock &&
+                     st[0].back() == 1 && shape.back() > 1;
+  parallel_rows(
+      n / len, len, tiled ? 4 * kBlock : 1, [&](int64_t begin, int64_t end) {
+        cpu_backend::for_each_run(
+            shape, st, begin, end,
+            [&](int64_t, auto off, int64_t rows, auto row_st) {
+              const T* s = src + off[0];
+              T* d = dst + off[1];
+              if (tiled && rows > 1) {
+                for (int64_t j0 = 0; j0 < len; j0 += kBlock) {
+                  const int64_t j1 = std::min(len, j0 + kBlock);
+                  for (int64_t r = 0; r < rows; ++r) {
+                    const T* sr = s + r * row_st[0];
+                    T* dr = d + r * row_st[1];
+                    for (int64_t j = j0; j < j1; ++j) dr[j] = sr[j * ss];
+                  }
+                }
+                return;
+              }
+              for (int64_t r = 0; r < rows; ++r) {
+                copy_row(s + r * row_st[0], ss, d + r * row_st[1], ds, len);
+              }
+            });
+      });
 }
 
 // dst[j * dst_st] = v for every index j of `shape`.

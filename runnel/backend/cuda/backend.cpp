@@ -36,6 +36,7 @@ class CudaBackend final : public detail::gpu::Backend {
     register_elementwise_kernels();
     register_reduce_kernels();
     register_testing_kernels();
+    register_copy_kernels();
   }
 
   int device_count() override {
@@ -80,9 +81,17 @@ class CudaBackend final : public detail::gpu::Backend {
   }
 
   std::shared_ptr<detail::StreamState> make_stream(int i, int index,
-                                                   int priority) override {
+                                                   int priority,
+                                                   void* external) override {
     device(i);
-    return std::make_shared<GpuStream>(index, i, priority);
+    if (external) {  // its own priority, not the one asked for
+      set_device(i);
+      check(
+          cudaStreamGetPriority(static_cast<cudaStream_t>(external), &priority),
+          "[from_external] the handle", i);
+    }
+    return std::make_shared<GpuStream>(index, i, priority,
+                                       static_cast<cudaStream_t>(external));
   }
 
   void eval(Primitive& p, const std::vector<array>& in,
@@ -115,6 +124,42 @@ class CudaBackend final : public detail::gpu::Backend {
     check(cudaMemcpy(h->ptr(), b.ptr(), b.size(), cudaMemcpyDeviceToHost),
           "copy to the host", dev);
     return h;
+  }
+
+  void* host_alloc(size_t n) override {
+    if (exiting() || forked_child()) return nullptr;
+    void* p = nullptr;
+    // Portable: pinned for every device of the process, not only the
+    // current one.
+    if (cudaHostAlloc(&p, n, cudaHostAllocPortable) != cudaSuccess) {
+      cudaGetLastError();  // not sticky: clear it
+      return nullptr;
+    }
+    return p;
+  }
+  void* record_timing_event() override {
+    Launch& l = current_launch();
+    cudaEvent_t ev = nullptr;
+    check(cudaEventCreate(&ev), "[record] a timing event", l.device);
+    check(cudaEventRecord(ev, l.cu), "[record] a timing event", l.device);
+    return ev;
+  }
+  double elapsed_ms(void* start, void* end) override {
+    float ms = 0;
+    check(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start),
+                               static_cast<cudaEvent_t>(end)),
+          "[elapsed_time]", 0);
+    return ms;
+  }
+  void destroy_timing_event(void* e) override {
+    if (!exiting() && !forked_child()) {
+      cudaEventDestroy(static_cast<cudaEvent_t>(e));
+    }
+  }
+  void host_free(void* p) override {
+    // At exit or in a forked child the memory goes with the process.
+    if (exiting() || forked_child()) return;
+    cudaFreeHost(p);
   }
 };
 

@@ -32,6 +32,8 @@ void check(cudaError_t e, const char* what, int device = -1);
 void check_not_lost(int device);
 // Whether the process is exiting: no CUDA call from then on.
 bool exiting();
+// Whether this is a child forked after CUDA was initialised: no CUDA call.
+bool forked_child();
 
 // A CUDA event, returned to its device's pool when the last holder drops it.
 class EventPool;
@@ -150,9 +152,11 @@ class GpuTimeline final : public Timeline {
 // head launchable launches it, in order.
 class GpuStream final : public detail::StreamState {
  public:
-  GpuStream(int index, int device, int priority);
+  // `external`: a CUDA stream made elsewhere, used as is and never destroyed.
+  GpuStream(int index, int device, int priority, cudaStream_t external);
   ~GpuStream() override;
   uint64_t submit(std::unique_ptr<detail::Work> w) override;
+  void* native_handle() override;
   GpuTimeline& gpu_timeline() { return static_cast<GpuTimeline&>(*timeline_); }
 
  private:
@@ -168,6 +172,8 @@ class GpuStream final : public detail::StreamState {
 
   const int device_;
   cudaStream_t cu_ = nullptr;
+  bool owned_ = true;  // false for an external stream
+  bool self_set_ = false;
   std::mutex mu_;  // guards queue_ and launches: launch order = value order
   std::deque<std::unique_ptr<detail::Work>> queue_;
 };
@@ -179,6 +185,9 @@ struct Launch {
   int device;
   uint64_t value;
   Dep use;  // (stream, value): recorded on every buffer the work touches
+  // Scratch the work's kernels read: freed (in stream order) only after the
+  // whole work is launched, so no later allocation of the work reuses it.
+  std::vector<std::shared_ptr<Buffer>> keep;
 };
 Launch& current_launch();
 
@@ -207,5 +216,6 @@ void register_creation_kernels();
 void register_elementwise_kernels();
 void register_reduce_kernels();
 void register_testing_kernels();
+void register_copy_kernels();
 
 }  // namespace runnel::cuda

@@ -53,6 +53,7 @@ Devices& devices() {
 }  // namespace
 
 bool exiting() { return g_exiting.load(std::memory_order_relaxed); }
+bool forked_child() { return g_forked_child.load(std::memory_order_relaxed); }
 
 void check(cudaError_t e, const char* what, int dev) {
   if (e == cudaSuccess) return;

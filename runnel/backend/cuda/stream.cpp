@@ -1,5 +1,6 @@
 #include <chrono>
 #include <cstdlib>
+#include <future>
 #include <stdexcept>
 #include <thread>
 
@@ -113,13 +114,29 @@ void GpuTimeline::watch(uint64_t) {
 
 // ---- GpuStream ----
 
-GpuStream::GpuStream(int index, int dev, int priority)
+GpuStream::GpuStream(int index, int dev, int priority, cudaStream_t external)
     : StreamState(index, Device(DeviceType::gpu, dev), priority,
                   std::make_unique<GpuTimeline>(dev)),
-      device_(dev) {}
+      device_(dev) {
+  if (external) {
+    set_device(dev);
+    int on = -1;
+    check(cudaStreamGetDevice(external, &on), "[from_external] the handle",
+          dev);
+    if (on != dev) {
+      throw std::invalid_argument(
+          "[from_external] The CUDA stream belongs to Device(gpu, " +
+          std::to_string(on) + "), not Device(gpu, " + std::to_string(dev) +
+          ").");
+    }
+    cu_ = external;
+    owned_ = false;
+    gpu_timeline().set_stream(cu_);
+  }
+}
 
 GpuStream::~GpuStream() {
-  if (cu_ && !exiting()) {
+  if (cu_ && owned_ && !exiting()) {
     set_device(device_);
     cudaStreamDestroy(cu_);  // returns at once; pending work still completes
   }
@@ -131,9 +148,24 @@ cudaStream_t GpuStream::cu() {
     check(cudaStreamCreateWithPriority(&cu_, cudaStreamNonBlocking, priority),
           "cudaStreamCreate", device_);
     gpu_timeline().set_stream(cu_);
+  }
+  if (!self_set_) {  // not in the constructor: shared_from_this needs an owner
     gpu_timeline().set_self(timeline_ptr());
+    self_set_ = true;
   }
   return cu_;
+}
+
+void* GpuStream::native_handle() {
+  // Work still held on the host (waiting for another stream's launch or a
+  // CPU stream) is not on the CUDA stream yet: wait until it is.
+  const uint64_t v = last_value();
+  std::promise<void> launched;
+  if (gpu_timeline().on_launched(v, [&launched] { launched.set_value(); })) {
+    launched.get_future().wait();
+  }
+  std::lock_guard lock(mu_);
+  return cu();
 }
 
 uint64_t GpuStream::submit(std::unique_ptr<detail::Work> w) {
@@ -216,7 +248,7 @@ void GpuStream::launch(detail::Work& w, std::vector<Timeline::Callback>& fire) {
       check(cudaStreamWaitEvent(s, ev->ev, 0), "cudaStreamWaitEvent", device_);
     }
   }
-  Launch ctx{this, s, device_, w.value, Dep{timeline_ptr(), w.value}};
+  Launch ctx{this, s, device_, w.value, Dep{timeline_ptr(), w.value}, {}};
   tls_launch = &ctx;
   w.run();
   tls_launch = nullptr;
@@ -258,6 +290,9 @@ const void* input_ptr(const array& a) {
         check(cudaMemcpyAsync(c->ptr(), b->ptr(), b->size(),
                               cudaMemcpyHostToDevice, l.cu),
               "copy to the GPU", l.device);
+        // From pinned memory the copy runs after this returns: the host
+        // buffer is freed only once it is done.
+        b->add_use(l.use);
       } else {
         check(cudaMemcpyPeerAsync(c->ptr(), l.device, b->ptr(),
                                   b->device().index, b->size(), l.cu),

@@ -16,7 +16,7 @@ class NoGpu final : public Backend {
   int device_count() override { return 0; }
   DeviceInfo device_info(int i) override { fail(i); }
   std::pair<int, int> priority_range(int i) override { fail(i); }
-  std::shared_ptr<StreamState> make_stream(int i, int, int) override {
+  std::shared_ptr<StreamState> make_stream(int i, int, int, void*) override {
     fail(i);
   }
   void eval(Primitive& p, const std::vector<array>&,
@@ -32,6 +32,11 @@ class NoGpu final : public Backend {
   size_t memory_limit(int i) override { fail(i); }
   void clear_cache(int i) override { fail(i); }
   std::shared_ptr<Buffer> to_host(const Buffer&) override { fail(0); }
+  void* host_alloc(size_t) override { return nullptr; }
+  void host_free(void*) override {}
+  void* record_timing_event() override { fail(0); }
+  double elapsed_ms(void*, void*) override { fail(0); }
+  void destroy_timing_event(void*) override {}
 
  private:
   [[noreturn]] void fail(int i) const {

@@ -60,6 +60,15 @@ inline Strided strided(const array& in, const Shape& out_shape,
   return s;
 }
 
+// `a`'s elements in row-major order on the launch's device: its own data
+// when laid out so, else a copy made by a strided gather on the launch's
+// stream (views: transposed, sliced, broadcast). For kernels that read flat.
+const void* contiguous_input(const array& a);
+template <class T>
+const T* in_contiguous(const array& a) {
+  return static_cast<const T*>(contiguous_input(a));
+}
+
 inline unsigned blocks_for(int64_t n) {
   int64_t b = (n + kThreads - 1) / kThreads;
   return static_cast<unsigned>(

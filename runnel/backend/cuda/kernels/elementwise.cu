@@ -58,7 +58,7 @@ template <class Op>
 void unary(const array& a, array& o, const char* name) {
   const int64_t n = static_cast<int64_t>(o.size());
   dispatch_dtype(o.dtype(), [&]<class T>(std::type_identity<T>) {
-    const T* src = in<T>(a);
+    const T* src = in_contiguous<T>(a);
     T* dst = out<T>(o);
     if (n == 0) return;
     unary_contiguous<<<blocks_for(n), kThreads, 0, current_launch().cu>>>(
@@ -73,7 +73,7 @@ void exp_kernel(Primitive&, const std::vector<array>& in,
   array& o = out[0];
   const int64_t n = static_cast<int64_t>(o.size());
   auto run = [&]<class T>(std::type_identity<T>) {
-    const T* src = cuda::in<T>(in[0]);
+    const T* src = in_contiguous<T>(in[0]);
     T* dst = cuda::out<T>(o);
     if (n == 0) return;
     unary_contiguous<<<blocks_for(n), kThreads, 0, current_launch().cu>>>(

@@ -54,7 +54,7 @@ void sum_kernel(Primitive&, const std::vector<array>& in,
     if constexpr (std::is_same_v<T, bool>) {
       throw std::logic_error("[sum] bool is summed as int32");
     } else {
-      const T* x = cuda::in<T>(in[0]);
+      const T* x = in_contiguous<T>(in[0]);
       T* dst = out<T>(o);
       int64_t chunk =
           std::max<int64_t>(kThreads, (n + kSumBlocks - 1) / kSumBlocks);

@@ -1,0 +1,34 @@
+// CPU kernels of divide, floor_divide, remainder, power and arctan2 (the
+// scalar semantics are the shared functors of backend/common/ops.h).
+#include "runnel/backend/common/ops.h"
+#include "runnel/backend/cpu/elementwise.h"
+#include "runnel/primitives/elementwise.h"
+
+namespace runnel {
+
+using cpu_backend::binary_float;
+using cpu_backend::binary_same;
+
+void Divide::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  binary_float(in, out[0], ops::Divide{}, name());
+}
+
+void FloorDivide::eval_cpu(const std::vector<array>& in,
+                           std::vector<array>& out) {
+  binary_same(in, out[0], ops::FloorDivide{});
+}
+
+void Remainder::eval_cpu(const std::vector<array>& in,
+                         std::vector<array>& out) {
+  binary_same(in, out[0], ops::Remainder{});
+}
+
+void Power::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  binary_same(in, out[0], ops::Power{});
+}
+
+void ArcTan2::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  binary_float(in, out[0], ops::ArcTan2{}, name());
+}
+
+}  // namespace runnel

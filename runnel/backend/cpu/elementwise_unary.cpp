@@ -1,0 +1,147 @@
+// CPU kernels of the unary ops. exp and sigmoid in float32 (and the half
+// types, which compute in it) use the vectorisable exp of
+// elementwise_math.h; the other float functions call the C library.
+#include "runnel/backend/common/ops.h"
+#include "runnel/backend/cpu/elementwise.h"
+#include "runnel/backend/cpu/elementwise_math.h"
+#include "runnel/primitives/elementwise.h"
+
+// The flat float32 loops of exp and sigmoid are built for AVX-512 and AVX2
+// besides the baseline, and the loader picks the widest the CPU runs
+// (target_clones, an attribute only a macro can switch off where it is not
+// supported). Sanitizer builds keep the baseline only.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define RUNNEL_SIMD_CLONES \
+  __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define RUNNEL_SIMD_CLONES
+#endif
+
+namespace runnel {
+namespace {
+
+RUNNEL_SIMD_CLONES void exp_flat(const float* a, float* o, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) o[i] = cpu_backend::exp_f32(a[i]);
+}
+
+RUNNEL_SIMD_CLONES void sigmoid_flat(const float* a, float* o, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) o[i] = cpu_backend::sigmoid_f32(a[i]);
+}
+
+using cpu_backend::exp_f32;
+using cpu_backend::unary_float;
+using cpu_backend::unary_same;
+
+struct CpuExp {
+  static void flat(const float* a, float* o, int64_t n) { exp_flat(a, o, n); }
+  template <class T>
+  T operator()(T a) const {
+    if constexpr (std::is_same_v<T, float>) {
+      return exp_f32(a);
+    } else if constexpr (ops::kHalf<T>) {
+      return T(exp_f32(static_cast<float>(a)));
+    } else {
+      return ops::Exp{}(a);
+    }
+  }
+};
+
+struct CpuSigmoid {
+  static void flat(const float* a, float* o, int64_t n) {
+    sigmoid_flat(a, o, n);
+  }
+  template <class T>
+  T operator()(T a) const {
+    if constexpr (std::is_same_v<T, double>) {
+      return ops::Sigmoid{}(a);
+    } else {
+      return T(cpu_backend::sigmoid_f32(static_cast<float>(a)));
+    }
+  }
+};
+
+}  // namespace
+
+void Abs::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_same(in, out[0], ops::Abs{});
+}
+
+void Negative::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_same(in, out[0], ops::Negative{});
+}
+
+void Sign::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_same(in, out[0], ops::Sign{});
+}
+
+void Square::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_same(in, out[0], ops::Square{});
+}
+
+void Floor::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_same(in, out[0], ops::Floor{});
+}
+
+void Ceil::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_same(in, out[0], ops::Ceil{});
+}
+
+void Round::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_same(in, out[0], ops::Round(decimals_));
+}
+
+void Exp::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], CpuExp{}, name());
+}
+
+void Expm1::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Expm1{}, name());
+}
+
+void Log::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Log{}, name());
+}
+
+void Log1p::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Log1p{}, name());
+}
+
+void Sqrt::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Sqrt{}, name());
+}
+
+void Rsqrt::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Rsqrt{}, name());
+}
+
+void Reciprocal::eval_cpu(const std::vector<array>& in,
+                          std::vector<array>& out) {
+  unary_float(in, out[0], ops::Reciprocal{}, name());
+}
+
+void Sin::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Sin{}, name());
+}
+
+void Cos::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Cos{}, name());
+}
+
+void Tan::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Tan{}, name());
+}
+
+void Tanh::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Tanh{}, name());
+}
+
+void Sigmoid::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], CpuSigmoid{}, name());
+}
+
+void Erf::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
+  unary_float(in, out[0], ops::Erf{}, name());
+}
+
+}  // namespace runnel

@@ -1,0 +1,140 @@
+#include "runnel/memory/small_alloc.h"
+
+#include <cstdint>
+#include <mutex>
+
+namespace runnel::detail {
+namespace {
+
+// Under AddressSanitizer every block goes to the system, so that it sees each
+// use after free; ThreadSanitizer checks the lists like any other code.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kPooled = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kPooled = false;
+#else
+constexpr bool kPooled = true;
+#endif
+#else
+constexpr bool kPooled = true;
+#endif
+
+constexpr size_t kGranule = 16;
+constexpr size_t kLargest = 512;
+constexpr size_t kClasses = kLargest / kGranule;
+// Blocks move between a thread and the shared lists in batches of this many:
+// nodes are typically made on the user's thread and freed on a worker's.
+constexpr uint32_t kBatch = 32;
+// Bytes the shared lists keep per size class; beyond, blocks are freed.
+constexpr size_t kSharedBytes = size_t{8} << 20;
+
+struct Block {
+  Block* next;        // within a thread's list or a batch
+  Block* next_batch;  // on the shared list: the batch after this one
+};
+static_assert(sizeof(Block) <= kGranule);
+
+struct Shared {
+  std::mutex mu;
+  Block* batches = nullptr;
+  size_t bytes = 0;
+};
+Shared& shared(size_t c) {
+  static auto* s = new Shared[kClasses];  // never destroyed: used at exit
+  return s[c];
+}
+
+size_t block_bytes(size_t c) { return (c + 1) * kGranule; }
+
+// Trivially destructible, so that it stays usable while the thread's other
+// thread-locals are destroyed; Flusher hands it to the shared lists at exit.
+struct Lists {
+  Block* head[kClasses];
+  uint32_t count[kClasses];
+  bool exiting;
+  bool flusher_armed;
+};
+constinit thread_local Lists tls{};
+
+// Takes kBatch blocks off the thread's list `c` to the shared list.
+void give_batch(size_t c) {
+  Block* first = tls.head[c];
+  Block* last = first;
+  for (uint32_t i = 1; i < kBatch; ++i) last = last->next;
+  tls.head[c] = last->next;
+  tls.count[c] -= kBatch;
+  last->next = nullptr;
+  Shared& s = shared(c);
+  {
+    std::lock_guard lock(s.mu);
+    if (s.bytes < kSharedBytes) {
+      first->next_batch = s.batches;
+      s.batches = first;
+      s.bytes += kBatch * block_bytes(c);
+      return;
+    }
+  }
+  while (first) {
+    Block* b = first;
+    first = first->next;
+    ::operator delete(b);
+  }
+}
+
+struct Flusher {
+  ~Flusher() {
+    tls.exiting = true;
+    for (size_t c = 0; c < kClasses; ++c) {
+      while (tls.count[c] >= kBatch) give_batch(c);
+      while (Block* b = tls.head[c]) {
+        tls.head[c] = b->next;
+        ::operator delete(b);
+      }
+      tls.count[c] = 0;
+    }
+  }
+};
+thread_local Flusher flusher;
+
+size_t size_class(size_t n) { return (n + kGranule - 1) / kGranule - 1; }
+
+}  // namespace
+
+void* small_alloc(size_t n) {
+  if (!kPooled || n > kLargest || n == 0) return ::operator new(n);
+  const size_t c = size_class(n);
+  Block* b = tls.head[c];
+  if (!b) {
+    Shared& s = shared(c);
+    std::lock_guard lock(s.mu);
+    b = s.batches;
+    if (!b) return ::operator new(block_bytes(c));
+    s.batches = b->next_batch;
+    s.bytes -= kBatch * block_bytes(c);
+    tls.count[c] = kBatch;
+  }
+  tls.head[c] = b->next;
+  --tls.count[c];
+  return b;
+}
+
+void small_free(void* p, size_t n) noexcept {
+  if (!kPooled || n > kLargest || n == 0 || tls.exiting) {
+    ::operator delete(p);
+    return;
+  }
+  if (!tls.flusher_armed) {
+    tls.flusher_armed = true;
+    // Using it constructs it, so that its destructor runs at thread exit.
+    Flusher* volatile f = &flusher;
+    (void)f;
+  }
+  const size_t c = size_class(n);
+  auto* b = static_cast<Block*>(p);
+  b->next = tls.head[c];
+  tls.head[c] = b;
+  if (++tls.count[c] >= 2 * kBatch) give_batch(c);
+}
+
+}  // namespace runnel::detail

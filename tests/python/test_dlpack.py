@@ -1,0 +1,406 @@
+"""DLPack: __dlpack__/__dlpack_device__ exports (read-only, zero-copy, views)
+and from_dlpack imports (zero-copy, producer kept alive and released under
+the GIL only), against numpy on fresh random data."""
+
+import gc
+import subprocess
+import sys
+import threading
+import weakref
+
+import numpy as np
+import pytest
+
+import runnel as rn
+from conftest import ALL_DTYPES, requires_gpu
+from test_ops import np_dtype, random
+
+# numpy's DLPack has no bfloat16 (neither as producer nor as consumer).
+NUMPY_DTYPES = [d for d in ALL_DTYPES if d != rn.bfloat16]
+
+
+def address(x):
+    return x.__array_interface__["data"][0]
+
+
+def capsule_name(c):
+    # '<capsule object "dltensor" at 0x...>'
+    return repr(c).split('"')[1]
+
+
+class Producer:
+    """A DLPack producer over a numpy array that records where it dies."""
+
+    died_on = []
+
+    def __init__(self, x):
+        self.x = x
+
+    def __dlpack__(self, **kwargs):
+        return self.x.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.x.__dlpack_device__()
+
+    def __del__(self):
+        Producer.died_on.append(threading.get_ident())
+
+
+class LegacyProducer:
+    """A pre-1.0 producer: __dlpack__ takes only stream."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def __dlpack__(self, stream=None):
+        return self.x.__dlpack__()
+
+    def __dlpack_device__(self):
+        return self.x.__dlpack_device__()
+
+
+def run_python_bytecode():
+    # Pending calls (our release queue's drain) run at bytecode boundaries.
+    for _ in range(10):
+        pass
+
+
+# --- export ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("d", NUMPY_DTYPES, ids=str)
+def test_numpy_takes_every_dtype_without_a_copy(d, rng):
+    x = random(rng, d, (3, 5))
+    a = rn.array(x, d)
+    got = np.from_dlpack(a)
+    assert got.dtype == x.dtype and got.shape == x.shape
+    np.testing.assert_array_equal(got, x)
+    # The same memory the buffer protocol shows: no copy was made.
+    assert address(got) == address(np.asarray(a))
+    # numpy asks for DLPack 1.x, which carries the read-only flag.
+    assert not got.flags.writeable
+
+
+def test_export_evaluates_a_lazy_array(rng):
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    y = rn.multiply(rn.add(rn.array(x), 1.5, stream=rn.cpu), 2, stream=rn.cpu)
+    np.testing.assert_allclose(np.from_dlpack(y), (x + 1.5) * 2, rtol=1e-6)
+    assert rn.array(2.5).__dlpack_device__() == (1, 0)
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        lambda a: a.T,
+        lambda a: a[::-1, 1::2],
+        lambda a: a[1:, ::-3],
+        lambda a: a[2],
+        lambda a: a[:, 0],
+        lambda a: a[None, 1:3, ..., None],
+        lambda a: a[:0],
+    ],
+    ids=["T", "flip-step", "negative-step", "row", "column", "newaxis", "empty"],
+)
+def test_views_export_their_strides(view, rng):
+    x = rng.standard_normal((5, 7)).astype(np.float32)
+    with rn.stream(rn.cpu):
+        a = rn.array(x)
+        v = view(a)
+    got = np.from_dlpack(v)
+    want = view(x)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    if want.size:
+        # A view shares the array's memory: element 0 is where it is in x's
+        # copy inside runnel.
+        base = address(np.asarray(a))
+        assert address(got) - base == address(want) - address(x)
+
+
+def test_broadcast_views_export_zero_strides(rng):
+    x = rng.standard_normal((1, 4)).astype(np.float32)
+    v = rn.broadcast_to(rn.array(x), (3, 4), stream=rn.cpu)
+    got = np.from_dlpack(v)
+    assert got.strides == (0, 4)
+    np.testing.assert_array_equal(got, np.broadcast_to(x, (3, 4)))
+
+
+def test_legacy_and_versioned_capsules(rng):
+    x = rng.standard_normal(6).astype(np.float32)
+    a = rn.array(x)
+    assert capsule_name(a.__dlpack__()) == "dltensor"
+    assert capsule_name(a.__dlpack__(max_version=(0, 8))) == "dltensor"
+    assert capsule_name(a.__dlpack__(max_version=(1, 0))) == "dltensor_versioned"
+    assert capsule_name(a.__dlpack__(max_version=(2, 3))) == "dltensor_versioned"
+    assert capsule_name(a.__dlpack__(None)) == "dltensor"  # stream positional
+    # A legacy consumer (no max_version) still reads the values.
+    got = np.from_dlpack(LegacyProducer(a))
+    np.testing.assert_array_equal(got, x)
+    # Unconsumed capsules free what they hold.
+    for _ in range(100):
+        a.__dlpack__(max_version=(1, 0))
+        a.__dlpack__()
+
+
+def test_copy_true_exports_a_writable_copy(rng):
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    a = rn.array(x)
+    c = np.from_dlpack(a[:, ::2], copy=True)
+    assert c.flags.writeable
+    np.testing.assert_array_equal(c, x[:, ::2])
+    c[:] = 7
+    np.testing.assert_array_equal(np.asarray(a), x)  # a is untouched
+    same = np.from_dlpack(a, copy=False)
+    assert address(same) == address(np.asarray(a))
+
+
+def test_export_errors():
+    a = rn.array([1.0, 2.0])
+    with pytest.raises(BufferError, match=r"\[__dlpack__\]"):
+        a.__dlpack__(dl_device=(2, 0))  # CUDA, for CPU data
+    with pytest.raises(BufferError, match=r"\[__dlpack__\]"):
+        a.__dlpack__(copy=True)  # a copy needs DLPack 1.x
+    with pytest.raises(TypeError, match=r"\[__dlpack__\]"):
+        a.__dlpack__(max_version="1.0")
+    with pytest.raises(TypeError, match=r"\[__dlpack__\]"):
+        a.__dlpack__(dl_device="cpu")
+    with pytest.raises(TypeError, match=r"\[__dlpack__\]"):
+        a.__dlpack__(copy=1)
+    with pytest.raises(TypeError, match=r"\[__dlpack__\]"):
+        a.__dlpack__(stream="s")
+    assert capsule_name(a.__dlpack__(dl_device=(1, 0))) == "dltensor"
+
+
+def test_bfloat16_round_trips_through_a_capsule(rng):
+    x = rng.standard_normal(9).astype(np.float32)
+    a = rn.array(x).astype(rn.bfloat16)
+    # numpy has no bfloat16 DLPack: it raises, it does not misread.
+    with pytest.raises((RuntimeError, BufferError, TypeError)):
+        np.from_dlpack(a)
+    for cap in (a.__dlpack__(), a.__dlpack__(max_version=(1, 0))):
+        b = rn.from_dlpack(cap)
+        assert b.dtype == rn.bfloat16
+        np.testing.assert_array_equal(
+            np.asarray(b.astype(rn.float32)), np.asarray(a.astype(rn.float32))
+        )
+
+
+# --- import ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("d", NUMPY_DTYPES, ids=str)
+def test_import_every_dtype_without_a_copy(d, rng):
+    x = random(rng, d, (4, 3))
+    b = rn.from_dlpack(x)
+    assert b.dtype == d  # float64 stays float64 (no MLX-style narrowing)
+    assert b.shape == x.shape
+    np.testing.assert_array_equal(np.asarray(b), x)
+    assert address(np.asarray(b)) == address(x)
+    with rn.stream(rn.cpu):
+        if d != rn.bool_:
+            np.testing.assert_array_equal(np.asarray(rn.add(b, b)), x + x)
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        lambda x: x.T,
+        lambda x: x[::-1, 1::2],
+        lambda x: x[1:, ::-2],
+        lambda x: x[:, 3],
+        lambda x: np.broadcast_to(x[:1], (4, 6)),
+        lambda x: x[:0],
+        lambda x: x[2, 2, ...],
+    ],
+    ids=["T", "flip-step", "negative-step", "column", "broadcast", "empty", "0-d"],
+)
+def test_import_views(view, rng):
+    x = rng.standard_normal((5, 6))
+    v = view(x)
+    b = rn.from_dlpack(v)
+    assert b.shape == v.shape and b.dtype == rn.float64
+    np.testing.assert_array_equal(np.asarray(b), v)
+    with rn.stream(rn.cpu):
+        np.testing.assert_allclose(np.asarray(rn.exp(b)), np.exp(v), rtol=1e-15)
+        np.testing.assert_allclose(
+            np.asarray(rn.sum(b)), np.sum(v), rtol=1e-12, atol=1e-12
+        )
+        if v.ndim == 2 and v.size:
+            c = rn.contiguous(b)
+            np.testing.assert_array_equal(np.asarray(c), v)
+
+
+def test_import_shares_memory_with_the_producer(rng):
+    x = rng.standard_normal(5).astype(np.float32)
+    b = rn.from_dlpack(x)
+    # DESIGN.md's rule forbids writing before b is evaluated; written here
+    # only to show that no copy was made.
+    x[0] = 42.0
+    assert np.asarray(b)[0] == 42.0
+
+
+def test_import_of_legacy_capsules_and_producers(rng):
+    x = rng.integers(-100, 100, size=(3, 4)).astype(np.int16)
+    np.testing.assert_array_equal(np.asarray(rn.from_dlpack(x.__dlpack__())), x)
+    np.testing.assert_array_equal(np.asarray(rn.from_dlpack(LegacyProducer(x))), x)
+    y = rn.from_dlpack(x.__dlpack__(max_version=(1, 0)))
+    np.testing.assert_array_equal(np.asarray(y), x)
+
+
+def test_import_of_runnel_arrays(rng):
+    a = rn.array(rng.standard_normal(4).astype(np.float32))
+    assert rn.from_dlpack(a) is a
+    b = rn.from_dlpack(a.__dlpack__(max_version=(1, 0)))
+    np.testing.assert_array_equal(np.asarray(b), np.asarray(a))
+    assert address(np.asarray(b)) == address(np.asarray(a))
+
+
+def test_misaligned_memory_is_copied(rng):
+    raw = np.zeros(4 * 8 + 1, np.uint8)[1:]
+    x = raw.view(np.int32)
+    assert not x.flags.aligned
+    x[:] = rng.integers(-1000, 1000, size=8)
+    b = rn.from_dlpack(x)
+    np.testing.assert_array_equal(np.asarray(b), x)
+    with rn.stream(rn.cpu):
+        np.testing.assert_array_equal(np.asarray(rn.add(b, 1)), x + 1)
+
+
+def test_import_errors():
+    with pytest.raises(TypeError, match=r"\[from_dlpack\]"):
+        rn.from_dlpack(3)
+    with pytest.raises(TypeError, match=r"\[from_dlpack\]"):
+        rn.from_dlpack([1, 2])
+    with pytest.raises(ValueError, match=r"\[from_dlpack\] unsupported DLPack dtype"):
+        rn.from_dlpack(np.ones(3, np.complex64))
+    cap = np.ones(3).__dlpack__()
+    rn.from_dlpack(cap)
+    with pytest.raises(ValueError, match=r"\[from_dlpack\] expected an unconsumed"):
+        rn.from_dlpack(cap)
+
+    class OnGpu:
+        def __dlpack__(self, **kwargs):
+            raise AssertionError("not called")
+
+        def __dlpack_device__(self):
+            return (2, 0)
+
+    with pytest.raises(ValueError, match=r"\[from_dlpack\] only host memory"):
+        rn.from_dlpack(OnGpu())
+
+
+def test_producer_is_kept_alive_and_released_on_the_main_thread(rng):
+    x = rng.standard_normal(1000).astype(np.float32)
+    p = Producer(x.copy())
+    alive = weakref.ref(p)
+    b = rn.from_dlpack(p)
+    del p
+    gc.collect()
+    assert alive() is not None
+    np.testing.assert_array_equal(np.asarray(b), x)
+    Producer.died_on.clear()
+    del b
+    run_python_bytecode()
+    assert alive() is None
+    assert Producer.died_on == [threading.main_thread().ident]
+
+
+def test_release_after_work_on_a_worker_happens_under_the_gil(rng):
+    # The last reference goes on a pool worker (the op reading the memory
+    # ends there); the producer must still die on the main thread.
+    x = rng.standard_normal(4096).astype(np.float32)
+    p = Producer(x.copy())
+    alive = weakref.ref(p)
+    s = rn.new_stream(rn.cpu)
+    gate = rn._testing.block(s)
+    b = rn.from_dlpack(p)
+    y = rn.multiply(rn.add(b, 1, stream=s), 3, stream=s)
+    rn.async_eval(y)
+    del b, p
+    gc.collect()
+    run_python_bytecode()
+    assert alive() is not None  # queued work still reads it
+    Producer.died_on.clear()
+    gate.open()
+    np.testing.assert_allclose(np.asarray(y), (x + 1) * 3, rtol=1e-6)
+    s.synchronize()
+    for _ in range(200):
+        run_python_bytecode()
+        if alive() is None:
+            break
+        threading.Event().wait(0.005)
+    assert alive() is None
+    assert Producer.died_on == [threading.main_thread().ident]
+
+
+def test_many_imports_release_everything(rng):
+    x = rng.standard_normal(64).astype(np.float32)
+    refs = []
+    with rn.stream(rn.cpu):
+        for i in range(200):
+            p = Producer(x)
+            refs.append(weakref.ref(p))
+            rn.eval(rn.add(rn.from_dlpack(p), i))
+            del p
+    run_python_bytecode()
+    gc.collect()
+    run_python_bytecode()
+    assert all(r() is None for r in refs)
+
+
+EXIT_SCRIPT = r"""
+import numpy as np, runnel as rn
+x = np.arange(100000, dtype=np.float32)
+a = rn.array(x)
+kept = rn.from_dlpack(np.asarray(a))   # a producer that holds a runnel array
+s = rn.new_stream(rn.cpu)
+gate = rn._testing.block(s)
+pending = rn.exp(rn.from_dlpack(x), stream=s)
+rn.async_eval(pending)                 # never runs: the gate stays shut
+done = rn.add(kept, 1, stream=rn.cpu)
+rn.eval(done)
+print("ok", flush=True)
+"""
+
+
+def test_exit_with_foreign_buffers_alive_and_in_flight():
+    r = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
+    assert "leaked" not in r.stderr, r.stderr
+
+
+# --- GPU ------------------------------------------------------------------
+
+
+@requires_gpu
+def test_gpu_data_reports_cuda_and_exports_to_the_host(rng):
+    x = rng.standard_normal((3, 5)).astype(np.float32)
+    a = rn.add(rn.array(x), 1, stream=rn.gpu)
+    assert a.__dlpack_device__() == (2, 0)
+    got = np.from_dlpack(a, device="cpu")
+    np.testing.assert_allclose(got, x + 1, rtol=1e-6)
+    with pytest.raises(BufferError, match=r"\[__dlpack__\]"):
+        a.__dlpack__(dl_device=(1, 0), copy=False, max_version=(1, 0))
+
+
+@requires_gpu
+def test_torch_reads_gpu_data_without_a_copy(rng):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    a = rn.multiply(rn.array(x), 2, stream=rn.gpu)
+    try:
+        t = torch.from_dlpack(a)
+    except (BufferError, RuntimeError) as e:
+        if "read" in str(e).lower():  # our exports are flagged read-only
+            pytest.skip(f"torch refuses read-only DLPack tensors: {e}")
+        raise
+    assert t.is_cuda
+    np.testing.assert_allclose(t.cpu().numpy(), x * 2, rtol=1e-6)
+    v = torch.from_dlpack(a.T)
+    np.testing.assert_allclose(v.cpu().numpy(), (x * 2).T, rtol=1e-6)
