@@ -316,7 +316,8 @@ def test_setitem_broadcasts_and_casts(rng):
         same(a, expected)
 
 
-@pytest.mark.parametrize("method,ufunc", [("add", np.add), ("multiply", np.multiply),
+@pytest.mark.parametrize("method,ufunc", [("add", np.add), ("subtract", np.subtract),
+                                          ("multiply", np.multiply),
                                           ("maximum", np.maximum),
                                           ("minimum", np.minimum)])
 @pytest.mark.parametrize("d", [rn.int32, rn.uint8, rn.float32, rn.float64], ids=str)
@@ -332,6 +333,18 @@ def test_at_updates_combine_duplicates(method, ufunc, d, rng):
     with rn.stream(rn.cpu):
         out = getattr(rn.array(x, d).at[rn.array(idx)], method)(rn.array(v, d))
     same(out, expected)
+
+
+def test_at_divide_floats_only(rng):
+    x = random(rng, rn.float64, (5, 3))
+    v = rng.uniform(1, 4, (4, 3))
+    idx = np.array([1, 1, -1, 0])
+    expected = x.copy()
+    np.divide.at(expected, idx, v)
+    out = rn.array(x, rn.float64).at[rn.array(idx)].divide(rn.array(v, rn.float64))
+    np.testing.assert_allclose(np.array(out), expected, rtol=1e-15)
+    with pytest.raises(ValueError, match=r"\[at.divide\] only floating-point"):
+        rn.array([1, 2]).at[0].divide(2)
 
 
 # ---- MLX's gather and scatter ----
