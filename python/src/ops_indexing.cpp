@@ -5,6 +5,8 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
+#include <climits>
 #include <string>
 #include <vector>
 
@@ -142,11 +144,24 @@ struct ArrayAtHandle {
   array a;
 };
 
+// How at.subtract and at.divide turn into an add and a multiply.
+enum class Inverse { none, negate, reciprocal };
+
 array at_update(const ArrayAt& at, nb::handle value, ScatterOp op,
-                const char* fn) {
+                const char* fn, Inverse inverse = Inverse::none) {
   bool basic = true;
   std::vector<Index> k = to_key(at.key, basic, fn);
-  array v = to_value(at.a, value, fn);
+  array v = astype(to_value(at.a, value, fn), at.a.dtype());
+  if (inverse == Inverse::negate) v = negative(v);
+  if (inverse == Inverse::reciprocal) {
+    if (!is_floating_point(at.a.dtype())) {
+      throw std::invalid_argument(std::string("[") + fn +
+                                  "] only floating-point arrays can be "
+                                  "divided in place, got " +
+                                  std::string(dtype_name(at.a.dtype())) + ".");
+    }
+    v = reciprocal(v);
+  }
   return nogil([&] { return index_put(at.a, k, v, op); });
 }
 
@@ -178,8 +193,10 @@ void init_ops_indexing(nb::module_& m) {
          nb::handle stream) {
         array x = to_array(a, std::nullopt, "take");
         StreamOrDevice s = to_stream_or_device(stream, "take");
-        if (is_integer_object(indices)) {
-          int i = nb::cast<int>(indices);
+        if (is_integer_object(indices)) {  // clamped: out of bounds anyway
+          Py_ssize_t v = PyNumber_AsSsize_t(indices.ptr(), nullptr);
+          if (v == -1 && PyErr_Occurred()) throw nb::python_error();
+          int i = static_cast<int>(std::clamp<Py_ssize_t>(v, INT_MIN, INT_MAX));
           return axis ? take(x, i, *axis, s) : take(x, i, s);
         }
         array idx = to_indices(indices, "take");
@@ -280,7 +297,7 @@ void init_ops_indexing(nb::module_& m) {
 
   nb::class_<ArrayAt>(m, "_ArrayAt",
                       "The elements a.at[key] selects, to update with "
-                      "add, multiply, maximum or minimum.")
+                      "add, subtract, multiply, divide, maximum or minimum.")
       .def(
           "add",
           [](const ArrayAt& at, nb::handle v) {
@@ -290,11 +307,30 @@ void init_ops_indexing(nb::module_& m) {
           "A new array: a with value added at a[key]; elements the key "
           "repeats get every addition (unlike a[key] += value).")
       .def(
+          "subtract",
+          [](const ArrayAt& at, nb::handle v) {
+            return at_update(at, v, ScatterOp::add, "at.subtract",
+                             Inverse::negate);
+          },
+          "value"_a,
+          "A new array: a with value subtracted at a[key], every time the key "
+          "names an element (integers wrap; bool is rejected).")
+      .def(
           "multiply",
           [](const ArrayAt& at, nb::handle v) {
             return at_update(at, v, ScatterOp::prod, "at.multiply");
           },
           "value"_a, "A new array: a with a[key] multiplied by value.")
+      .def(
+          "divide",
+          [](const ArrayAt& at, nb::handle v) {
+            return at_update(at, v, ScatterOp::prod, "at.divide",
+                             Inverse::reciprocal);
+          },
+          "value"_a,
+          "A new array: a with a[key] divided by value, as a multiplication "
+          "by its reciprocal (within a rounding of a / value); "
+          "floating-point arrays only.")
       .def(
           "maximum",
           [](const ArrayAt& at, nb::handle v) {

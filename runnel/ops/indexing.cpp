@@ -240,6 +240,13 @@ array scatter_op(const char* fn, ScatterOp combine, const array& a,
 
 // ---- numpy keys ----
 
+// A 1-d int64 array of the values (an empty vector's data may be null).
+array int64_array(const std::vector<int64_t>& v) {
+  const int64_t none = 0;
+  return array(v.empty() ? &none : v.data(), int64,
+               Shape{static_cast<int>(v.size())}, int64);
+}
+
 // The row-major positions of the nonzero elements of `a` (NaN counts as
 // nonzero, as in numpy), after evaluating it.
 std::vector<int64_t> true_positions(const array& a) {
@@ -451,7 +458,7 @@ Resolved resolve(const array& a, const std::vector<Index>& key,
         // One index array of the mask's true positions over its axes.
         const std::vector<int64_t> pos = true_positions(arr);
         const Shape count{static_cast<int>(pos.size())};
-        r.indices.emplace_back(pos.data(), int64, count, int64);
+        r.indices.push_back(int64_array(pos));
         index_shapes.push_back(count);
         add_index(m, ax, 1, arr.ndim());
         ax += arr.ndim();
@@ -698,7 +705,7 @@ std::vector<array> nonzero(const array& a) {
     }
   }
   std::vector<array> out;
-  for (auto& c : coords) out.emplace_back(c.data(), int64, Shape{n}, int64);
+  for (auto& c : coords) out.push_back(int64_array(c));
   return out;
 }
 

@@ -131,8 +131,11 @@ struct Index {
 
 // a[key] with numpy's semantics, as a new array (not a view): integers,
 // slices, new axes, one ellipsis, integer arrays (broadcast together; their
-// block of dimensions goes where numpy puts it) and boolean masks (evaluated
-// at the call, which waits for them, then gathered through nonzero).
+// block of dimensions goes where numpy puts it) and boolean masks. The
+// result's shape depends on a mask's values: the mask is evaluated at the
+// call (which waits for it) and its true positions become an index array,
+// as numpy does through nonzero; a 0-d boolean adds a dimension of 1 (true)
+// or 0 (false).
 // Bad keys raise std::out_of_range (numpy's IndexError), a zero slice step
 // std::invalid_argument.
 array index(const array& a, const std::vector<Index>& key,

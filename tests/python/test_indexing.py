@@ -13,6 +13,14 @@ try:
 except ImportError:  # bfloat16 tests need it
     ml_dtypes = None
 
+@pytest.fixture(autouse=True)
+def on_cpu():
+    """Every op here runs on the CPU (GPU kernels come later), also on a
+    machine whose default device is a GPU."""
+    with rn.stream(rn.cpu):
+        yield
+
+
 INDEX_DTYPES = [rn.uint8, rn.uint16, rn.uint32, rn.uint64,
                 rn.int8, rn.int16, rn.int32, rn.int64]
 
@@ -111,6 +119,29 @@ def test_large_take_matches_numpy(rng):
     same(rn.take(a, ri, axis=1, stream=rn.cpu), np.take(x, idx, axis=1))
     idx, ri = random_indices(rng, x.size, (100000,), rn.uint32)
     same(rn.take(a, ri, stream=rn.cpu), np.take(x, idx))
+
+
+def test_large_scatters_match_numpy(rng):
+    x = random(rng, rn.float32, (700, 300))
+    a = rn.array(x)
+    rows = rng.permutation(700)[:500] - 700 * (rng.random(500) < 0.5)
+    cols = rng.permutation(300)[:200]
+    v = random(rng, rn.float32, (500, 300))
+    b = rn.array(a)
+    b[rn.array(rows)] = rn.array(v)  # split over columns
+    expected = x.copy()
+    expected[rows] = v
+    same(b, expected)
+    c = rn.array(a)
+    c[:, rn.array(cols, rn.uint16)] = rn.array(v[:, :200][:1])  # split over rows
+    expected = x.copy()
+    expected[:, cols] = v[:1, :200]
+    same(c, expected)
+    dup = rng.integers(-300, 300, 5000)
+    counts = rn.zeros((700, 300), rn.int32).at[:, rn.array(dup)].add(1)
+    expected = np.zeros((700, 300), np.int32)
+    np.add.at(expected, (slice(None), dup), 1)
+    same(counts, expected)
 
 
 # ---- take_along_axis / put_along_axis ----
@@ -285,7 +316,8 @@ def test_setitem_broadcasts_and_casts(rng):
         same(a, expected)
 
 
-@pytest.mark.parametrize("method,ufunc", [("add", np.add), ("multiply", np.multiply),
+@pytest.mark.parametrize("method,ufunc", [("add", np.add), ("subtract", np.subtract),
+                                          ("multiply", np.multiply),
                                           ("maximum", np.maximum),
                                           ("minimum", np.minimum)])
 @pytest.mark.parametrize("d", [rn.int32, rn.uint8, rn.float32, rn.float64], ids=str)
@@ -301,6 +333,18 @@ def test_at_updates_combine_duplicates(method, ufunc, d, rng):
     with rn.stream(rn.cpu):
         out = getattr(rn.array(x, d).at[rn.array(idx)], method)(rn.array(v, d))
     same(out, expected)
+
+
+def test_at_divide_floats_only(rng):
+    x = random(rng, rn.float64, (5, 3))
+    v = rng.uniform(1, 4, (4, 3))
+    idx = np.array([1, 1, -1, 0])
+    expected = x.copy()
+    np.divide.at(expected, idx, v)
+    out = rn.array(x, rn.float64).at[rn.array(idx)].divide(rn.array(v, rn.float64))
+    np.testing.assert_allclose(np.array(out), expected, rtol=1e-15)
+    with pytest.raises(ValueError, match=r"\[at.divide\] only floating-point"):
+        rn.array([1, 2]).at[0].divide(2)
 
 
 # ---- MLX's gather and scatter ----
@@ -444,6 +488,8 @@ def test_bad_keys_and_arguments(rng):
         rn.take(a, rn.array([0]), axis=2)
     with pytest.raises(IndexError, match=r"\[take\] index 4 is out of bounds for axis 1"):
         rn.take(a, 4, axis=1)
+    with pytest.raises(IndexError, match=r"\[take\] index \d+ is out of bounds for axis 0"):
+        rn.take(a, 2**70, axis=0)
     with pytest.raises(ValueError, match=r"\[take_along_axis\] indices must have as many"):
         rn.take_along_axis(a, rn.array([0]), axis=0)
     with pytest.raises(ValueError, match=r"\[scatter\] updates of shape"):
