@@ -2,30 +2,22 @@
 // types, which compute in it) use the vectorisable exp of
 // elementwise_math.h; the other float functions call the C library.
 #include "runnel/backend/common/ops.h"
+#include "runnel/backend/cpu/clones.h"
 #include "runnel/backend/cpu/elementwise.h"
 #include "runnel/backend/cpu/elementwise_math.h"
 #include "runnel/primitives/elementwise.h"
 
-// The flat float32 loops of exp and sigmoid are built for AVX-512 and AVX2
-// besides the baseline, and the loader picks the widest the CPU runs
-// (target_clones, an attribute only a macro can switch off where it is not
-// supported). Sanitizer builds keep the baseline only.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define RUNNEL_SIMD_CLONES \
-  __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define RUNNEL_SIMD_CLONES
-#endif
+// The flat float32 loops of exp and sigmoid are compute-bound: they get
+// the AVX2 and AVX-512 clones.
 
 namespace runnel {
 namespace {
 
-RUNNEL_SIMD_CLONES void exp_flat(const float* a, float* o, int64_t n) {
+RUNNEL_CPU_CLONES void exp_flat(const float* a, float* o, int64_t n) {
   for (int64_t i = 0; i < n; ++i) o[i] = cpu_backend::exp_f32(a[i]);
 }
 
-RUNNEL_SIMD_CLONES void sigmoid_flat(const float* a, float* o, int64_t n) {
+RUNNEL_CPU_CLONES void sigmoid_flat(const float* a, float* o, int64_t n) {
   for (int64_t i = 0; i < n; ++i) o[i] = cpu_backend::sigmoid_f32(a[i]);
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runnel/array.h"
+#include "runnel/backend/cpu/clones.h"
 #include "runnel/backend/cpu/iterate.h"
 
 namespace runnel::cpu_backend {
@@ -54,18 +55,6 @@ void parallel_items(int64_t items, int64_t work_per_item, F&& f) {
   detail::Pool::get().parallel_for(
       items, std::max<int64_t>(1, kGrain / work_per_item), f);
 }
-
-// Compute-bound kernels also get AVX2 and AVX-512 versions, picked when the
-// library loads (the build targets baseline x86-64). Only an attribute can
-// ask for that, hence a macro; elsewhere it is empty. Results are the same
-// bits in every version: no FMA contraction (-std=c++20 turns it off) and
-// the same lanes.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RUNNEL_CPU_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define RUNNEL_CPU_CLONES
-#endif
 
 // y[i] = exp_f32(x[i] - c): the exponentials of softmax and logsumexp.
 void exp_shifted(const float* x, float c, float* y, int64_t n);
