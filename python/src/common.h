@@ -61,7 +61,7 @@ void init_ops_linalg(nb::module_& m);
 // Methods and operators of rn.array, by family.
 void init_array_operators(nb::class_<array>& cls);  // ops_elementwise.cpp
 void init_array_indexing(nb::class_<array>& cls);   // ops_shape.cpp
-void init_array_reductions(nb::class_<array>& cls);
+void init_array_reductions(nb::class_<array>& cls);  // ops_reduce.cpp
 void init_memory(nb::module_& m);
 void init_testing(nb::module_& m);
 
