@@ -96,7 +96,7 @@ void check_nonempty(const array& a, const std::vector<int>& axes,
 
 // A Reduce node over normalised, nonempty `axes` of `in`.
 array reduce_node(const array& in, const std::vector<int>& axes, bool keepdims,
-                  Dtype out_dtype, Op op, Stream st, double scale = 1.0,
+                  Dtype out_dtype, Op op, const Stream& st, double scale = 1.0,
                   std::vector<array> extra = {}) {
   std::vector<array> inputs{in};
   for (auto& e : extra) inputs.push_back(std::move(e));
@@ -106,7 +106,7 @@ array reduce_node(const array& in, const std::vector<int>& axes, bool keepdims,
 }
 
 array sum_impl(const array& a, const std::vector<int>& axes_in, bool keepdims,
-               StreamOrDevice s) {
+               const StreamOrDevice& s) {
   std::vector<int> axes = normalize_axes(axes_in, a.ndim(), "sum");
   Stream st = to_stream(s);
   Dtype t = a.dtype() == bool_ ? int32 : a.dtype();
@@ -127,7 +127,7 @@ array sum_impl(const array& a, const std::vector<int>& axes_in, bool keepdims,
 }
 
 array prod_impl(const array& a, const std::vector<int>& axes_in, bool keepdims,
-                StreamOrDevice s) {
+                const StreamOrDevice& s) {
   std::vector<int> axes = normalize_axes(axes_in, a.ndim(), "prod");
   Stream st = to_stream(s);
   Dtype t = a.dtype() == bool_ ? int32 : a.dtype();
@@ -137,7 +137,8 @@ array prod_impl(const array& a, const std::vector<int>& axes_in, bool keepdims,
 }
 
 array extreme_impl(const array& a, const std::vector<int>& axes_in,
-                   bool keepdims, StreamOrDevice s, Op op, const char* fn) {
+                   bool keepdims, const StreamOrDevice& s, Op op,
+                   const char* fn) {
   std::vector<int> axes = normalize_axes(axes_in, a.ndim(), fn);
   check_nonempty(a, axes, fn);
   if (axes.empty()) return a;
@@ -145,7 +146,8 @@ array extreme_impl(const array& a, const std::vector<int>& axes_in,
 }
 
 array logical_impl(const array& a, const std::vector<int>& axes_in,
-                   bool keepdims, StreamOrDevice s, Op op, const char* fn) {
+                   bool keepdims, const StreamOrDevice& s, Op op,
+                   const char* fn) {
   std::vector<int> axes = normalize_axes(axes_in, a.ndim(), fn);
   Stream st = to_stream(s);
   if (axes.empty()) return astype(a, bool_, st);
@@ -153,7 +155,7 @@ array logical_impl(const array& a, const std::vector<int>& axes_in,
 }
 
 array mean_impl(const array& a, const std::vector<int>& axes_in, bool keepdims,
-                StreamOrDevice s) {
+                const StreamOrDevice& s) {
   std::vector<int> axes = normalize_axes(axes_in, a.ndim(), "mean");
   Stream st = to_stream(s);
   Dtype t = at_least_float(a.dtype());
@@ -165,7 +167,7 @@ array mean_impl(const array& a, const std::vector<int>& axes_in, bool keepdims,
 }
 
 array var_impl(const array& a, const std::vector<int>& axes_in, bool keepdims,
-               int ddof, StreamOrDevice s, Op op, const char* fn) {
+               int ddof, const StreamOrDevice& s, Op op, const char* fn) {
   std::vector<int> axes = normalize_axes(axes_in, a.ndim(), fn);
   Stream st = to_stream(s);
   Dtype t = at_least_float(a.dtype());
@@ -180,7 +182,7 @@ array var_impl(const array& a, const std::vector<int>& axes_in, bool keepdims,
 }
 
 array logsumexp_impl(const array& a, const std::vector<int>& axes_in,
-                     bool keepdims, StreamOrDevice s) {
+                     bool keepdims, const StreamOrDevice& s) {
   std::vector<int> axes = normalize_axes(axes_in, a.ndim(), "logsumexp");
   check_nonempty(a, axes, "logsumexp");
   Stream st = to_stream(s);
@@ -191,7 +193,7 @@ array logsumexp_impl(const array& a, const std::vector<int>& axes_in,
 }
 
 array arg_impl(const array& a, std::optional<int> axis, bool keepdims,
-               StreamOrDevice s, bool is_max) {
+               const StreamOrDevice& s, bool is_max) {
   const char* fn = is_max ? "argmax" : "argmin";
   Stream st = to_stream(s);
   if (!axis) {
@@ -216,7 +218,7 @@ array arg_impl(const array& a, std::optional<int> axis, bool keepdims,
 }
 
 array scan_impl(const array& a, std::optional<int> axis, bool reverse,
-                bool inclusive, StreamOrDevice s, bool is_prod) {
+                bool inclusive, const StreamOrDevice& s, bool is_prod) {
   const char* fn = is_prod ? "cumprod" : "cumsum";
   Stream st = to_stream(s);
   Dtype t = !is_prod && a.dtype() == bool_ ? int32 : a.dtype();
@@ -314,15 +316,15 @@ array var(const array& a, int axis, bool keepdims, int ddof, StreamOrDevice s) {
 }
 
 array std(const array& a, bool keepdims, int ddof, StreamOrDevice s) {
-  return var_impl(a, all_axes(a.ndim()), keepdims, ddof, s, Op::std, "std");
+  return var_impl(a, all_axes(a.ndim()), keepdims, ddof, s, Op::stddev, "std");
 }
 array std(const array& a, StreamOrDevice s) { return std(a, false, 0, s); }
 array std(const array& a, const std::vector<int>& axes, bool keepdims, int ddof,
           StreamOrDevice s) {
-  return var_impl(a, axes, keepdims, ddof, s, Op::std, "std");
+  return var_impl(a, axes, keepdims, ddof, s, Op::stddev, "std");
 }
 array std(const array& a, int axis, bool keepdims, int ddof, StreamOrDevice s) {
-  return var_impl(a, {axis}, keepdims, ddof, s, Op::std, "std");
+  return var_impl(a, {axis}, keepdims, ddof, s, Op::stddev, "std");
 }
 
 // ---- all, any ----

@@ -32,7 +32,7 @@ class Reduce : public Primitive {
     any,
     mean,       // sum times scale
     var,        // sum of (x - centre)^2 times scale
-    std,        // sqrt of var
+    stddev,     // sqrt of var (named "std")
     logsumexp,  // centre + log(sum of exp(x - centre))
   };
   Reduce(Op op, std::vector<int> axes, double scale = 1.0)

@@ -860,9 +860,8 @@ void arg_axis(const array& in, int axis, uint32_t* out) {
   const int64_t s = in.strides()[axis];
   // The other axes, simplified as the kept axes of a reduction.
   Shape shape = in.shape();
-  Strides strides = in.strides();
   shape[axis] = 1;
-  const ReduceLayout K = reduce_layout(shape, strides, {});
+  const ReduceLayout K = reduce_layout(shape, in.strides(), {});
   const int64_t O = K.kept_size;
   if (O == 0) return;
 
@@ -974,7 +973,7 @@ const char* Reduce::name() const {
       return "mean";
     case Op::var:
       return "var";
-    case Op::std:
+    case Op::stddev:
       return "std";
     case Op::logsumexp:
       return "logsumexp";
