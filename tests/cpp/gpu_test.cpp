@@ -154,8 +154,8 @@ TEST_F(Gpu, HostBufferOutlivesItsCopyToTheGpu) {
   with_watchdog([] {
     Stream g = new_stream(gpu);
     const int n = 1 << 20;
-    // The copies queue behind 300 ms of spinning.
-    array zero = rt::delay(array(0.0f), 300'000, g);
+    // The copies queue behind 1 s of spinning.
+    array zero = rt::delay(array(0.0f), 1'000'000, g);
     std::vector<array> outs;
     std::vector<std::vector<double>> want;
     for (int i = 0; i < 4; ++i) {

@@ -167,6 +167,17 @@ class CudaBackend final : public detail::gpu::Backend {
 
 void register_kernel(const char* name, Kernel k) { kernels()[name] = k; }
 
+namespace {
+std::vector<const void*>& modules() {
+  static auto* m = new std::vector<const void*>();
+  return *m;
+}
+}  // namespace
+void register_module(const void* any_kernel) {
+  modules().push_back(any_kernel);
+}
+const std::vector<const void*>& registered_modules() { return modules(); }
+
 }  // namespace runnel::cuda
 
 extern "C" runnel::detail::gpu::Backend* runnel_cuda_backend() {

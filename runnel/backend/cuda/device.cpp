@@ -1,3 +1,4 @@
+#include <cuda.h>
 #include <pthread.h>
 
 #include <chrono>
@@ -6,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "runnel/backend/cuda/cuda.h"
 #include "runnel/scheduler/errors.h"
@@ -48,6 +51,58 @@ Devices& devices() {
     return new Devices();
   }();
   return *d;
+}
+
+// Loads every kernel of the registered modules on the current device (see
+// register_module). The driver calls come through the runtime's entry
+// points (librunnel_cuda links no libcuda); where the driver lacks them
+// (before CUDA 12.4) kernels load lazily as before.
+void load_modules(int dev) {
+  using GetModule = CUresult (*)(CUmodule*, CUfunction);
+  using Count = CUresult (*)(unsigned int*, CUmodule);
+  using Enumerate = CUresult (*)(CUfunction*, unsigned int, CUmodule);
+  using Load = CUresult (*)(CUfunction);
+  GetModule get_module = nullptr;
+  Count count = nullptr;
+  Enumerate enumerate = nullptr;
+  Load load = nullptr;
+  auto entry = [](const char* name, auto& fn) {
+    void* p = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    if (cudaGetDriverEntryPointByVersion(name, &p, 12040, cudaEnableDefault,
+                                         &found) != cudaSuccess ||
+        found != cudaDriverEntryPointSuccess) {
+      cudaGetLastError();
+      return false;
+    }
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(p);
+    return true;
+  };
+  if (!entry("cuFuncGetModule", get_module) ||
+      !entry("cuModuleGetFunctionCount", count) ||
+      !entry("cuModuleEnumerateFunctions", enumerate) ||
+      !entry("cuFuncLoad", load)) {
+    return;
+  }
+  for (const void* anchor : registered_modules()) {
+    cudaFunction_t f = nullptr;
+    check(cudaGetFuncBySymbol(&f, anchor), "cudaGetFuncBySymbol", dev);
+    CUmodule mod = nullptr;
+    unsigned int n = 0;
+    if (get_module(&mod, f) != CUDA_SUCCESS || count(&n, mod) != CUDA_SUCCESS) {
+      continue;
+    }
+    std::vector<CUfunction> fs(n);
+    if (enumerate(fs.data(), n, mod) != CUDA_SUCCESS) continue;
+    for (CUfunction g : fs) {
+      if (load(g) != CUDA_SUCCESS) {
+        throw std::runtime_error(
+            "[gpu] loading runnel's kernels failed on "
+            "Device(gpu, " +
+            std::to_string(dev) + ")");
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -148,6 +203,7 @@ void EventPool::put(cudaEvent_t ev) {
 DeviceState::DeviceState(int i) : index(i), events(i) {
   set_device(i);
   check(cudaFree(nullptr), "initialising CUDA", i);
+  load_modules(i);
   cudaDeviceProp prop{};
   check(cudaGetDeviceProperties(&prop, i), "cudaGetDeviceProperties", i);
   total_ = prop.totalGlobalMem;

@@ -62,7 +62,10 @@ void copy_kernel(Primitive&, const std::vector<array>& in,
 
 }  // namespace
 
-void register_copy_kernels() { register_kernel("copy", copy_kernel); }
+void register_copy_kernels() {
+  register_module(reinterpret_cast<const void*>(&module_anchor));
+  register_kernel("copy", copy_kernel);
+}
 
 const void* contiguous_input(const array& a) {
   bool contiguous = false;

@@ -72,6 +72,9 @@ void sum_kernel(Primitive&, const std::vector<array>& in,
 
 }  // namespace
 
-void register_reduce_kernels() { register_kernel("sum", sum_kernel); }
+void register_reduce_kernels() {
+  register_module(reinterpret_cast<const void*>(&module_anchor));
+  register_kernel("sum", sum_kernel);
+}
 
 }  // namespace runnel::cuda
