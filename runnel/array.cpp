@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "runnel/backend/common/ops.h"
 #include "runnel/backend/gpu.h"
 #include "runnel/memory/small_alloc.h"
 #include "runnel/scheduler/graph.h"
@@ -29,19 +30,6 @@ size_t shape_size(const Shape& shape) {
 }
 
 namespace {
-
-template <class Out, class In>
-Out convert_one(In v) {
-  if constexpr (std::is_same_v<In, float16_t> ||
-                std::is_same_v<In, bfloat16_t>) {
-    return convert_one<Out>(static_cast<float>(v));
-  } else if constexpr (std::is_same_v<Out, float16_t> ||
-                       std::is_same_v<Out, bfloat16_t>) {
-    return Out(v);
-  } else {
-    return static_cast<Out>(v);
-  }
-}
 
 std::shared_ptr<ArrayNode> make_node(Shape shape, Dtype dtype) {
   for (int d : shape) {
@@ -71,7 +59,7 @@ void convert_elements(const void* src, Dtype from, void* dst, Dtype to,
     dispatch_dtype(to, [&]<class Out>(std::type_identity<Out>) {
       const In* s = static_cast<const In*>(src);
       Out* d = static_cast<Out*>(dst);
-      for (size_t i = 0; i < n; ++i) d[i] = convert_one<Out>(s[i]);
+      for (size_t i = 0; i < n; ++i) d[i] = ops::cast<Out>(s[i]);
     });
   });
 }

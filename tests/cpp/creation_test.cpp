@@ -96,6 +96,37 @@ TEST(Creation, ArraysFromHostData) {
   expect_error("array", [&] { array(v, {-24}); });
 }
 
+// Host floats converted to integers follow the cast rules (NaN to 0,
+// out-of-range values saturate), as astype does, never a C++ cast's
+// undefined behaviour; item<T>() on a float array does the same.
+TEST(Creation, HostFloatsToIntegersSaturateAndSendNaNToZero) {
+  Seeded s;
+  SCOPED_TRACE(s.trace());
+  StreamContext ctx{Device(cpu)};
+  std::uniform_real_distribution<double> d(-1e4, 1e4);
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> v = {std::nan(""), inf, -inf, 1e30, -1e30, 3.7, -3.7};
+  for (int i = 0; i < 9; ++i) v.push_back(d(s.rng));
+  const int n = static_cast<int>(v.size());
+  for (Dtype t : {uint8, uint16, uint32, uint64, int8, int16, int32, int64}) {
+    SCOPED_TRACE(std::string(dtype_name(t)));
+    for (Dtype src : {float32, float64}) {
+      array host = src == float32
+                       ? array(std::vector<float>(v.begin(), v.end()), {n})
+                       : array(v, {n});
+      array want = astype(host, t);  // the op's rules, tested against numpy
+      std::vector<float> vf(v.begin(), v.end());
+      array got = src == float32 ? array(vf.data(), float32, {n}, t)
+                                 : array(v.data(), float64, {n}, t);
+      EXPECT_EQ(values(got), values(want));
+    }
+    EXPECT_EQ(values(array(v.data(), float64, {n}, t))[0], 0.0);  // NaN
+  }
+  EXPECT_EQ(array(std::nan("")).item<int32_t>(), 0);
+  EXPECT_EQ(array(1e30).item<int8_t>(), 127);
+  EXPECT_EQ(array(-1e30).item<uint64_t>(), 0u);
+}
+
 TEST(Creation, ZerosLikeOnesLikeFullLikeEveryDtype) {
   StreamContext ctx{Device(cpu)};
   for (Dtype t : kAll) {
