@@ -143,8 +143,15 @@ def chain_peak(lib, n, ops):
     y = x
     for i in range(ops):
         # A mix of unary and binary-with-scalar ops, values kept bounded.
-        y = [lambda v: v * 0.5, lambda v: v + 1.0, lambda v: lib.tanh(v),
-             lambda v: lib.abs(v)][i % 4](y)
+        step = i % 4
+        if step == 0:
+            y = y * 0.5
+        elif step == 1:
+            y = y + 1.0
+        elif step == 2:
+            y = lib.tanh(y)
+        else:
+            y = lib.abs(y)
     lib.eval(y)
     peak = lib.get_peak_memory()
     del y
