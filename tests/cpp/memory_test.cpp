@@ -146,6 +146,26 @@ TEST_F(Memory, CacheKeepsFreedBlocksAndClearCacheReturnsThem) {
   EXPECT_EQ(get_cache_memory(kCpu), 0u);
 }
 
+// Blocks of 2 MiB and more are their own mappings, aligned for huge pages,
+// whatever their size; they are unmapped when the cache lets them go.
+TEST_F(Memory, LargeBlocksAreHugePageAlignedAndGoBackOnClearCache) {
+  synchronize(kCpu);
+  clear_cache(kCpu);
+  const size_t base = get_active_memory(kCpu);
+  for (int n : {static_cast<int>(2 * kMiB / 4), static_cast<int>(kMiB) + 7,
+                static_cast<int>(9 * kMiB / 4) - 3}) {
+    array a = full({n}, 2.5f);
+    a.eval();
+    const auto* p = a.data<float>();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % (2 * kMiB), 0u) << n;
+    EXPECT_EQ(p[0], 2.5f);
+    EXPECT_EQ(p[n - 1], 2.5f);
+  }
+  ASSERT_TRUE(eventually([&] { return get_active_memory(kCpu) <= base; }));
+  clear_cache(kCpu);
+  EXPECT_EQ(get_cache_memory(kCpu), 0u);
+}
+
 TEST_F(Memory, LimitIsEnforcedWithOutOfMemoryNamingTheSize) {
   synchronize(kCpu);
   clear_cache(kCpu);
