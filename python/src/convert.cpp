@@ -52,6 +52,26 @@ int64_t int_value(nb::handle h, const char* fn) {
   return v;
 }
 
+// A Python int that may also lie in [2^63, 2^64) (`big`: then `v` holds its
+// bits, for uint64), as numpy takes it; ValueError past that.
+struct IntValue {
+  int64_t v = 0;
+  bool big = false;
+};
+IntValue wide_int_value(nb::handle h, const char* fn) {
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+  if (v == -1 && PyErr_Occurred()) throw nb::python_error();
+  if (overflow == 0) return {v, false};
+  if (overflow > 0) {
+    unsigned long long u = PyLong_AsUnsignedLongLong(h.ptr());
+    if (!PyErr_Occurred()) return {static_cast<int64_t>(u), true};
+    PyErr_Clear();
+  }
+  value_error(fn, "Python int " + std::string(nb::str(h).c_str()) +
+                      " does not fit in 64 bits.");
+}
+
 bool fits_int32(int64_t v) {
   return v >= std::numeric_limits<int32_t>::min() &&
          v <= std::numeric_limits<int32_t>::max();
@@ -79,15 +99,16 @@ array scalar_to_array(nb::handle h, ScalarKind kind, std::optional<Dtype> like,
     case ScalarKind::boolean:
       return array(h.ptr() == Py_True, like.value_or(bool_));
     case ScalarKind::integer: {
-      int64_t v = int_value(h, fn);
-      Dtype out = like.value_or(fits_int32(v) ? int32 : int64);
-      if (out == bool_) out = fits_int32(v) ? int32 : int64;
-      if (is_integral(out) && !fits(v, out)) {
+      auto [v, big] = wide_int_value(h, fn);
+      Dtype own = big ? uint64 : fits_int32(v) ? int32 : int64;
+      Dtype out = like.value_or(own);
+      if (out == bool_) out = own;
+      if (is_integral(out) && (big ? out != uint64 : !fits(v, out))) {
         std::string name(dtype_name(out));
-        value_error(fn, "Converting " + std::to_string(v) + " to " + name +
-                            " would result in overflow.");
+        value_error(fn, "Converting " + std::string(nb::str(h).c_str()) +
+                            " to " + name + " would result in overflow.");
       }
-      return array(v, out);
+      return big ? array(static_cast<uint64_t>(v), out) : array(v, out);
     }
     case ScalarKind::floating: {
       double v = PyFloat_AsDouble(h.ptr());
@@ -106,7 +127,9 @@ struct ListData {
   ScalarKind kind = ScalarKind::none;
   std::vector<double> floats;
   std::vector<int64_t> ints;
-  bool wide = false;  // an int outside int32
+  bool wide = false;      // an int outside int32
+  bool big = false;       // an int in [2^63, 2^64): read as uint64
+  bool negative = false;  // a negative int
 };
 
 void walk_list(nb::handle h, size_t depth, ListData& out, const char* fn) {
@@ -141,11 +164,20 @@ void walk_list(nb::handle h, size_t depth, ListData& out, const char* fn) {
     out.floats.push_back(nb::cast<double>(nb::float_(h)));
     out.ints.push_back(0);
   } else {
-    int64_t v = kind == ScalarKind::boolean ? (PyObject_IsTrue(h.ptr()) == 1)
-                                            : int_value(nb::int_(h), fn);
-    out.wide = out.wide || !fits_int32(v);
-    out.ints.push_back(v);
-    out.floats.push_back(static_cast<double>(v));
+    IntValue iv{PyObject_IsTrue(h.ptr()) == 1, false};
+    if (kind != ScalarKind::boolean) iv = wide_int_value(nb::int_(h), fn);
+    out.wide = out.wide || !fits_int32(iv.v);
+    out.big = out.big || iv.big;
+    out.negative = out.negative || (!iv.big && iv.v < 0);
+    if (out.big && out.negative) {
+      value_error(fn,
+                  "a list mixes negative ints with ints of 2**63 or "
+                  "more: no integer dtype holds both.");
+    }
+    out.ints.push_back(iv.v);
+    out.floats.push_back(iv.big
+                             ? static_cast<double>(static_cast<uint64_t>(iv.v))
+                             : static_cast<double>(iv.v));
   }
 }
 
@@ -165,6 +197,10 @@ array list_to_array(nb::handle h, std::optional<Dtype> dtype, const char* fn) {
       return array(b.data(), bool_, data.shape, dtype.value_or(bool_));
     }
     case ScalarKind::integer:
+      if (data.big) {
+        return array(data.ints.data(), uint64, data.shape,
+                     dtype.value_or(uint64));
+      }
       return array(data.ints.data(), int64, data.shape,
                    dtype.value_or(data.wide ? int64 : int32));
     default:  // floats, or an empty list: float32 as in MLX

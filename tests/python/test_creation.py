@@ -58,6 +58,27 @@ def test_array_from_data_forms():
         rn.array([[1, 2], [3]])
 
 
+def test_python_ints_up_to_2_to_the_64(rng):
+    # [2**63, 2**64) is uint64, as numpy reads it; beyond, or mixed with
+    # negative ints, a ValueError naming the function.
+    big = [int(v) for v in rng.integers(2**63, 2**64, 5, dtype=np.uint64)]
+    same(rn.array(big), np.array(big, np.uint64))
+    same(rn.array([[1, big[0]], [big[1], 0]]),
+         np.array([[1, big[0]], [big[1], 0]], np.uint64))
+    a = rn.array(big[0])
+    assert a.dtype == rn.uint64 and a.item() == big[0]
+    assert rn.array(big, rn.float64).tolist() == [float(v) for v in big]
+    u = rn.array([1, 2], rn.uint64)
+    same(u + big[2], np.array([1, 2], np.uint64) + np.uint64(big[2]))
+    same(rn.full((2,), big[3], rn.uint64), np.full((2,), big[3], np.uint64))
+    with pytest.raises(ValueError, match=r"\[add\].*overflow"):
+        rn.array([1], rn.int64) + big[0]
+    with pytest.raises(ValueError, match=r"\[array\].*64 bits"):
+        rn.array([2**64])
+    with pytest.raises(ValueError, match=r"\[array\].*negative"):
+        rn.array([-1, big[0]])
+
+
 @pytest.mark.parametrize("d", ALL_DTYPES, ids=str)
 def test_zeros_ones_full_like_every_dtype(d, rng):
     nd = np_dtype(d)
