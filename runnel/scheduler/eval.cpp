@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "runnel/scheduler/graph.h"
+#include "runnel/scheduler/pool.h"
 #include "runnel/scheduler/stream_state.h"
 #include "runnel/testing.h"
 #include "runnel/transforms.h"
@@ -391,7 +392,11 @@ class Evaluator {
   void wait_outputs() {
     for (const array& a : outputs_) {
       ArrayNode& n = a.node();
-      if (n.done.timeline) n.done.timeline->wait(n.done.value);
+      if (!n.done.timeline) continue;
+      if (CpuStream* strand = n.done.timeline->strand) {
+        strand->help(n.done.value);
+      }
+      n.done.timeline->wait(n.done.value);
     }
     for (const array& a : outputs_) {
       if (a.node().error) a.node().error->raise();

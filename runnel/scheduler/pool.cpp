@@ -242,6 +242,22 @@ uint64_t CpuStream::submit(std::unique_ptr<Work> w) {
   return v;
 }
 
+bool CpuStream::help(uint64_t until) {
+  Pool& pool = Pool::get();
+  // Our own entry is the one ready strand: running it here takes no turn
+  // from a strand the pool would have run first.
+  if (pool.ready_count() != 1 || timeline_->reached(until)) return false;
+  if (!try_claim()) return false;
+  pool.add_running(1);
+  const bool was_worker = std::exchange(tls_worker, true);
+  drain(until, true);
+  tls_worker = was_worker;
+  // As a worker going idle does: when nothing runs any more that could free
+  // memory, work parked waiting for frees retries (and may raise).
+  if (pool.add_running(-1) == 0) wake_memory_waiters();
+  return true;
+}
+
 bool CpuStream::try_claim() {
   std::lock_guard lock(mu_);
   if (state_ != State::queued) return false;  // a stale duplicate entry
@@ -292,7 +308,9 @@ bool CpuStream::park_on(const std::vector<Dep>& deps) {
   return false;
 }
 
-void CpuStream::drain() {
+void CpuStream::drain() { drain(UINT64_MAX, false); }
+
+void CpuStream::drain(uint64_t until, bool helping) {
   // Keep ourselves alive while running, whoever else drops us.
   auto self = shared_from_this();
   Pool& pool = Pool::get();
@@ -322,17 +340,19 @@ void CpuStream::drain() {
     }
     uint64_t v = owned->value;
     owned.reset();  // drop inputs before anyone sees the value reached
-    tls_completing = true;
+    // A worker looks for work right after; a helping thread does not.
+    tls_completing = !helping;
     timeline_->advance(v);
     tls_completing = false;
     if (inherited_.load(std::memory_order_relaxed) != INT_MAX) {
       std::lock_guard lock(mu_);
       if (v >= boost_until_) inherited_.store(INT_MAX);
     }
-    if (!pool.has_ready()) continue;
-    // Others are ready: give them their turn. If our next work waits on
-    // another stream, park on it now rather than take a place in the ready
-    // queue (and a worker's wake-up) that it could not use.
+    if (helping ? v < until : !pool.has_ready()) continue;
+    // Others are ready (or the helping thread has what it waits for): give them
+    // their turn. If our next work waits on another stream, park on it now
+    // rather than take a place in the ready queue (and a worker's wake-up) that
+    // it could not use.
     Work* next;
     {
       std::lock_guard lock(mu_);

@@ -26,6 +26,11 @@ class CpuStream final : public StreamState {
   // Pool side: claim a queued strand; run its ready work.
   bool try_claim();
   void drain();
+  // A thread about to wait for this strand's timeline to reach `until` runs
+  // the strand itself when it is queued and nothing else is ready: the wait
+  // then costs no worker wake-up and no wake-up of the waiter. It stops at
+  // `until`, leaving later work to the pool. False when it did not claim it.
+  bool help(uint64_t until);
   // The priority the pool schedules it at: its own, or that of a more urgent
   // strand waiting for it, until the awaited value is reached.
   int effective_priority() const;
@@ -34,6 +39,8 @@ class CpuStream final : public StreamState {
   enum class State { idle, queued, running, parked };
   void inherit(int priority, uint64_t until);
   void wake();
+  // Runs ready work; a helping thread stops once `until` is reached.
+  void drain(uint64_t until, bool helping);
   // Parks on the first unreached point of `deps`; false when all reached.
   bool park_on(const std::vector<Dep>& deps);
 
@@ -54,8 +61,12 @@ class Pool {
   int num_threads() const { return static_cast<int>(threads_); }
   void enqueue(std::shared_ptr<CpuStream> s);
   bool has_ready() const { return ready_.load() > 0; }
+  int ready_count() const { return ready_.load(); }
   // Strands on a worker right now (or being taken by one).
   int running() const { return running_.load(); }
+  // A thread other than a worker running a strand (CpuStream::help) counts
+  // as running meanwhile. Returns the new count.
+  int add_running(int d) { return running_.fetch_add(d) + d; }
 
   // Runs f(begin, end) over [0, n) in chunks of at least `grain`; idle
   // workers help, the caller runs chunks itself and never sleeps.
@@ -87,7 +98,8 @@ class Pool {
 inline constexpr int kCpuMostUrgent = -5;
 inline constexpr int kCpuLeastUrgent = 0;
 
-// Whether the calling thread is a pool worker.
+// Whether the calling thread runs a strand now: a pool worker, or a waiting
+// thread helping (CpuStream::help).
 bool on_worker_thread();
 
 // Where work short of memory waits for frees (memory/allocator.cpp): wakes

@@ -87,7 +87,9 @@ std::shared_ptr<StreamState> make_stream(const Device& d, int priority,
 }
 
 void synchronize_state(StreamState& s) {
-  s.timeline().wait(s.last_value());
+  const uint64_t v = s.last_value();
+  if (CpuStream* strand = s.timeline().strand) strand->help(v);
+  s.timeline().wait(v);
   if (!s.errors.empty()) raise_errors(s.errors.take());
 }
 
