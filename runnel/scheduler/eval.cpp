@@ -104,6 +104,7 @@ class Evaluator {
   // claim another eval waits for is submitting it without waiting.
   void run(bool wait) {
     for (;;) {
+      if (take_deferred_wake()) Pool::get().wake_one();
       walk();
       if (!order_.empty()) {
         if (int64_t us = testing::detail_claim_delay()) {
@@ -114,8 +115,13 @@ class Evaluator {
         defer_foreign_dependent();
         try {
           cut();
+          // An eval that waits may run its stream itself (wait_outputs).
+          defer_wakes(wait);
           submit_all();
+          defer_wakes(false);
         } catch (...) {
+          defer_wakes(false);
+          if (take_deferred_wake()) Pool::get().wake_one();
           release(order_);
           release(deferred_);
           throw;
@@ -390,14 +396,18 @@ class Evaluator {
   }
 
   void wait_outputs() {
+    // Submission left idle workers asleep: the first output's strand runs
+    // here, or a worker is woken after all.
+    bool owe_wake = take_deferred_wake();
     for (const array& a : outputs_) {
       ArrayNode& n = a.node();
       if (!n.done.timeline) continue;
-      if (CpuStream* strand = n.done.timeline->strand) {
-        strand->help(n.done.value);
-      }
+      CpuStream* strand = n.done.timeline->strand;
+      const bool helped = strand && strand->help(n.done.value);
+      if (std::exchange(owe_wake, false) && !helped) Pool::get().wake_one();
       n.done.timeline->wait(n.done.value);
     }
+    if (owe_wake) Pool::get().wake_one();
     for (const array& a : outputs_) {
       if (a.node().error) a.node().error->raise();
     }

@@ -26,6 +26,9 @@ thread_local bool tls_worker = false;
 // Set while a worker publishes its strand's progress: it looks for work right
 // after, so strands that progress makes ready need no wake-up.
 thread_local bool tls_completing = false;
+// defer_wakes(): wakes held back on this thread, and whether one was.
+thread_local bool tls_defer_wakes = false;
+thread_local bool tls_deferred_wake = false;
 
 int configured_threads() {
   if (const char* env = std::getenv("RUNNEL_CPU_THREADS")) {
@@ -48,6 +51,9 @@ void fork_child() {
 }  // namespace
 
 bool on_worker_thread() { return tls_worker; }
+
+void defer_wakes(bool on) { tls_defer_wakes = on; }
+bool take_deferred_wake() { return std::exchange(tls_deferred_wake, false); }
 
 Pool& Pool::get() {
   Pool* p = g_pool.load(std::memory_order_acquire);
@@ -84,7 +90,16 @@ void Pool::enqueue(std::shared_ptr<CpuStream> s) {
   // A worker that makes a strand ready looks for work itself right after
   // (a handoff without a wake-up); a worker that takes a strand while more
   // are ready wakes the next idle one (worker_loop).
-  if (!tls_completing && idle_.load() > 0) cv_.notify_one();
+  if (tls_completing || idle_.load() == 0) return;
+  if (tls_defer_wakes) {
+    tls_deferred_wake = true;
+  } else {
+    cv_.notify_one();
+  }
+}
+
+void Pool::wake_one() {
+  if (idle_.load() > 0) cv_.notify_one();
 }
 
 bool Pool::pop_ready(Entry& out) {

@@ -60,6 +60,8 @@ class Pool {
 
   int num_threads() const { return static_cast<int>(threads_); }
   void enqueue(std::shared_ptr<CpuStream> s);
+  // Wakes one idle worker, if any.
+  void wake_one();
   bool has_ready() const { return ready_.load() > 0; }
   int ready_count() const { return ready_.load(); }
   // Strands on a worker right now (or being taken by one).
@@ -97,6 +99,13 @@ class Pool {
 // The CPU priority range: (most urgent, least urgent).
 inline constexpr int kCpuMostUrgent = -5;
 inline constexpr int kCpuLeastUrgent = 0;
+
+// While a thread defers wakes, enqueue leaves idle workers asleep and notes
+// it: an eval about to wait submits so, then either runs the strand itself
+// (CpuStream::help) or wakes a worker. take_deferred_wake() says whether a
+// wake was skipped since the last call, and clears that.
+void defer_wakes(bool on);
+bool take_deferred_wake();
 
 // Whether the calling thread runs a strand now: a pool worker, or a waiting
 // thread helping (CpuStream::help).
