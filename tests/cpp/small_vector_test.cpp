@@ -101,6 +101,7 @@ void random_ops(unsigned seed) {
           }
           break;
         case 7: {  // copy, then compare both
+          // NOLINTNEXTLINE(performance-unnecessary-copy-initialization)
           SmallVector<Counted, N> copy(sv);
           expect_same(copy, ref);
           SmallVector<Counted, N> assigned;
