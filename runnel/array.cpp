@@ -141,7 +141,9 @@ OpNode::~OpNode() {
     for (auto& a : inputs) worklist->push_back(std::move(a));
     return;
   }
-  std::vector<array> pending = std::move(inputs);
+  std::vector<array> pending(std::make_move_iterator(inputs.begin()),
+                             std::make_move_iterator(inputs.end()));
+  inputs.clear();
   worklist = &pending;
   while (!pending.empty()) {
     array a = std::move(pending.back());
@@ -167,7 +169,7 @@ array::array(const void* data, Dtype src_dtype, Shape shape, Dtype dtype,
 }
 
 array::array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> primitive,
-             std::vector<array> inputs, Stream stream)
+             Inputs inputs, Stream stream)
     : node_(detail::make_node(std::move(shape), dtype)) {
   node_->op = std::allocate_shared<detail::OpNode>(
       detail::SmallAllocator<detail::OpNode>{}, std::move(primitive),
@@ -178,8 +180,7 @@ array::array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> primitive,
 std::vector<array> array::make_arrays(std::vector<Shape> shapes,
                                       std::vector<Dtype> dtypes,
                                       std::shared_ptr<Primitive> primitive,
-                                      std::vector<array> inputs,
-                                      Stream stream) {
+                                      Inputs inputs, Stream stream) {
   auto op = std::allocate_shared<detail::OpNode>(
       detail::SmallAllocator<detail::OpNode>{}, std::move(primitive),
       std::move(inputs), std::move(stream));

@@ -10,6 +10,7 @@
 
 #include "runnel/dtype.h"
 #include "runnel/memory/small_alloc.h"
+#include "runnel/memory/small_vector.h"
 #include "runnel/stream.h"
 
 namespace runnel {
@@ -21,6 +22,10 @@ using Strides = std::vector<int64_t, detail::SmallAllocator<int64_t>>;
 
 class Primitive;
 class array;
+
+// The inputs of an op: up to three held inline, no allocation of their own.
+// Built from a braced list or a std::vector<array>.
+using Inputs = detail::SmallVector<array, 3>;
 
 namespace detail {
 struct ArrayNode;
@@ -72,13 +77,12 @@ class array {
 
   // Used by op constructors: an output of `primitive` on `stream`.
   array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> primitive,
-        std::vector<array> inputs, Stream stream);
+        Inputs inputs, Stream stream);
   // Several outputs of one primitive.
   static std::vector<array> make_arrays(std::vector<Shape> shapes,
                                         std::vector<Dtype> dtypes,
                                         std::shared_ptr<Primitive> primitive,
-                                        std::vector<array> inputs,
-                                        Stream stream);
+                                        Inputs inputs, Stream stream);
 
   const Shape& shape() const;
   // The size of `dim` (negative counts from the end).

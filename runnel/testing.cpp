@@ -183,11 +183,30 @@ void set_claim_delay(int64_t us) { g_claim_delay.store(us); }
 bool detail_fault_alloc() { return faults().hit(true, nullptr); }
 bool detail_fault_op(const char* name) { return faults().hit(false, name); }
 
+namespace {
+// Per thread: the counters by name pointer, and the last one used in front
+// (a chain runs one op many times).
+struct CountCache {
+  const char* last_name = nullptr;
+  std::atomic<uint64_t>* last = nullptr;
+  std::unordered_map<const char*, std::atomic<uint64_t>*> by_name;
+};
+thread_local CountCache tls_counts;
+}  // namespace
+
+std::atomic<uint64_t>* detail_execution_counter(const char* name) {
+  CountCache* cc = &tls_counts;
+  if (name != cc->last_name) {
+    auto& c = cc->by_name[name];
+    if (!c) c = &counts().get(name);
+    cc->last_name = name;
+    cc->last = c;
+  }
+  return cc->last;
+}
+
 void detail_count_execution(const char* name) {
-  thread_local std::unordered_map<const char*, std::atomic<uint64_t>*> cache;
-  auto& c = cache[name];
-  if (!c) c = &counts().get(name);
-  c->fetch_add(1, std::memory_order_relaxed);
+  detail_execution_counter(name)->fetch_add(1, std::memory_order_relaxed);
 }
 
 int64_t detail_claim_delay() {

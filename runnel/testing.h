@@ -2,6 +2,7 @@
 // observable without relying on timing.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,6 +61,8 @@ void set_claim_delay(int64_t microseconds);
 bool detail_fault_alloc();
 bool detail_fault_op(const char* name);
 void detail_count_execution(const char* name);
+// The counter detail_count_execution(name) adds to, for callers that keep it.
+std::atomic<uint64_t>* detail_execution_counter(const char* name);
 int64_t detail_claim_delay();
 
 }  // namespace runnel::testing

@@ -298,6 +298,7 @@ void Buffer::add_use(Dep d) {
     }
   }
   uses_.push_back(std::move(d));
+  has_uses_.store(true, std::memory_order_release);
 }
 
 std::vector<Dep> Buffer::uses() const {

@@ -7,6 +7,7 @@
 // go: the backend frees it only behind them.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -41,6 +42,9 @@ class Buffer {
   // (one per timeline: the latest).
   void add_use(Dep d);
   std::vector<Dep> uses() const;
+  // Whether any use was ever added (uses are never removed): a check
+  // without the lock or a copy, for the kernels' donation test.
+  bool has_uses() const { return has_uses_.load(std::memory_order_acquire); }
 
  private:
   void* ptr_;
@@ -49,6 +53,7 @@ class Buffer {
   Release release_;  // empty: the CPU allocator owns the memory
   mutable std::mutex uses_mu_;
   std::vector<Dep> uses_;
+  std::atomic<bool> has_uses_{false};
 };
 
 // Thrown by allocate() on a pool worker when the limit is reached while other

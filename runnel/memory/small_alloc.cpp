@@ -99,12 +99,22 @@ thread_local Flusher flusher;
 
 size_t size_class(size_t n) { return (n + kGranule - 1) / kGranule - 1; }
 
+// The thread's lists. In a shared library every thread-local access is a
+// call (__tls_get_addr) that the compiler repeats at each use rather than
+// keep the address: hiding the pointer from it makes it one call.
+Lists* my_lists() {
+  Lists* l = &tls;
+  asm("" : "+r"(l));
+  return l;
+}
+
 }  // namespace
 
 void* small_alloc(size_t n) {
   if (!kPooled || n > kLargest || n == 0) return ::operator new(n);
   const size_t c = size_class(n);
-  Block* b = tls.head[c];
+  Lists* l = my_lists();
+  Block* b = l->head[c];
   if (!b) {
     Shared& s = shared(c);
     std::lock_guard lock(s.mu);
@@ -112,29 +122,34 @@ void* small_alloc(size_t n) {
     if (!b) return ::operator new(block_bytes(c));
     s.batches = b->next_batch;
     s.bytes -= kBatch * block_bytes(c);
-    tls.count[c] = kBatch;
+    l->count[c] = kBatch;
   }
-  tls.head[c] = b->next;
-  --tls.count[c];
+  l->head[c] = b->next;
+  --l->count[c];
   return b;
 }
 
 void small_free(void* p, size_t n) noexcept {
-  if (!kPooled || n > kLargest || n == 0 || tls.exiting) {
+  if (!kPooled || n > kLargest || n == 0) {
     ::operator delete(p);
     return;
   }
-  if (!tls.flusher_armed) {
-    tls.flusher_armed = true;
+  Lists* l = my_lists();
+  if (l->exiting) {
+    ::operator delete(p);
+    return;
+  }
+  if (!l->flusher_armed) {
+    l->flusher_armed = true;
     // Using it constructs it, so that its destructor runs at thread exit.
     Flusher* volatile f = &flusher;
     (void)f;
   }
   const size_t c = size_class(n);
   auto* b = static_cast<Block*>(p);
-  b->next = tls.head[c];
-  tls.head[c] = b;
-  if (++tls.count[c] >= 2 * kBatch) give_batch(c);
+  b->next = l->head[c];
+  l->head[c] = b;
+  if (++l->count[c] >= 2 * kBatch) give_batch(c);
 }
 
 }  // namespace runnel::detail

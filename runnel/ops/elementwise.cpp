@@ -22,14 +22,24 @@ std::string shape_str(const Shape& s) {
 // The dtype float functions compute in: floats keep theirs, the rest float32.
 Dtype at_least_float(Dtype d) { return is_floating_point(d) ? d : float32; }
 
+// `a` as dtype `t` (itself when it has it: no stream handle copied for
+// the common case).
+array cast_to(const array& a, Dtype t, const Stream& st) {
+  return a.dtype() == t ? a : astype(a, t, st);
+}
+
 // A primitive's node over `inputs` cast to `in_dtype`, with `out_dtype`.
+// The inputs move into the node (a braced list would copy them).
 template <class P>
 array binary_node(const array& a, const array& b, Dtype in_dtype,
                   Dtype out_dtype, const StreamOrDevice& s, const char* fn) {
   Shape shape = broadcast_shapes(a.shape(), b.shape(), fn);
   Stream st = to_stream(s);
+  Inputs in;
+  in.push_back(cast_to(a, in_dtype, st));
+  in.push_back(cast_to(b, in_dtype, st));
   return array(std::move(shape), out_dtype, shared_primitive<P>(),
-               {astype(a, in_dtype, st), astype(b, in_dtype, st)}, st);
+               std::move(in), std::move(st));
 }
 
 // Computes in the promoted dtype and gives it.
@@ -66,8 +76,10 @@ template <class P>
 array unary_node(const array& a, Dtype in_dtype, Dtype out_dtype,
                  const StreamOrDevice& s) {
   Stream st = to_stream(s);
-  return array(a.shape(), out_dtype, shared_primitive<P>(),
-               {astype(a, in_dtype, st)}, st);
+  Inputs in;
+  in.push_back(cast_to(a, in_dtype, st));
+  return array(a.shape(), out_dtype, shared_primitive<P>(), std::move(in),
+               std::move(st));
 }
 
 template <class P>
@@ -92,6 +104,7 @@ void reject_bool(const array& a, const char* fn, const char* instead) {
 }  // namespace
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* fn) {
+  if (a == b) return a;
   size_t n = std::max(a.size(), b.size());
   Shape out(n);
   for (size_t i = 0; i < n; ++i) {

@@ -22,24 +22,41 @@ namespace {
 // moved out of the graph, and its outputs.
 struct OpRun {
   std::shared_ptr<Primitive> primitive;
-  std::vector<array> inputs;
-  std::vector<array> outputs;
+  Inputs inputs;
+  SmallVector<array, 1> outputs;
 };
+
+// The vectors a kernel takes its inputs and outputs in, kept per thread so
+// that running an op allocates nothing. `busy` while a kernel holds them: a
+// kernel that runs other work on its thread (a GPU launch from a CPU
+// worker) gets fresh ones.
+struct KernelArgs {
+  std::vector<array> in, out;
+  bool busy = false;
+};
+thread_local KernelArgs tls_args;
 
 class SegmentWork final : public Work {
  public:
   explicit SegmentWork(StreamState* stream) : stream_(stream) {}
-  std::vector<OpRun> ops;
+  // One segment per eval and stream in the common case: from the per-thread
+  // small-block lists, as the graph's nodes are.
+  static void* operator new(size_t n) { return small_alloc(n); }
+  static void operator delete(void* p, size_t n) { small_free(p, n); }
+
+  // Mostly one op (a segment cut at a cross-stream edge) or many.
+  SmallVector<OpRun, 1> ops;
 
   void run() override {
     for (; next_ < ops.size(); ++next_) {
       if (!run_one(ops[next_])) return;  // parked for memory: resume here
-      ops[next_] = OpRun{};  // release inputs as soon as they are used
+      ops[next_].primitive.reset();
     }
   }
 
  private:
   // False when the op must wait for memory and run again (resume_after).
+  // The op's inputs and outputs are released once it has run.
   bool run_one(OpRun& op) {
     ErrorPtr err;
     for (const array& in : op.inputs) {
@@ -48,45 +65,80 @@ class SegmentWork final : public Work {
         break;
       }
     }
-    if (!err) {
-      const char* name = op.primitive->name();
-      try {
-        if (testing::detail_fault_op(name)) {
-          throw std::runtime_error(std::string("[") + name +
-                                   "] injected failure (RUNNEL_FAULT)");
-        }
-        if (stream_->device.type == DeviceType::cpu) {
-          op.primitive->eval_cpu(op.inputs, op.outputs);
-        } else {
-          op.primitive->eval_gpu(op.inputs, op.outputs);
-        }
-      } catch (MemoryWait& wait) {
-        for (array& out : op.outputs) out.node().data.reset();
-        resume_after = std::move(wait.retry_after);
-        return false;
-      } catch (...) {
-        std::ostringstream where;
-        where << "in " << name << " on Stream(" << stream_->device << ", "
-              << stream_->index << ")";
-        err = ErrorRecord::current(where.str());
-      }
-      testing::detail_count_execution(name);
-    }
     if (err) {
       for (array& out : op.outputs) out.node().error = err;
       stream_->errors.add(err);
+      op.inputs.clear();
+      op.outputs.clear();
+      return true;
     }
+    KernelArgs* mine = &tls_args;
+    asm("" : "+r"(mine));  // one thread-local lookup (see small_alloc.cpp)
+    std::unique_ptr<KernelArgs> spare;
+    if (mine->busy) spare = std::make_unique<KernelArgs>();
+    KernelArgs& args = spare ? *spare : *mine;
+    args.busy = true;
+    move_into(op.inputs, args.in);
+    move_into(op.outputs, args.out);
+    const char* name = op.primitive->name();
+    try {
+      if (testing::detail_fault_op(name)) {
+        throw std::runtime_error(std::string("[") + name +
+                                 "] injected failure (RUNNEL_FAULT)");
+      }
+      if (stream_->device.type == DeviceType::cpu) {
+        op.primitive->eval_cpu(args.in, args.out);
+      } else {
+        op.primitive->eval_gpu(args.in, args.out);
+      }
+    } catch (MemoryWait& wait) {
+      for (array& out : args.out) out.node().data.reset();
+      // Back into the op, to run again.
+      move_into(args.in, op.inputs);
+      move_into(args.out, op.outputs);
+      args.busy = false;
+      resume_after = std::move(wait.retry_after);
+      return false;
+    } catch (...) {
+      std::ostringstream where;
+      where << "in " << name << " on Stream(" << stream_->device << ", "
+            << stream_->index << ")";
+      err = ErrorRecord::current(where.str());
+    }
+    if (name != counted_name_) {
+      counter_ = testing::detail_execution_counter(name);
+      counted_name_ = name;
+    }
+    counter_->fetch_add(1, std::memory_order_relaxed);
+    if (err) {
+      for (array& out : args.out) out.node().error = err;
+      stream_->errors.add(err);
+    }
+    args.in.clear();
+    args.out.clear();
+    args.busy = false;
     return true;
+  }
+
+  // Moves every element of `from` to `to` (empty); `from` ends empty.
+  template <class From, class To>
+  static void move_into(From& from, To& to) {
+    for (array& a : from) to.push_back(std::move(a));
+    from.clear();
   }
 
   StreamState* stream_;  // kept alive by the queue that runs us
   size_t next_ = 0;
+  // The execution counter of the last op's name (most segments run one
+  // primitive over and over).
+  const char* counted_name_ = nullptr;
+  std::atomic<uint64_t>* counter_ = nullptr;
 };
 
 struct Segment {
   StreamState* stream = nullptr;
-  std::vector<int> ops;    // indices into the eval's order
-  std::vector<int> after;  // segments of other streams it waits for
+  SmallVector<int, 2> ops;    // indices into the eval's order
+  SmallVector<int, 2> after;  // segments of other streams it waits for
   uint64_t value = 0;
   bool submitted = false;
 };
@@ -230,6 +282,7 @@ class Evaluator {
     seg_of_.clear();
     segments_.clear();
     open_.clear();
+    open_cached_ = nullptr;
     per_stream_.clear();
   }
 
@@ -254,11 +307,22 @@ class Evaluator {
     return true;
   }
 
+  // The segment of `s` that ops may still join (-1: none). Consecutive ops
+  // are mostly on one stream: its entry is kept at hand (references into an
+  // unordered_map stay valid as it grows).
+  int& open_of(StreamState* s) {
+    if (s != open_cached_) {
+      open_cached_ = s;
+      open_cached_seg_ = &open_.try_emplace(s, -1).first->second;
+    }
+    return *open_cached_seg_;
+  }
+
   int open_segment(StreamState* s) {
     segments_.emplace_back();
     segments_.back().stream = s;
     int id = static_cast<int>(segments_.size()) - 1;
-    open_[s] = id;
+    open_of(s) = id;
     per_stream_[s].push_back(id);
     return id;
   }
@@ -269,7 +333,7 @@ class Evaluator {
     for (size_t i = 0; i < order_.size(); ++i) {
       OpNode* op = order_[i];
       StreamState* s = &op->stream.state();
-      std::vector<int> after;
+      SmallVector<int, 4> after;
       bool cross = false;
       for (const array& in : op->inputs) {
         OpNode* p = in.node().op.get();
@@ -281,20 +345,19 @@ class Evaluator {
           cross = true;
           after.push_back(seg);
           // The producer's segment ends with it: nothing later joins it.
-          if (open_[ps] == seg) open_[ps] = -1;
+          if (int& o = open_of(ps); o == seg) o = -1;
         } else if (&p->stream.state() != s && !in.node().done.reached()) {
           cross = true;
         }
       }
-      auto it = open_.find(s);
-      int seg = it == open_.end() ? -1 : it->second;
+      int seg = open_of(s);
       if (seg < 0 || cross ||
           (cap > 0 && static_cast<int>(segments_[seg].ops.size()) >= cap)) {
         seg = open_segment(s);
       }
       Segment& g = segments_[seg];
       g.ops.push_back(static_cast<int>(i));
-      g.after.insert(g.after.end(), after.begin(), after.end());
+      g.after.append(after.begin(), after.end());
       seg_of_[i] = seg;
     }
   }
@@ -356,7 +419,9 @@ class Evaluator {
     work->ops.reserve(g.ops.size());
     for (int i : g.ops) {
       OpNode* op = order_[i];
-      OpRun r{std::move(op->primitive), std::move(op->inputs), {}};
+      OpRun& r = work->ops.emplace_back();
+      r.primitive = std::move(op->primitive);
+      r.inputs = std::move(op->inputs);
       for (size_t k = 0; k < op->num_outputs(); ++k) {
         auto n = op->output_at(k).lock();
         if (!n) {
@@ -371,22 +436,19 @@ class Evaluator {
         }
         r.outputs.emplace_back(std::move(n));
       }
-      work->ops.push_back(std::move(r));
-    }
-    std::vector<std::vector<array>*> outs;
-    for (auto& r : work->ops) outs.push_back(&r.outputs);
-    // Record the output nodes before the work may run and release them.
-    // Weakly: a node the work has already released is seen by nobody, and
-    // a strong reference here would keep a kernel from taking over the
-    // buffer of an intermediate that only it reads (donation).
-    std::vector<std::weak_ptr<ArrayNode>> nodes;
-    for (auto* o : outs) {
-      for (auto& a : *o) nodes.push_back(a.node_ptr());
     }
     auto tl = g.stream->timeline_ptr();
     g.value = g.stream->submit(std::move(work));
-    for (auto& w : nodes) {
-      if (auto n = w.lock()) n->done = Dep{tl, g.value};
+    // Mark the outputs once the value is known. The work may already have
+    // run and released them: the op nodes (kept alive by keep_) reach them
+    // weakly, as a node nobody holds is seen by nobody, and a strong
+    // reference here would keep a kernel from taking over the buffer of an
+    // intermediate that only it reads (donation).
+    for (int i : g.ops) {
+      OpNode* op = order_[i];
+      for (size_t k = 0; k < op->num_outputs(); ++k) {
+        if (auto n = op->output_at(k).lock()) n->done = Dep{tl, g.value};
+      }
     }
     for (int i : g.ops) {
       order_[i]->status.store(OpNode::kSubmitted, std::memory_order_release);
@@ -423,6 +485,8 @@ class Evaluator {
   std::vector<int> seg_of_;
   std::vector<Segment> segments_;
   std::unordered_map<StreamState*, int> open_;
+  StreamState* open_cached_ = nullptr;
+  int* open_cached_seg_ = nullptr;
   std::unordered_map<StreamState*, std::vector<int>> per_stream_;
 };
 

@@ -20,12 +20,12 @@ namespace runnel::detail {
 struct OpNode {
   enum Status : uint8_t { kUnscheduled, kClaimed, kSubmitted };
 
-  OpNode(std::shared_ptr<Primitive> p, std::vector<array> in, Stream s)
+  OpNode(std::shared_ptr<Primitive> p, Inputs in, Stream s)
       : primitive(std::move(p)), inputs(std::move(in)), stream(std::move(s)) {}
   ~OpNode();  // releases input chains iteratively, never recursively
 
   std::shared_ptr<Primitive> primitive;
-  std::vector<array> inputs;
+  Inputs inputs;
   // The outputs: the first inline (most ops have one), the others after.
   std::weak_ptr<ArrayNode> output;
   std::vector<std::weak_ptr<ArrayNode>> more_outputs;

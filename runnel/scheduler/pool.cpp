@@ -30,6 +30,31 @@ thread_local bool tls_completing = false;
 thread_local bool tls_defer_wakes = false;
 thread_local bool tls_deferred_wake = false;
 
+// How long a worker looks for work before it parks (DESIGN.md §2: about
+// 2 us, and not at all when the awake workers fill the cores).
+constexpr int64_t kSpinNs = 2000;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Polls `has_work` for up to `ns` nanoseconds; true once it holds.
+template <class F>
+bool spin_for(int64_t ns, F has_work) {
+  const int64_t until = now_ns() + ns;
+  for (;;) {
+    for (int i = 0; i < 16; ++i) {
+      if (has_work()) return true;
+      cpu_relax();
+    }
+    if (now_ns() >= until) return false;
+  }
+}
+
 int configured_threads() {
   if (const char* env = std::getenv("RUNNEL_CPU_THREADS")) {
     int n = std::atoi(env);
@@ -82,15 +107,18 @@ void Pool::enqueue(std::shared_ptr<CpuStream> s) {
   int level =
       std::clamp(s->effective_priority(), kCpuMostUrgent, kCpuLeastUrgent) -
       kCpuMostUrgent;
+  bool wake;
   {
     std::lock_guard lock(mu_);
     levels_[level].push_back({std::move(s), now_ns(), level});
     ready_.fetch_add(1, std::memory_order_relaxed);
+    // A worker that makes a strand ready looks for work itself right after
+    // (a handoff without a wake-up); a spinning worker takes it without one
+    // (it looks again under mu_ before it parks); a worker that takes a
+    // strand while more are ready wakes the next idle one (worker_loop).
+    wake = !tls_completing && spinning_ == 0 && idle_.load() > 0;
   }
-  // A worker that makes a strand ready looks for work itself right after
-  // (a handoff without a wake-up); a worker that takes a strand while more
-  // are ready wakes the next idle one (worker_loop).
-  if (tls_completing || idle_.load() == 0) return;
+  if (!wake) return;
   if (tls_defer_wakes) {
     tls_deferred_wake = true;
   } else {
@@ -149,13 +177,14 @@ void Pool::run_chunks(Job& job) {
 }
 
 void Pool::worker_loop() {
-  // Spin briefly before sleeping only when the pool leaves cores free.
-  const bool spin = threads_ < std::thread::hardware_concurrency();
+  const int cores =
+      static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (;;) {
     Entry e;
     Job* job = nullptr;
     {
       std::unique_lock lock(mu_);
+      bool spun = false;
       for (;;) {
         if (pop_ready(e)) break;
         if (!jobs_.empty()) {
@@ -163,13 +192,22 @@ void Pool::worker_loop() {
           job->active.fetch_add(1);
           break;
         }
-        if (spin) {
+        // Before parking, spin briefly for work that is about to come (the
+        // next op of a strand handing off to another), since waking a
+        // parked worker costs a futex wake: only while the awake workers,
+        // this one included, leave a core free, and once per park.
+        const int awake = static_cast<int>(threads_) - idle_.load();
+        if (!spun && awake < cores) {
+          spun = true;
+          ++spinning_;
           lock.unlock();
-          auto until = now_ns() + 2000;
-          while (now_ns() < until && !has_ready()) {
-          }
+          spin_for(kSpinNs, [this] {
+            return ready_.load(std::memory_order_relaxed) > 0 ||
+                   num_jobs_.load(std::memory_order_relaxed) > 0;
+          });
           lock.lock();
-          if (pop_ready(e)) break;
+          --spinning_;
+          continue;  // look again under the lock before parking
         }
         if (running_.load() == 0) {
           // Nothing runs that could free memory: work waiting for frees
@@ -182,6 +220,7 @@ void Pool::worker_loop() {
         idle_.fetch_add(1);
         cv_.wait(lock);
         idle_.fetch_sub(1);
+        spun = false;
       }
     }
     if (!job && has_ready() && idle_.load() > 0) cv_.notify_one();
@@ -199,7 +238,7 @@ void Pool::parallel_for(int64_t n, int64_t grain,
                         const std::function<void(int64_t, int64_t)>& f) {
   grain = std::max<int64_t>(grain, 1);
   int64_t chunks = (n + grain - 1) / grain;
-  int helpers = std::min<int64_t>(idle_.load(), chunks - 1);
+  int helpers = std::min<int64_t>(idle_.load() + spinning_.load(), chunks - 1);
   if (helpers <= 0 || threads_ == 1) {
     if (n > 0) f(0, n);
     return;
@@ -208,15 +247,20 @@ void Pool::parallel_for(int64_t n, int64_t grain,
   job.f = &f;
   job.n = n;
   job.grain = grain;
+  int wake;
   {
     std::lock_guard lock(mu_);
     jobs_.push_back(&job);
+    num_jobs_.store(static_cast<int>(jobs_.size()), std::memory_order_relaxed);
+    // Spinning workers find the job without a wake-up.
+    wake = std::min(helpers, idle_.load());
   }
-  for (int i = 0; i < helpers; ++i) cv_.notify_one();
+  for (int i = 0; i < wake; ++i) cv_.notify_one();
   run_chunks(job);
   {
     std::lock_guard lock(mu_);
     jobs_.erase(std::find(jobs_.begin(), jobs_.end(), &job));
+    num_jobs_.store(static_cast<int>(jobs_.size()), std::memory_order_relaxed);
   }
   // Helpers that took the job finish their last chunk: short, so spin.
   while (job.active.load(std::memory_order_acquire) > 0) {
@@ -237,7 +281,7 @@ int CpuStream::effective_priority() const {
 }
 
 uint64_t CpuStream::submit(std::unique_ptr<Work> w) {
-  bool start = false;
+  Work* head = nullptr;
   uint64_t v;
   {
     std::lock_guard lock(mu_);
@@ -246,14 +290,24 @@ uint64_t CpuStream::submit(std::unique_ptr<Work> w) {
     last_value_.store(v, std::memory_order_release);
     queue_.push_back(std::move(w));
     if (state_ == State::idle) {
-      state_ = State::queued;
-      start = true;
+      // Ours to start. While we look at what its next work waits for, it
+      // is parked: no stale pool entry claims it, no priority boost queues
+      // it.
+      head = queue_.front().get();
+      state_ = head->deps.empty() ? State::queued : State::parked;
     }
   }
-  if (start) {
-    Pool::get().enqueue(
-        std::static_pointer_cast<CpuStream>(shared_from_this()));
+  if (!head) return v;
+  if (!head->deps.empty()) {
+    // A strand whose next work waits on another stream parks on it here
+    // rather than take a worker (and its wake-up) only to park: the thread
+    // that reaches the value queues it, and runs it itself when it is a
+    // worker (a handoff without a wake-up).
+    if (park_on(head->deps, State::parked)) return v;  // touch nothing more
+    std::lock_guard lock(mu_);
+    state_ = State::queued;
   }
+  Pool::get().enqueue(std::static_pointer_cast<CpuStream>(shared_from_this()));
   return v;
 }
 
@@ -304,7 +358,7 @@ void CpuStream::inherit(int p, uint64_t until) {
   }
 }
 
-bool CpuStream::park_on(const std::vector<Dep>& deps) {
+bool CpuStream::park_on(std::span<const Dep> deps, State otherwise) {
   for (const Dep& d : deps) {
     if (d.reached()) continue;
     {
@@ -318,7 +372,7 @@ bool CpuStream::park_on(const std::vector<Dep>& deps) {
       return true;  // the callback re-queues us; touch nothing more
     }
     std::lock_guard lock(mu_);
-    state_ = State::running;
+    state_ = otherwise;
   }
   return false;
 }
@@ -343,8 +397,8 @@ void CpuStream::drain(uint64_t until, bool helping) {
     w->deps.clear();
     w->run();
     if (w->resume_after.timeline) {
-      std::vector<Dep> resume{std::exchange(w->resume_after, {})};
-      if (park_on(resume)) return;
+      Dep resume = std::exchange(w->resume_after, {});
+      if (park_on({&resume, 1})) return;
       continue;  // already reached: run it again
     }
     std::unique_ptr<Work> owned;

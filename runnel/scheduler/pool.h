@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "runnel/scheduler/stream_state.h"
@@ -41,8 +42,9 @@ class CpuStream final : public StreamState {
   void wake();
   // Runs ready work; a helping thread stops once `until` is reached.
   void drain(uint64_t until, bool helping);
-  // Parks on the first unreached point of `deps`; false when all reached.
-  bool park_on(const std::vector<Dep>& deps);
+  // Parks on the first unreached point of `deps`; false when all reached
+  // (the state is then `otherwise`: running for the worker that runs it).
+  bool park_on(std::span<const Dep> deps, State otherwise = State::running);
 
   std::mutex mu_;  // guards queue_, state_, boost_until_
   std::deque<std::unique_ptr<Work>> queue_;
@@ -92,7 +94,9 @@ class Pool {
   std::vector<std::deque<Entry>> levels_;
   std::vector<Job*> jobs_;
   std::atomic<int> ready_{0};
-  std::atomic<int> idle_{0};
+  std::atomic<int> idle_{0};      // parked in cv_
+  std::atomic<int> spinning_{0};  // changed under mu_: looking before parking
+  std::atomic<int> num_jobs_{0};  // jobs_.size(), for spinning workers
   std::atomic<int> running_{0};
 };
 

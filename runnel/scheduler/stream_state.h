@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runnel/device.h"
+#include "runnel/memory/small_vector.h"
 #include "runnel/scheduler/errors.h"
 #include "runnel/scheduler/timeline.h"
 
@@ -22,7 +23,7 @@ class Work {
  public:
   virtual ~Work() = default;
   virtual void run() = 0;
-  std::vector<Dep> deps;
+  SmallVector<Dep, 2> deps;  // mostly none or one: held inline
   uint64_t value = 0;
   Dep resume_after;
 };

@@ -29,7 +29,7 @@ inline bool can_donate(const array& in, const array& out) {
          buf->cpu_owned() && node->offset == 0 &&
          in.itemsize() == out.itemsize() && in.size() == out.size() &&
          buf->size() == out.nbytes() && out.nbytes() > 0 && is_contiguous(in) &&
-         buf->uses().empty();  // no copy to a GPU still reading it
+         !buf->has_uses();  // no copy to a GPU still reading it
 }
 
 // Gives `out` the buffer of the first input it may take over, else fresh
