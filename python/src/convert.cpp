@@ -40,18 +40,6 @@ ScalarKind scalar_kind(nb::handle h) {
   return ScalarKind::none;
 }
 
-// The value of a Python int; ValueError naming `fn` past 64 bits.
-int64_t int_value(nb::handle h, const char* fn) {
-  int overflow = 0;
-  long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
-  if (overflow != 0) {
-    value_error(fn, "Python int " + std::string(nb::str(h).c_str()) +
-                        " does not fit in 64 bits.");
-  }
-  if (v == -1 && PyErr_Occurred()) throw nb::python_error();
-  return v;
-}
-
 // A Python int that may also lie in [2^63, 2^64) (`big`: then `v` holds its
 // bits, for uint64), as numpy takes it; ValueError past that.
 struct IntValue {
@@ -70,6 +58,16 @@ IntValue wide_int_value(nb::handle h, const char* fn) {
   }
   value_error(fn, "Python int " + std::string(nb::str(h).c_str()) +
                       " does not fit in 64 bits.");
+}
+
+// The value of a Python int; ValueError naming `fn` outside int64.
+int64_t int_value(nb::handle h, const char* fn) {
+  IntValue iv = wide_int_value(h, fn);
+  if (iv.big) {
+    value_error(fn, "Python int " + std::string(nb::str(h).c_str()) +
+                        " does not fit in 64 bits.");
+  }
+  return iv.v;
 }
 
 bool fits_int32(int64_t v) {
