@@ -280,6 +280,7 @@ class Evaluator {
     order_.clear();
     deferred_.clear();
     seg_of_.clear();
+    read_across_.clear();
     segments_.clear();
     open_.clear();
     open_cached_ = nullptr;
@@ -327,8 +328,23 @@ class Evaluator {
     return id;
   }
 
+  // Marks the ops of this eval that an op on another stream of this eval
+  // reads: their segment ends with them, so that the reader waits for them
+  // and not for what their stream runs after them.
+  void mark_read_across() {
+    read_across_.assign(order_.size(), 0);
+    for (OpNode* op : order_) {
+      StreamState* s = &op->stream.state();
+      for (const array& in : op->inputs) {
+        OpNode* p = in.node().op.get();
+        if (p && mine(p) && &p->stream.state() != s) read_across_[p->slot] = 1;
+      }
+    }
+  }
+
   void cut() {
     const int cap = testing::max_batch();
+    mark_read_across();
     seg_of_.assign(order_.size(), -1);
     for (size_t i = 0; i < order_.size(); ++i) {
       OpNode* op = order_[i];
@@ -341,11 +357,8 @@ class Evaluator {
         if (mine(p)) {
           StreamState* ps = &p->stream.state();
           if (ps == s) continue;
-          int seg = seg_of_[p->slot];
           cross = true;
-          after.push_back(seg);
-          // The producer's segment ends with it: nothing later joins it.
-          if (int& o = open_of(ps); o == seg) o = -1;
+          after.push_back(seg_of_[p->slot]);  // ends with p (read_across_)
         } else if (&p->stream.state() != s && !in.node().done.reached()) {
           cross = true;
         }
@@ -359,6 +372,7 @@ class Evaluator {
       g.ops.push_back(static_cast<int>(i));
       g.after.append(after.begin(), after.end());
       seg_of_[i] = seg;
+      if (read_across_[i]) open_of(s) = -1;  // nothing later joins it
     }
   }
 
@@ -483,6 +497,7 @@ class Evaluator {
   std::vector<OpNode*> order_;
   std::vector<OpNode*> deferred_;  // claimed, but reading foreign ops
   std::vector<int> seg_of_;
+  std::vector<char> read_across_;
   std::vector<Segment> segments_;
   std::unordered_map<StreamState*, int> open_;
   StreamState* open_cached_ = nullptr;

@@ -13,8 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include "runnel/primitives/primitive.h"
 #include "runnel/runnel.h"
 #include "runnel/scheduler/errors.h"
+#include "runnel/scheduler/graph.h"
 #include "runnel/testing.h"
 #include "tests/cpp/watchdog.h"
 
@@ -167,6 +169,67 @@ TEST(EvalOrdering, ConsumerDoesNotWaitForWorkSubmittedLaterToProducerStream) {
     EXPECT_FALSE(a.query());
     gate.open();
     a.synchronize();
+  });
+}
+
+namespace {
+
+// An identity op on float32 that holds its worker until `g_release` is set
+// (at most 30 s): the work after it on its stream cannot run meanwhile.
+std::atomic<bool> g_release{false};
+class Held final : public Primitive {
+ public:
+  const char* name() const override { return "held"; }
+  void eval_cpu(const std::vector<array>& in,
+                std::vector<array>& out) override {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!g_release.load() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    out[0].node().data = detail::allocate(out[0].nbytes(), Device(cpu));
+    std::copy_n(in[0].data<float>(), in[0].size(), out[0].data<float>());
+  }
+};
+array held(const array& x, Stream s) {
+  return array::make_arrays({x.shape()}, {float32}, std::make_shared<Held>(),
+                            {x}, s)[0];
+}
+
+}  // namespace
+
+// One eval: c on b reads a1, and a's later ops (a2, held, then a3) come
+// before c in the eval's order. c's segment waits for a1 alone.
+TEST(EvalOrdering, ConsumerInTheSameEvalDoesNotWaitForLaterProducerWork) {
+  watchdog_eval(60, [] {
+    g_release = false;
+    Stream a = new_stream(cpu), b = new_stream(cpu);
+    auto xv = random_floats(64);
+    array x = from(xv);
+    array a1 = multiply(x, x, a);
+    array a3 = add(held(a1, a), x, a);
+    array c = add(a1, x, b);
+    std::atomic<bool> c_done{false};
+    std::thread waiter([&] {
+      eval({a3, c});  // orders a1, held, a3, then c
+      c_done = true;
+    });
+    // The waiter's eval returns only once both are done; c alone is polled.
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (c.status() != ArrayStatus::available &&
+           std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    const bool c_first = c.status() == ArrayStatus::available;
+    const bool a3_held = a3.status() != ArrayStatus::available;
+    g_release = true;
+    waiter.join();
+    EXPECT_TRUE(c_first) << "c waited for work after a1 on stream a";
+    EXPECT_TRUE(a3_held);
+    EXPECT_TRUE(c_done);
+    for (size_t i = 0; i < xv.size(); ++i) {
+      ASSERT_EQ(c.data<float>()[i], xv[i] * xv[i] + xv[i]) << i;
+      ASSERT_EQ(a3.data<float>()[i], xv[i] * xv[i] + xv[i]) << i;
+    }
   });
 }
 
