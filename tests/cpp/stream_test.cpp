@@ -320,18 +320,50 @@ TEST(StreamOrder, WorkFromSeveralThreadsKeepsEachThreadsOrder) {
   }
 }
 
+// Waits for `s` by polling query(): a synchronize would let the waiting
+// thread run the stream's work itself, and the tests below are about the
+// pool's workers.
+bool poll_done(const Stream& s) {
+  return eventually([&] { return s.query(); }, 20s);
+}
+
+// The ids of the threads that ran tasks, checked to be distinct pool
+// workers (none of them the test's own threads).
+class Runners {
+ public:
+  void note() {
+    std::lock_guard lock(mu_);
+    ids_.push_back(std::this_thread::get_id());
+  }
+  void expect_distinct_workers(const std::vector<std::thread::id>& not_these) {
+    std::lock_guard lock(mu_);
+    std::set<std::thread::id> distinct(ids_.begin(), ids_.end());
+    EXPECT_EQ(distinct.size(), ids_.size()) << "two tasks shared a thread";
+    for (auto id : not_these) EXPECT_EQ(distinct.count(id), 0u);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::thread::id> ids_;
+};
+
 // Work on different streams runs concurrently: one task per worker, each
-// waiting for all the others to have started, completes.
+// waiting for all the others to have started, completes on distinct
+// workers while the test only polls.
 TEST(StreamConcurrency, EveryWorkerRunsAStreamAtOnce) {
   int n = pool_threads();
   if (n < 2) GTEST_SKIP() << "needs a pool of at least 2 threads, has " << n;
   std::atomic<int> arrived{0};
   std::atomic<int> failed{0};
+  Runners runners;
+  std::thread::id waiter;
   test::with_watchdog([&] {
+    waiter = std::this_thread::get_id();
     std::vector<Stream> streams;
     for (int i = 0; i < n; ++i) streams.push_back(new_stream(cpu));
     for (auto& s : streams) {
       rt::enqueue(s, [&] {
+        runners.note();
         arrived.fetch_add(1);
         auto until = std::chrono::steady_clock::now() + 8s;
         while (arrived.load() < n) {
@@ -343,9 +375,10 @@ TEST(StreamConcurrency, EveryWorkerRunsAStreamAtOnce) {
         }
       });
     }
-    for (auto& s : streams) s.synchronize();
+    for (auto& s : streams) EXPECT_TRUE(poll_done(s));
   });
   EXPECT_EQ(failed.load(), 0) << "streams did not all run at once";
+  runners.expect_distinct_workers({waiter, std::this_thread::get_id()});
 }
 
 TEST(StreamConcurrency, TwoStreamsMeetAtARendezvous) {
@@ -355,20 +388,26 @@ TEST(StreamConcurrency, TwoStreamsMeetAtARendezvous) {
   }
   std::latch meet(2);
   std::atomic<bool> a_done{false}, b_done{false};
+  Runners runners;
+  std::thread::id waiter;
   test::with_watchdog([&] {
+    waiter = std::this_thread::get_id();
     Stream a = new_stream(cpu), b = new_stream(cpu, -3);
     rt::enqueue(a, [&] {
+      runners.note();
       meet.arrive_and_wait();
       a_done = true;
     });
     rt::enqueue(b, [&] {
+      runners.note();
       meet.arrive_and_wait();
       b_done = true;
     });
-    synchronize(a);
-    synchronize(b);
+    EXPECT_TRUE(poll_done(a));
+    EXPECT_TRUE(poll_done(b));
   });
   EXPECT_TRUE(a_done && b_done);
+  runners.expect_distinct_workers({waiter, std::this_thread::get_id()});
 }
 
 // A stream parked on a gate holds no worker: with one worker per pool thread
@@ -422,18 +461,22 @@ TEST(DefaultStream, SameOnOneThreadDifferentAcrossThreads) {
 TEST(DefaultStream, ThreadsDoNotSerialiseEachOther) {
   if (pool_threads() < 2) GTEST_SKIP() << "needs a pool of at least 2";
   std::latch meet(2);
+  Runners runners;
+  std::vector<std::thread::id> waiters(2);
   test::with_watchdog([&] {
-    std::thread t1([&] {
-      rt::enqueue(default_stream(cpu), [&] { meet.arrive_and_wait(); });
-      synchronize();
-    });
-    std::thread t2([&] {
-      rt::enqueue(default_stream(cpu), [&] { meet.arrive_and_wait(); });
-      synchronize();
-    });
+    auto body = [&](int i) {
+      waiters[i] = std::this_thread::get_id();
+      rt::enqueue(default_stream(cpu), [&] {
+        runners.note();
+        meet.arrive_and_wait();
+      });
+      EXPECT_TRUE(poll_done(default_stream(cpu)));
+    };
+    std::thread t1(body, 0), t2(body, 1);
     t1.join();
     t2.join();
   });
+  runners.expect_distinct_workers(waiters);
 }
 
 TEST(DefaultStream, ReleasedAtThreadExit) {
