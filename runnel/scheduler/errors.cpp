@@ -9,7 +9,9 @@ ErrorPtr ErrorRecord::current(const std::string& where) {
   auto make = [&](Kind k, const char* what) {
     std::string msg = what;
     if (!where.empty()) msg += " (" + where + ")";
-    return std::make_shared<const ErrorRecord>(ErrorRecord{k, std::move(msg)});
+    static std::atomic<uint64_t> next_seq{1};
+    return std::make_shared<const ErrorRecord>(ErrorRecord{
+        k, std::move(msg), next_seq.fetch_add(1, std::memory_order_relaxed)});
   };
   try {
     throw;
@@ -59,15 +61,18 @@ std::vector<ErrorPtr> ErrorSlot::take() {
 
 void raise_errors(const std::vector<ErrorPtr>& errors) {
   if (errors.empty()) return;
+  // Several streams' slots come in no particular order: the earliest
+  // failure is raised, the rest follow as notes in the order they failed.
+  std::vector<ErrorPtr> sorted = errors;
+  std::stable_sort(
+      sorted.begin(), sorted.end(),
+      [](const ErrorPtr& a, const ErrorPtr& b) { return a->seq < b->seq; });
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
   std::string notes;
-  for (size_t i = 1; i < errors.size(); ++i) {
-    if (std::find(errors.begin(), errors.begin() + i, errors[i]) !=
-        errors.begin() + i) {
-      continue;
-    }
-    notes += "\n  note: also failed: " + errors[i]->message;
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    notes += "\n  note: also failed: " + sorted[i]->message;
   }
-  errors[0]->raise(notes);
+  sorted[0]->raise(notes);
 }
 
 }  // namespace runnel::detail

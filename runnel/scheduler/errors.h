@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,7 @@ struct ErrorRecord {
   enum class Kind { invalid_argument, out_of_range, out_of_memory, runtime };
   Kind kind;
   std::string message;
+  uint64_t seq = 0;  // process-wide order of failure: the earliest is raised
 
   // Captures the exception in flight, prefixing where it happened.
   static std::shared_ptr<const ErrorRecord> current(const std::string& where);
@@ -45,7 +47,7 @@ class ErrorSlot {
   std::vector<ErrorPtr> errors_;
 };
 
-// Raises the earliest of `errors`, the others attached as notes.
+// Raises the earliest of `errors` (by seq), the others attached as notes.
 void raise_errors(const std::vector<ErrorPtr>& errors);
 
 }  // namespace detail

@@ -335,26 +335,40 @@ bool CpuStream::try_claim() {
 }
 
 void CpuStream::wake() {
+  Dep was;  // dropped outside the lock
   {
     std::lock_guard lock(mu_);
     state_ = State::queued;
+    was = std::move(parked_on_);
+    parked_on_ = {};
   }
   Pool::get().enqueue(std::static_pointer_cast<CpuStream>(shared_from_this()));
 }
 
 void CpuStream::inherit(int p, uint64_t until) {
-  bool requeue = false;
-  {
-    std::lock_guard lock(mu_);
-    if (p >= effective_priority()) return;
-    inherited_.store(p, std::memory_order_relaxed);
-    boost_until_ = std::max(boost_until_, until);
-    requeue = state_ == State::queued;
-  }
-  // A second entry at the new level; whichever is taken first claims it.
-  if (requeue) {
-    Pool::get().enqueue(
-        std::static_pointer_cast<CpuStream>(shared_from_this()));
+  // Passed down the chain: a strand parked on another lends it the priority
+  // too, until the value it waits for. Iterative: chains may be long.
+  CpuStream* s = this;
+  Dep next;  // keeps the next strand alive
+  while (s) {
+    bool requeue = false;
+    Dep down;
+    {
+      std::lock_guard lock(s->mu_);
+      if (p >= s->effective_priority()) return;
+      s->inherited_.store(p, std::memory_order_relaxed);
+      s->boost_until_ = std::max(s->boost_until_, until);
+      requeue = s->state_ == State::queued;
+      if (s->state_ == State::parked) down = s->parked_on_;
+    }
+    // A second entry at the new level; whichever is taken first claims it.
+    if (requeue) {
+      Pool::get().enqueue(
+          std::static_pointer_cast<CpuStream>(s->shared_from_this()));
+    }
+    next = std::move(down);
+    s = next.timeline ? next.timeline->strand : nullptr;
+    until = next.value;
   }
 }
 
@@ -364,6 +378,7 @@ bool CpuStream::park_on(std::span<const Dep> deps, State otherwise) {
     {
       std::lock_guard lock(mu_);
       state_ = State::parked;
+      parked_on_ = d;
     }
     if (CpuStream* t = d.timeline->strand)
       t->inherit(effective_priority(), d.value);
@@ -371,8 +386,11 @@ bool CpuStream::park_on(std::span<const Dep> deps, State otherwise) {
     if (d.timeline->on_reached(d.value, [self] { self->wake(); })) {
       return true;  // the callback re-queues us; touch nothing more
     }
+    Dep was;  // dropped outside the lock
     std::lock_guard lock(mu_);
     state_ = otherwise;
+    was = std::move(parked_on_);
+    parked_on_ = {};
   }
   return false;
 }

@@ -46,11 +46,14 @@ class CpuStream final : public StreamState {
   // (the state is then `otherwise`: running for the worker that runs it).
   bool park_on(std::span<const Dep> deps, State otherwise = State::running);
 
-  std::mutex mu_;  // guards queue_, state_, boost_until_
+  std::mutex mu_;  // guards queue_, state_, boost_until_, parked_on_
   std::deque<std::unique_ptr<Work>> queue_;
   State state_ = State::idle;
   std::atomic<int> inherited_{INT_MAX};
   uint64_t boost_until_ = 0;
+  // While parked: the point it waits for, so that a priority it inherits
+  // passes on down the chain of waits.
+  Dep parked_on_;
 };
 
 class Pool {

@@ -274,6 +274,37 @@ TEST(StreamPriority, StrandAwaitedByUrgentOneInheritsItsPriority) {
             (std::vector<std::string>{"awaited", "urgent", "other"}));
 }
 
+// Inheritance passes down a chain of waits: urgent waits for middle, which
+// is parked on bottom; bottom runs before an earlier-queued strand of its
+// own level.
+TEST(StreamPriority, InheritancePassesDownAChainOfWaits) {
+  Log log;
+  test::with_watchdog([&] {
+    Stream other = new_stream(cpu, 0);
+    Stream bottom = new_stream(cpu, 0);
+    Stream middle = new_stream(cpu, 0);
+    Stream urgent = new_stream(cpu, -5);
+    PoolBlockers blockers;
+    rt::enqueue(other, [&] { log.add("other"); });
+    rt::enqueue(bottom, [&] { log.add("bottom"); });
+    Event b;
+    b.record(bottom);
+    b.wait(middle);  // middle parks on bottom
+    rt::enqueue(middle, [&] { log.add("middle"); });
+    Event m;
+    m.record(middle);
+    m.wait(urgent);  // urgent parks on middle: both inherit -5
+    rt::enqueue(urgent, [&] { log.add("urgent"); });
+    blockers.release_one(0);
+    // Polled: a synchronize could run a stream on this thread.
+    for (Stream* s : {&other, &bottom, &middle, &urgent}) {
+      EXPECT_TRUE(eventually([&] { return s->query(); }));
+    }
+  });
+  EXPECT_EQ(log.get(),
+            (std::vector<std::string>{"bottom", "middle", "urgent", "other"}));
+}
+
 // ---- Ordering and concurrency ----
 
 TEST(StreamOrder, WorkRunsInSubmissionOrder) {
@@ -1035,6 +1066,40 @@ TEST(StreamErrors, DeviceSynchronizeRaisesAndClearsEveryStreamsErrors) {
     EXPECT_NO_THROW(synchronize(Device(cpu)));
     EXPECT_NO_THROW(a.synchronize());
     EXPECT_NO_THROW(b.synchronize());
+  });
+}
+
+// Errors of several streams: the one that happened first is raised (with
+// its kind), whatever order the registry keeps the streams in.
+TEST(StreamErrors, DeviceSynchronizeRaisesTheEarliestError) {
+  test::with_watchdog([&] {
+    for (int round = 0; round < 6; ++round) {
+      std::vector<Stream> streams{new_stream(cpu), new_stream(cpu),
+                                  new_stream(cpu)};
+      std::shuffle(streams.begin(), streams.end(), rng());
+      std::string first = random_tag(), later = random_tag();
+      // streams[0] fails first; the others fail once it has.
+      rt::enqueue(streams[0], [&] { throw std::invalid_argument(first); });
+      ASSERT_TRUE(
+          eventually([&] { return !streams[0].state().errors.empty(); }));
+      rt::enqueue(streams[1], [&] { throw std::runtime_error(later); });
+      rt::enqueue(streams[2], [&] { throw std::out_of_range(later); });
+      ASSERT_TRUE(eventually([&] {
+        return !streams[1].state().errors.empty() &&
+               !streams[2].state().errors.empty();
+      }));
+      try {
+        synchronize(Device(cpu));
+        ADD_FAILURE() << "no error";
+      } catch (const std::invalid_argument& e) {
+        std::string msg = e.what();
+        EXPECT_LT(msg.find(first), msg.find(later)) << msg;
+        EXPECT_NE(msg.find(later), std::string::npos) << msg;
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "a later error was raised first: " << e.what();
+      }
+      EXPECT_NO_THROW(synchronize(Device(cpu)));
+    }
   });
 }
 
