@@ -8,6 +8,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "runnel/memory/handoff.h"
 #include "runnel/scheduler/graph.h"
 #include "runnel/scheduler/pool.h"
 #include "runnel/scheduler/stream_state.h"
@@ -113,6 +114,10 @@ class SegmentWork final : public Work {
     if (err) {
       for (array& out : args.out) out.node().error = err;
       stream_->errors.add(err);
+    }
+    for (const array& in : args.in) {  // a later op may take them over
+      reads_done(&in.node());
+      reads_done(in.node().data.get());
     }
     args.in.clear();
     args.out.clear();

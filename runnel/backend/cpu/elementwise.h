@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runnel/backend/cpu/iterate.h"
+#include "runnel/memory/handoff.h"
 
 namespace runnel::cpu_backend {
 
@@ -25,11 +26,18 @@ namespace runnel::cpu_backend {
 inline bool can_donate(const array& in, const array& out) {
   const auto& node = in.node_ptr();
   const auto& buf = node->data;
-  return node.use_count() == 1 && buf && buf.use_count() == 1 &&
-         buf->cpu_owned() && node->offset == 0 &&
-         in.itemsize() == out.itemsize() && in.size() == out.size() &&
-         buf->size() == out.nbytes() && out.nbytes() > 0 && is_contiguous(in) &&
-         !buf->has_uses();  // no copy to a GPU still reading it
+  const bool ok = node.use_count() == 1 && buf && buf.use_count() == 1 &&
+                  buf->cpu_owned() && node->offset == 0 &&
+                  in.itemsize() == out.itemsize() && in.size() == out.size() &&
+                  buf->size() == out.nbytes() && out.nbytes() > 0 &&
+                  is_contiguous(in) &&
+                  !buf->has_uses();  // no copy to a GPU still reading it
+  if (ok) {
+    // The other readers dropped their references: their reads come first.
+    detail::take_over(node.get());
+    detail::take_over(buf.get());
+  }
+  return ok;
 }
 
 // Gives `out` the buffer of the first input it may take over, else fresh
