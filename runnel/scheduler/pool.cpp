@@ -281,6 +281,15 @@ int CpuStream::effective_priority() const {
 }
 
 uint64_t CpuStream::submit(std::unique_ptr<Work> w) {
+  if (fork_generation() != 0) {
+    // A forked child: work queued behind, or waiting for, work the parent
+    // had pending would never run.
+    timeline_->check_not_lost_to_fork(last_value(),
+                                      "Earlier work on this stream");
+    for (const Dep& d : w->deps) {
+      if (d.timeline) d.timeline->check_not_lost_to_fork(d.value, "An input");
+    }
+  }
   Work* head = nullptr;
   uint64_t v;
   {

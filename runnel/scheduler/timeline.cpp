@@ -1,13 +1,45 @@
 #include "runnel/scheduler/timeline.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 namespace runnel::detail {
 namespace {
 bool later(const auto& a, const auto& b) { return a.value > b.value; }
+std::atomic<uint64_t> g_fork_generation{0};
 }  // namespace
+
+uint64_t fork_generation() {
+  return g_fork_generation.load(std::memory_order_relaxed);
+}
+void note_fork() { g_fork_generation.fetch_add(1); }
+
+// The first timeline registers the fork hook: the pool may never have
+// started before a fork (a strand parked at submission takes no worker).
+Timeline::Timeline()
+    : generation_([] {
+        static const int hooked = pthread_atfork(nullptr, nullptr, note_fork);
+        (void)hooked;
+        return fork_generation();
+      }()) {}
+
+bool Timeline::lost_to_fork(uint64_t v) const {
+  return generation_ != fork_generation() && !reached(v);
+}
+
+void Timeline::check_not_lost_to_fork(uint64_t v, const char* what) const {
+  if (!lost_to_fork(v)) return;
+  throw std::runtime_error(
+      std::string("[fork] ") + what +
+      " was pending when the process forked; the parent's threads ran it and "
+      "the child has none of them: compute it again on a stream made in the "
+      "child");
+}
 
 void Timeline::advance(uint64_t v) {
   // Store before reading has_waiters_, and on_reached sets has_waiters_
@@ -53,6 +85,7 @@ void Timeline::wait(uint64_t v) const {
       if (reached(v)) return;
     }
   }
+  check_not_lost_to_fork(v, "The work waited for");
   sleepers_.fetch_add(1);
   for (uint64_t seen = completed_.load(); seen < v; seen = completed_.load()) {
     completed_.wait(seen);

@@ -17,7 +17,7 @@ class CpuStream;
 class Timeline {
  public:
   using Callback = std::function<void()>;
-  Timeline() = default;
+  Timeline();
   virtual ~Timeline() = default;
   Timeline(const Timeline&) = delete;
   Timeline& operator=(const Timeline&) = delete;
@@ -44,6 +44,13 @@ class Timeline {
   // Whether callbacks wait for values not reached yet.
   bool has_waiters() const { return has_waiters_.load(); }
 
+  // Whether this timeline's pending work was lost to a fork: it was made
+  // before the process forked (this is the child) and `v` is not reached.
+  // Nothing would ever advance it: waits on it raise instead of hanging.
+  bool lost_to_fork(uint64_t v) const;
+  // Raises "[fork] ..." when lost_to_fork(v), naming `what`.
+  void check_not_lost_to_fork(uint64_t v, const char* what) const;
+
   // The CPU strand that advances this timeline, if any: strands waiting on it
   // lend it their priority.
   CpuStream* strand = nullptr;
@@ -60,12 +67,18 @@ class Timeline {
     uint64_t value;
     Callback cb;
   };
+  const uint64_t generation_;  // fork_generation() when made
   std::atomic<uint64_t> completed_{0};
   std::atomic<bool> has_waiters_{false};
   mutable std::atomic<int> sleepers_{0};
   std::mutex mu_;                // guards waiters_
   std::vector<Waiter> waiters_;  // a min-heap on value
 };
+
+// How many times the process has forked into this one (0 in the first
+// process); note_fork() is called in the child.
+uint64_t fork_generation();
+void note_fork();
 
 // A point on a timeline. An empty dependency is always reached.
 struct Dep {

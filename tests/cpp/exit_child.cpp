@@ -1,6 +1,7 @@
 // A child process for the exit and fork tests: `exit_child pending` exits
 // with a 60 s op still running; `exit_child fork` forks after using the pool
-// and checks the child computes on a fresh pool.
+// and checks the child computes on a fresh pool; `exit_child fork-pending`
+// forks with work pending and checks the child raises instead of hanging.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +39,41 @@ int main(int argc, char** argv) {
     }
     int status = 0;
     waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 5;
+  }
+  if (std::strcmp(argv[1], "fork-pending") == 0) {
+    // Forks while a stream has work parked behind a gate: in the child that
+    // work never runs, so every wait on it raises "[fork]" instead of
+    // hanging, and new streams compute.
+    Stream s = new_stream(cpu);
+    testing::Gate gate = testing::block(s);
+    array y = add(arange(100, s), arange(100, s), s);
+    async_eval({y});
+    pid_t pid = fork();
+    if (pid == 0) {
+      auto raises_fork = [](auto f) {
+        try {
+          f();
+        } catch (const std::runtime_error& e) {
+          return std::strstr(e.what(), "[fork]") != nullptr;
+        }
+        return false;
+      };
+      Stream t = new_stream(cpu);
+      int ok =
+          raises_fork([&] { y.eval(); }) &&
+          raises_fork([&] { s.synchronize(); }) &&
+          raises_fork([&] { eval(add(y, y, t)); }) &&
+          raises_fork([&] { eval(multiply(ones({4}, int32, s), 2, s)); }) &&
+          sum(arange(100, t), t).item<int>() == 4950;
+      std::printf("child ok=%d\n", ok);
+      std::fflush(stdout);
+      _exit(ok ? 0 : 4);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    gate.open();
+    if (sum(y, s).item<int>() != 9900) return 6;  // the parent's goes on
     return WIFEXITED(status) ? WEXITSTATUS(status) : 5;
   }
   if (std::strcmp(argv[1], "trap") == 0) {

@@ -154,6 +154,18 @@ TEST(LifetimeExit, ForkedChildComputesOnFreshPool) {
   });
 }
 
+// Work pending at fork never runs in the child: waits on it raise "[fork]"
+// there (no hang), and the parent's work completes.
+TEST(LifetimeExit, ForkedChildRaisesOnWorkPendingAtFork) {
+  watchdog_eval(60, [] {
+    for (int i = 0; i < 3; ++i) {
+      ChildRun run = run_exit_child("fork-pending", 20);
+      EXPECT_FALSE(run.timed_out) << "run " << i;
+      EXPECT_EQ(run.exit_code, 0) << "run " << i << ": " << run.output;
+    }
+  });
+}
+
 // ---- dropping graphs and handles ----
 
 TEST(LifetimeDrop, DroppingUnevaluatedChainOfMillionNodesDoesNotOverflowStack) {
