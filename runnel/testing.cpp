@@ -1,6 +1,7 @@
 #include "runnel/testing.h"
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
@@ -46,8 +47,16 @@ struct Faults {
   std::string op;
   int64_t left = 0;
 
+  // Read on first use, maybe from inside an allocation: a malformed value
+  // is reported and ignored, never thrown from there.
   Faults() {
-    if (const char* env = std::getenv("RUNNEL_FAULT")) set(env);
+    if (const char* env = std::getenv("RUNNEL_FAULT")) {
+      try {
+        set(env);
+      } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "runnel: RUNNEL_FAULT ignored: %s\n", e.what());
+      }
+    }
   }
   void set(const std::string& spec) {
     std::lock_guard lock(mu);

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -416,5 +418,53 @@ TEST(ErrorsMemory, OutOfMemoryInOneEvalLeavesOtherStreamsWorking) {
     array y = add(x, x, a);
     eval({y});
     EXPECT_EQ(y.data<float>()[0], xv[0] + xv[0]);
+  });
+}
+
+// RUNNEL_FAULT from the environment (its own ctest entries set it; skipped
+// elsewhere): "op:exp:2" fails the second exp of the process.
+TEST(ErrorsEnvironment, FaultFromTheEnvironmentFailsTheNamedOp) {
+  const char* env = std::getenv("RUNNEL_FAULT");
+  if (!env || std::string(env) != "op:exp:2") {
+    GTEST_SKIP() << "run with RUNNEL_FAULT=op:exp:2 (a ctest entry does)";
+  }
+  watchdog_eval(30, [] {
+    Stream s = new_stream(cpu);
+    auto xv = random_floats(16);
+    array x(xv, {16});
+    array first = exp(x, s);
+    eval({first});
+    EXPECT_FLOAT_EQ(first.data<float>()[3], std::exp(xv[3]));
+    array second = exp(x, s);
+    try {
+      eval({second});
+      ADD_FAILURE() << "the second exp ran";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("[exp] injected failure"),
+                std::string::npos)
+          << e.what();
+    }
+    try {
+      s.synchronize();
+    } catch (const std::runtime_error&) {
+    }
+    array third = exp(x, s);  // the fault fired once
+    eval({third});
+    EXPECT_FLOAT_EQ(third.data<float>()[3], std::exp(xv[3]));
+  });
+}
+
+// A malformed RUNNEL_FAULT is reported on stderr and ignored: nothing throws
+// from the allocation that first reads it.
+TEST(ErrorsEnvironment, MalformedFaultFromTheEnvironmentIsIgnored) {
+  const char* env = std::getenv("RUNNEL_FAULT");
+  if (!env || std::string(env) != "alloc:none") {
+    GTEST_SKIP() << "run with RUNNEL_FAULT=alloc:none (a ctest entry does)";
+  }
+  watchdog_eval(30, [] {
+    Stream s = new_stream(cpu);
+    array y = add(arange(100, s), array(1), s);
+    eval({y});
+    EXPECT_EQ(y.data<int32_t>()[99], 100);
   });
 }
