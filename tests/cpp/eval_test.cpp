@@ -4,10 +4,12 @@
 // graphs, and array status.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <barrier>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -233,6 +235,31 @@ TEST(EvalOrdering, ConsumerInTheSameEvalDoesNotWaitForLaterProducerWork) {
   });
 }
 
+// A buffer read by an op on stream b is donated to an op on stream a only
+// once b's op has dropped it: b's values stay right (run under TSan, the
+// handoff must be seen as ordered).
+TEST(EvalOrdering, DonationAfterAReaderOnAnotherStreamKeepsItsValues) {
+  watchdog_eval(60, [] {
+    Stream a = new_stream(cpu), b = new_stream(cpu);
+    for (int round = 0; round < scaled(300, 30); ++round) {
+      auto xv = random_ints(256);
+      array x = from(xv);
+      array sq = multiply(x, x, a);
+      eval({sq});
+      array read = add(sq, x, b);    // reads sq on b
+      array donor = add(sq, sq, a);  // may write into sq's buffer
+      sq = array(int32_t{0});        // only the two ops hold it now
+      async_eval({read, donor});
+      eval({read, donor});
+      for (size_t i = 0; i < xv.size(); ++i) {
+        const int32_t s = wrap_mul(xv[i], xv[i]);
+        ASSERT_EQ(read.data<int32_t>()[i], wrap_add(s, xv[i])) << i;
+        ASSERT_EQ(donor.data<int32_t>()[i], wrap_add(s, s)) << i;
+      }
+    }
+  });
+}
+
 TEST(EvalOrdering, StatusGoesUnscheduledThenScheduledThenAvailable) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu);
@@ -348,8 +375,11 @@ TEST(EvalPingPong, OneThousandStepsWithDelayedFirstStep) {
 
 namespace {
 
-// Under a tight limit the ping-pong must finish: correct, or out_of_memory.
-void ping_pong_under_limit(size_t headroom, bool one_eval) {
+// Under a tight limit the ping-pong must finish: correct, or out_of_memory
+// where the room cannot hold an input and an output (`must_succeed` false).
+// With room for three arrays a step never needs more: an allocation that
+// would exceed the limit waits for the frees pending behind it instead.
+void ping_pong_under_limit(size_t headroom, bool one_eval, bool must_succeed) {
   Stream s[2] = {new_stream(cpu), new_stream(cpu)};
   const int n = 1024;  // 4 KiB per array
   auto xv = random_ints(n);
@@ -370,6 +400,9 @@ void ping_pong_under_limit(size_t headroom, bool one_eval) {
           << e.what();
     }
   }
+  EXPECT_FALSE(failed && must_succeed)
+      << "out of memory with room for three arrays (one_eval " << one_eval
+      << ")";
   if (!failed) {
     for (int i = 0; i < n; ++i) {
       ASSERT_EQ(x.data<int32_t>()[i], xv[i] + kPingPongSteps) << i;
@@ -395,8 +428,9 @@ TEST(EvalPingPong, UnderTinyMemoryLimitFinishesOrRaisesOutOfMemory) {
     for (size_t headroom :
          {size_t{0}, size_t{4096}, size_t{3 * 4096}, size_t{64 * 4096}}) {
       SCOPED_TRACE("headroom " + std::to_string(headroom));
-      ping_pong_under_limit(headroom, true);
-      ping_pong_under_limit(headroom, false);
+      const bool room = headroom >= 3 * 4096;
+      ping_pong_under_limit(headroom, true, room);
+      ping_pong_under_limit(headroom, false, room);
     }
   });
 }
@@ -406,7 +440,7 @@ TEST(EvalPingPong, UnderTinyMemoryLimitWithMaxBatchOne) {
     MaxBatch batch(1);
     for (size_t headroom : {size_t{4096}, size_t{64 * 4096}}) {
       SCOPED_TRACE("headroom " + std::to_string(headroom));
-      ping_pong_under_limit(headroom, true);
+      ping_pong_under_limit(headroom, true, headroom >= 3 * 4096);
     }
   });
 }
@@ -557,6 +591,73 @@ bool matches(const array& a, const std::vector<int32_t>& want) {
 }
 
 }  // namespace
+
+// TESTING.md class 12: concurrent evals of random graphs over three shared
+// streams under a memory limit that cannot hold every thread's graph at
+// once. Allocations wait for each other's frees or raise out_of_memory;
+// nothing hangs (the watchdog) and every value computed is right.
+TEST(EvalConcurrent, SoakUnderMemoryPressureNeverHangs) {
+  const int kThreads = 4;
+  const int kRounds = scaled(150, 10);
+  const int kN = 4096;  // 16 KiB per array
+  std::atomic<int> ok{0}, oom{0}, wrong{0};
+  watchdog_eval(120, [&] {
+    std::vector<Stream> streams = {new_stream(cpu), new_stream(cpu),
+                                   new_stream(cpu)};
+    // Room for 40 arrays; each thread's graph holds up to 24.
+    MemoryLimit limit(get_active_memory(Device(cpu)) + 40 * kN * 4);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        std::mt19937 r(std::random_device{}() + t);
+        for (int round = 0; round < kRounds; ++round) {
+          try {
+            std::vector<array> v;
+            std::vector<std::vector<int32_t>> want;
+            for (int k = 0; k < 4; ++k) {
+              want.push_back(random_ints(kN, -100, 100));
+              v.push_back(from(want.back()));
+            }
+            for (int k = 0; k < 20; ++k) {
+              size_t i = r() % v.size(), j = r() % v.size();
+              const Stream& s = streams[r() % streams.size()];
+              const bool is_add = r() % 2;
+              v.push_back(is_add ? add(v[i], v[j], s)
+                                 : multiply(v[i], v[j], s));
+              std::vector<int32_t> w(kN);
+              for (int e = 0; e < kN; ++e) {
+                w[e] = is_add ? wrap_add(want[i][e], want[j][e])
+                              : wrap_mul(want[i][e], want[j][e]);
+              }
+              want.push_back(std::move(w));
+            }
+            std::vector<array> outs = {v.back(), v[4 + r() % 20]};
+            eval(outs);
+            for (size_t k = 4; k < v.size(); ++k) {
+              if (v[k].status() != ArrayStatus::available) continue;
+              const int32_t* d = v[k].data<int32_t>();
+              if (!std::equal(d, d + kN, want[k].begin())) wrong.fetch_add(1);
+            }
+            ok.fetch_add(1);
+          } catch (const out_of_memory&) {
+            oom.fetch_add(1);
+          }
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    for (auto& s : streams) {
+      try {
+        s.synchronize();
+      } catch (const out_of_memory&) {
+      }
+    }
+  });
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(ok.load() + oom.load(), kThreads * kRounds);
+  std::printf("[soak] %d rounds computed, %d out of memory\n", ok.load(),
+              oom.load());
+}
 
 TEST(EvalConcurrent, RandomOverlappingGraphsRunEachPrimitiveExactlyOnce) {
   // 8 threads x 1,000 random graphs over 3 shared streams; each round's

@@ -2,6 +2,7 @@
 // streams, stream contexts, ordering, concurrency, release, synchronize and
 // the errors it raises.
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <atomic>
@@ -756,6 +757,10 @@ TEST(StreamRelease, MillionStreamsLeaveCountAndMemoryFlat) {
   { eval(add(arange(8, new_stream(cpu)), array(1))); }
   size_t streams_before = live_cpu_streams();
   size_t memory_before = get_active_memory(cpu);
+  // The heap too: stream states, timelines and registry entries are not in
+  // runnel's accounting. (Sanitizer builds have their own allocator, which
+  // mallinfo2 does not see; their leak checks cover it.)
+  const size_t heap_before = mallinfo2().uordblks;
   test::with_watchdog(
       [&] {
         for (long i = 0; i < n; ++i) {
@@ -776,6 +781,11 @@ TEST(StreamRelease, MillionStreamsLeaveCountAndMemoryFlat) {
     return get_active_memory(cpu) <= memory_before;
   })) << get_active_memory(cpu)
       << " bytes active, " << memory_before << " before";
+  // A million leaked states would be hundreds of MiB; 8 MiB leaves room for
+  // caches that grew to the peak (per-thread block lists, the registry).
+  const size_t heap_after = mallinfo2().uordblks;
+  EXPECT_LT(heap_after, heap_before + (8u << 20))
+      << "heap grew from " << heap_before << " to " << heap_after << " bytes";
 }
 
 TEST(StreamRelease, PendingWorkKeepsStateAliveUntilDone) {
