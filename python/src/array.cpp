@@ -362,7 +362,7 @@ void init_array(nb::module_& m) {
             if (!d) throw nb::type_error("[astype] dtype is required.");
             return astype(a, *d, to_stream_or_device(stream, "astype"));
           },
-          "dtype"_a, "stream"_a.none() = nb::none(),
+          "dtype"_a.none(), "stream"_a.none() = nb::none(),
           "A copy as another dtype (numpy's casting of values).")
       .def("__repr__", &array_repr, "Evaluates and prints the values.")
       .def(

@@ -193,8 +193,23 @@ void init_device_stream(nb::module_& m) {
           "never destroys it: keep it alive while runnel work on it is "
           "pending.");
 
-  m.def("device_count", &device_count, "type"_a,
-        "The number of devices of a type: cpu is 1; gpu is 0 without CUDA.");
+  m.def(
+      "device_count",
+      [](nb::handle t) {
+        if (nb::isinstance<Device>(t)) {
+          return device_count(nb::cast<Device>(t).type);
+        }
+        if (!nb::isinstance<DeviceType>(t)) {
+          throw nb::type_error(
+              ("[device_count] expected a DeviceType or a Device, not " +
+               std::string(nb::type_name(t.type()).c_str()) + ".")
+                  .c_str());
+        }
+        return device_count(nb::cast<DeviceType>(t));
+      },
+      "type"_a.none(),
+      "The number of devices of a type (a DeviceType, or a Device for its "
+      "type): cpu is 1; gpu is 0 without CUDA.");
   m.def(
       "is_available",
       [](nb::handle d) { return is_available(to_device(d, "is_available")); },
@@ -239,10 +254,11 @@ void init_device_stream(nb::module_& m) {
       "This thread's default stream for the device, created on first use.");
   m.def(
       "new_stream",
-      [](nb::handle d, int priority) {
-        return new_stream(to_device(d, "new_stream"), priority);
+      [](nb::handle d, nb::handle priority) {
+        return new_stream(to_device(d, "new_stream"),
+                          to_int(priority, "new_stream", "priority"));
       },
-      "device"_a, "priority"_a = 0,
+      "device"_a, "priority"_a.none() = 0,
       "A new stream on the device. Lower priority is more urgent; it is "
       "clamped to stream_priority_range(device).");
   m.def(

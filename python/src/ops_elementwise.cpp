@@ -201,7 +201,8 @@ void init_ops_elementwise(nb::module_& m) {
           auto [x, y] = to_arrays(a, b, name);
           return fn(x, y, to_stream_or_device(stream, name));
         },
-        "a"_a, "b"_a, nb::kw_only(), "stream"_a.none() = nb::none(), op.doc);
+        "a"_a.none(), "b"_a.none(), nb::kw_only(),
+        "stream"_a.none() = nb::none(), op.doc);
   }
   for (const Unary& op : kUnary) {
     m.def(
@@ -210,15 +211,17 @@ void init_ops_elementwise(nb::module_& m) {
           return fn(to_array(a, std::nullopt, name),
                     to_stream_or_device(stream, name));
         },
-        "a"_a, nb::kw_only(), "stream"_a.none() = nb::none(), op.doc);
+        "a"_a.none(), nb::kw_only(), "stream"_a.none() = nb::none(), op.doc);
   }
   m.def(
       "round",
-      [](nb::handle a, int decimals, nb::handle stream) {
-        return round(to_array(a, std::nullopt, "round"), decimals,
+      [](nb::handle a, nb::handle decimals, nb::handle stream) {
+        return round(to_array(a, std::nullopt, "round"),
+                     to_int(decimals, "round", "decimals"),
                      to_stream_or_device(stream, "round"));
       },
-      "a"_a, "decimals"_a = 0, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "a"_a.none(), "decimals"_a.none() = 0, nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "round(a, decimals=0, *, stream=None): rounded half to even at "
       "10 ** -decimals, as numpy; integers round only for a negative "
       "decimals.");
@@ -229,7 +232,7 @@ void init_ops_elementwise(nb::module_& m) {
         return where(to_array(condition, std::nullopt, "where"), a, b,
                      to_stream_or_device(stream, "where"));
       },
-      "condition"_a, "x"_a, "y"_a, nb::kw_only(),
+      "condition"_a.none(), "x"_a.none(), "y"_a.none(), nb::kw_only(),
       "stream"_a.none() = nb::none(),
       "where(condition, x, y, *, stream=None): x where condition (taken as "
       "bool) is true, else y; the three broadcast together, x and y promote "
