@@ -289,17 +289,20 @@ void init_ops_indexing(nb::module_& m) {
       "keeping the smallest value (NaN wins).");
   m.def(
       "nonzero",
-      [](nb::handle a) {
+      [](nb::handle a, nb::handle stream) {
         array x = to_array(a, std::nullopt, "nonzero");
-        std::vector<array> out = nogil([&] { return nonzero(x); });
+        StreamOrDevice s = to_stream_or_device(stream, "nonzero");
+        std::vector<array> out = nogil([&] { return nonzero(x, s); });
         nb::list l;
         for (array& o : out) l.append(nb::cast(std::move(o)));
         return nb::tuple(l);
       },
-      "a"_a,
-      "nonzero(a): the coordinates of a's nonzero elements, a tuple of int64 "
-      "arrays, one per dimension (numpy.nonzero). The count depends on the "
-      "data: a is evaluated first, and the call waits for it.");
+      "a"_a.none(), nb::kw_only(), "stream"_a.none() = nb::none(),
+      "nonzero(a, *, stream=None): the coordinates of a's nonzero elements, "
+      "a tuple of int64 arrays, one per dimension (numpy.nonzero). The count "
+      "depends on the data: a is evaluated first, and the call waits for it. "
+      "The coordinates are computed on the host, then copied onto the "
+      "stream.");
 
   nb::class_<ArrayAt>(m, "_ArrayAt",
                       "The elements a.at[key] selects, to update with "

@@ -330,6 +330,15 @@ void init_ops_shape(nb::module_& m) {
       "makes row-major copies; allow_col_major is accepted for MLX's "
       "signature).");
   m.def(
+      "copy",
+      [](nb::handle a, nb::handle stream) {
+        return copy(to_array(a, std::nullopt, "copy"),
+                    to_stream_or_device(stream, "copy"));
+      },
+      "a"_a.none(), nb::kw_only(), "stream"_a.none() = nb::none(),
+      "copy(a, *, stream=None): a row-major copy of a with its own memory "
+      "(the same shape, dtype and values).");
+  m.def(
       "concatenate",
       [](nb::handle arrays, nb::handle axis, nb::handle stream) {
         auto in = to_array_list(arrays, "concatenate");
