@@ -18,8 +18,11 @@ std::string repr(const auto& v) {
 }
 
 // The object `rn.stream(s)` returns: a StreamContext entered by `with`.
+// A ThreadLocalStream (`per_thread`) is resolved when the context is
+// entered, to the entering thread's stream.
 struct PyStreamContext {
   StreamOrDevice target;
+  nb::object per_thread;
   std::unique_ptr<StreamContext> ctx;
   std::thread::id owner;
 };
@@ -29,10 +32,17 @@ PyStreamContext make_context(nb::handle s) {
     throw nb::type_error(
         "[stream] expected a Stream, a Device or a DeviceType, not None.");
   }
+  if (nb::hasattr(s, "__runnel_stream__")) {
+    // Its device fails here when unavailable; its stream is the enterer's.
+    if (nb::hasattr(s, "device")) {
+      StreamContext check(to_device(s.attr("device"), "stream"));
+    }
+    return PyStreamContext{{}, nb::borrow(s), nullptr, {}};
+  }
   StreamOrDevice target = to_stream_or_device(s, "stream");
   // Unavailable devices fail here, at the call, not at `with`.
   { StreamContext check(target); }
-  return PyStreamContext{target, nullptr, {}};
+  return PyStreamContext{target, nb::object(), nullptr, {}};
 }
 
 }  // namespace
@@ -64,7 +74,12 @@ void init_device_stream(nb::module_& m) {
   nb::enum_<DeviceType>(m, "DeviceType", "The kind of a device: cpu or gpu.")
       .value("cpu", DeviceType::cpu)
       .value("gpu", DeviceType::gpu)
-      .export_values();
+      .export_values()
+      // Equal to Device(type, 0), so hashed as it.
+      .def(
+          "__hash__",
+          [](DeviceType t) { return std::hash<Device>()(Device(t)); },
+          "The hash of Device(type, 0), which compares equal.");
 
   nb::class_<Device>(m, "Device",
                      "A device: a type and an index. Device(gpu) is GPU 0.")
@@ -317,7 +332,11 @@ void init_device_stream(nb::module_& m) {
                   "[stream] the context is already "
                   "entered.");
             }
-            self.ctx = std::make_unique<StreamContext>(self.target);
+            StreamOrDevice target =
+                self.per_thread.is_valid()
+                    ? StreamOrDevice(to_stream(self.per_thread, "stream"))
+                    : self.target;
+            self.ctx = std::make_unique<StreamContext>(target);
             self.owner = std::this_thread::get_id();
             return nb::borrow(h);
           },

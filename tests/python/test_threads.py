@@ -5,6 +5,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 import runnel as rn
 
@@ -104,6 +105,46 @@ def test_thread_local_stream_resolves_per_thread():
     assert len({s.index for s in seen.values()}) == 3
     assert tls.device == rn.cpu
     assert tls.index == tls.index
+
+
+def test_thread_local_stream_forms():
+    default = rn.new_thread_local_stream()
+    assert default.device == rn.default_device()
+    for form in (rn.cpu, rn.Device(rn.cpu)):
+        tls = rn.new_thread_local_stream(form)
+        assert tls.device == rn.Device(rn.cpu)
+        assert rn.add(rn.array([1, 2]), 1, stream=tls).tolist() == [2, 3]
+        assert rn.ThreadLocalStream(form).device == rn.Device(rn.cpu)
+    assert rn.ThreadLocalStream().device == rn.default_device()
+    assert rn.new_thread_unsafe_stream(rn.Device(rn.cpu)).device == rn.cpu
+    for bad in ("cpu", 0):
+        with pytest.raises(TypeError, match=r"\[new_thread_local_stream\]"):
+            rn.new_thread_local_stream(bad)
+
+
+def test_stream_context_of_a_thread_local_stream_resolves_on_entering():
+    tls = rn.new_thread_local_stream(rn.cpu)
+    ctx = rn.stream(tls)  # made here, entered on another thread
+    seen = {}
+
+    def work(i):
+        with ctx:
+            seen["inside"] = rn.default_stream(rn.cpu)
+        seen["own"] = tls.__runnel_stream__()
+
+    run_threads(1, work)
+    assert seen["inside"] == seen["own"]
+    assert seen["inside"] != tls.__runnel_stream__()  # the main thread's
+
+
+def test_thread_local_stream_equality_and_hash_are_by_identity():
+    tls = rn.new_thread_local_stream(rn.cpu)
+    mine = tls.__runnel_stream__()
+    assert tls == tls and hash(tls) == hash(tls)
+    # It stands for another Stream on each thread: it equals none of them.
+    assert tls != mine and mine != tls
+    assert tls != rn.new_thread_local_stream(rn.cpu)
+    assert len({tls, mine}) == 2
 
 
 def test_gil_is_released_while_waiting():
