@@ -1,6 +1,8 @@
 // Elementwise ops and the array's arithmetic, comparison and logical
 // operators, as in MLX: a Python scalar beside an array is weak (it takes the
 // array's dtype when it fits it).
+#include <string_view>
+
 #include "python/src/common.h"
 
 namespace runnel::python {
@@ -122,6 +124,15 @@ const Unary kUnary[] = {
      "logical_not(a, *, stream=None): not a elementwise, a taken as bool."},
 };
 
+// The unary ops that mlx.core.array also has as methods.
+bool is_method(const char* name) {
+  for (const char* m : {"abs", "square", "sqrt", "rsqrt", "reciprocal", "exp",
+                        "log", "log1p", "sin", "cos"}) {
+    if (std::string_view(m) == name) return true;
+  }
+  return false;
+}
+
 // The operand types an operator takes; others give NotImplemented.
 bool is_operand(nb::handle h) {
   return nb::isinstance<array>(h) || PyBool_Check(h.ptr()) ||
@@ -240,6 +251,23 @@ void init_ops_elementwise(nb::module_& m) {
 }
 
 void init_array_operators(nb::class_<array>& cls) {
+  for (const Unary& op : kUnary) {
+    if (!is_method(op.name)) continue;
+    cls.def(
+        op.name,
+        [fn = op.fn, name = op.name](const array& a, nb::handle stream) {
+          return fn(a, to_stream_or_device(stream, name));
+        },
+        nb::kw_only(), "stream"_a.none() = nb::none(), op.doc);
+  }
+  cls.def(
+      "round",
+      [](const array& a, nb::handle decimals, nb::handle stream) {
+        return round(a, to_int(decimals, "round", "decimals"),
+                     to_stream_or_device(stream, "round"));
+      },
+      "decimals"_a.none() = 0, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "a.round(decimals=0, *, stream=None): round(a, decimals).");
   def_operator<add>(cls, {"__add__", "__radd__", "__iadd__", "add"},
                     "a + b (see runnel.add).");
   def_operator<subtract>(cls, {"__sub__", "__rsub__", "__isub__", "subtract"},

@@ -179,8 +179,9 @@ OP_NAMES = {
     """.split(),
     "rn.random": "bernoulli bits normal randint split uniform".split(),
     "rn.array": """
-        all any argmax argmin astype cumprod cumsum flatten logsumexp max mean
-        min moveaxis prod reshape split squeeze std sum swapaxes transpose var
+        abs all any argmax argmin astype cos cumprod cumsum exp flatten log
+        log1p logsumexp max mean min moveaxis prod reciprocal reshape round
+        rsqrt sin split sqrt square squeeze std sum swapaxes transpose var
     """.split(),
 }
 
@@ -282,7 +283,8 @@ def test_every_op_is_covered():
     assert len(OPS) > 60
     for expected in ["rn.add", "rn.sum", "rn.reshape", "rn.matmul", "rn.take",
                      "rn.nonzero", "rn.broadcast_arrays", "rn.random.normal",
-                     "rn.array.sum", "rn.array.astype", "rn.array.reshape"]:
+                     "rn.array.sum", "rn.array.astype", "rn.array.reshape",
+                     "rn.array.exp"]:
         assert expected in labels, expected
     for skipped in ["rn.synchronize", "rn.new_stream", "rn.default_stream"]:
         assert skipped not in labels  # they take a stream, they run no op
@@ -370,6 +372,8 @@ def representative_ops():
                           lambda: np.full((2, 2), 7.0)),
         "unary.exp": (lambda x, y, i, k, s: rn.exp(x, stream=s),
                       lambda: np.exp(X)),
+        "unary.method.sqrt": (lambda x, y, i, k, s: rn.abs(x).sqrt(stream=s),
+                              lambda: np.sqrt(np.abs(X))),
         "binary.add": (lambda x, y, i, k, s: rn.add(x, y, stream=s),
                        lambda: X + Y),
         "binary.where": (lambda x, y, i, k, s: rn.where(x > 0, x, y, stream=s),

@@ -312,6 +312,7 @@ def test_typed_arguments_name_the_function():
         ("identity", lambda: rn.identity(None)),
         ("linspace", lambda: rn.linspace(0, 1, 5.0)),
         ("round", lambda: rn.round(a, 1.0)),
+        ("round", lambda: a.round("1")),
         ("flatten", lambda: rn.flatten(a, 0.0)),
         ("flatten", lambda: a.flatten(end_axis="x")),
         ("swapaxes", lambda: rn.swapaxes(a, 0, None)),
