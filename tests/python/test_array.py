@@ -146,6 +146,16 @@ def test_array_errors_surface_on_read():
         pass
 
 
+def test_bfloat16_to_numpy_without_ml_dtypes(monkeypatch):
+    import sys
+
+    a = rn.array([1.5, -2.0], rn.bfloat16)
+    monkeypatch.setitem(sys.modules, "ml_dtypes", None)  # import fails
+    with pytest.raises(TypeError, match=r"\[array\].*astype\(runnel.float32\)"):
+        np.array(a)
+    assert np.array(a.astype(rn.float32)).tolist() == [1.5, -2.0]
+
+
 UNARY_METHODS = {
     "abs": np.abs, "exp": np.exp, "log": np.log, "log1p": np.log1p,
     "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x), "square": np.square,
