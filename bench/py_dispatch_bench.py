@@ -4,19 +4,23 @@ A chain of small adds (16 float32 elements, as in the issue) is built from
 Python and evaluated, in two forms:
 
   once   10,000 adds built lazily, then one eval
-  each   an eval after every add
+  each   10,000 adds with an eval after every add (MLX takes about 35 µs
+         per op there: 0.35 s a run, so every library runs the full chain)
 
 numpy has no lazy form: its row is the eager add on the same 16 floats. The
 figures are medians of interleaved runs (runnel, MLX, numpy, runnel, ...), so
-that a slow phase of the machine hits every library alike. With
---callgrind, each library's chain also runs under callgrind at two lengths
-and the difference gives instructions per op (what the machine's noise does
-not move).
+that a slow phase of the machine hits every library alike. Each library's
+chain also runs under callgrind at two lengths, and the difference gives
+instructions per op (what the machine's noise does not move); runnel's is
+printed beside its times. --no-callgrind skips that (it takes a minute or
+two); without valgrind the column is left empty.
+
+For a quick check that the script works: --runs 1 --ops 200.
 
 Run from the repository root after scripts/test.sh (which makes .venv):
 
   .venv/bin/pip install "mlx[cpu]"      # the peer; skipped when missing
-  .venv/bin/python bench/py_dispatch_bench.py [--runs 7] [--callgrind]
+  .venv/bin/python bench/py_dispatch_bench.py [--runs 7] [--no-callgrind]
 """
 
 import argparse
@@ -33,7 +37,6 @@ import time
 import numpy as np
 
 OPS = 10_000
-EACH_OPS = 2_000
 N = 16
 
 
@@ -108,9 +111,12 @@ lib.eval(x)
 """
 
 
-def callgrind_per_op(lib_name, every):
-    """Instructions per op: (I(2k ops) - I(k ops)) / k, every thread."""
-    k = 500 if every else 2000
+def callgrind_per_op(lib_name, every, k):
+    """Instructions per op: (I(2k ops) - I(k ops)) / k, every thread. The
+    start-up must cost the same in both runs: a fixed hash seed, and OpenBLAS
+    (numpy's) on one thread, whose spinning threads moved the count by
+    millions from run to run."""
+    env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1")
     counts = []
     with tempfile.TemporaryDirectory() as d:
         for ops in (k, 2 * k):
@@ -119,7 +125,7 @@ def callgrind_per_op(lib_name, every):
                 ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                  sys.executable, "-c", CALLGRIND_CHILD, lib_name, str(ops),
                  "1" if every else "0"],
-                check=True, capture_output=True)
+                check=True, capture_output=True, env=env)
             with open(out) as f:
                 summary = [ln for ln in f if ln.startswith("summary:")]
             counts.append(int(summary[0].split()[1]))
@@ -133,8 +139,13 @@ def fmt_us(s):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--callgrind", action="store_true")
+    ap.add_argument("--ops", type=int, default=OPS,
+                    help="chain length of both forms (default 10,000)")
+    ap.add_argument("--callgrind", dest="callgrind", action="store_true",
+                    default=True, help="instructions per op (the default)")
+    ap.add_argument("--no-callgrind", dest="callgrind", action="store_false")
     args = ap.parse_args()
+    ops = args.ops
 
     check_values()
     libs = [("runnel", rn), ("mlx", mx)]
@@ -150,9 +161,9 @@ def main():
         for name, lib in libs:
             if lib is None:
                 continue
-            once[name].append(lazy_chain(lib, OPS, N, False))
-            each[name].append(lazy_chain(lib, EACH_OPS, N, True))
-        eager.append(numpy_chain(OPS, N))
+            once[name].append(lazy_chain(lib, ops, N, False))
+            each[name].append(lazy_chain(lib, ops, N, True))
+        eager.append(numpy_chain(ops, N))
 
     med = {}
     for name, _ in libs:
@@ -160,36 +171,52 @@ def main():
                      statistics.median(each[name]) if each[name] else None)
     np_med = statistics.median(eager)
 
+    # Instructions per op, after the timed runs (valgrind would slow them).
+    cg = {}
+    cg_note = ""
+    if not args.callgrind:
+        cg_note = "(--no-callgrind: no instruction counts)"
+    elif shutil.which("valgrind") is None:
+        cg_note = "(valgrind not found: no instruction counts)"
+    else:
+        k_once, k_each = min(4000, ops), min(1000, ops)
+        for name, lib in libs + [("numpy", np)]:
+            if lib is None:
+                continue
+            cg[name] = (callgrind_per_op(name, False, k_once),
+                        callgrind_per_op(name, True, k_each)
+                        if name != "numpy" else None)
+
+    def fmt_cg(v):
+        return "" if v is None else f"{v:,.0f}"
+
     print(f"\nmachine: {os.cpu_count()} CPUs, {platform.processor() or ''}"
           f" {platform.platform()}; python {platform.python_version()}")
     print(f"versions: runnel {getattr(rn, '__version__', '?')}, "
           f"mlx {getattr(mx, '__version__', '-') if mx else '-'}, "
           f"numpy {np.__version__}; median of {args.runs} interleaved runs\n")
-    print("| chain of 16-float adds | runnel µs/op | MLX µs/op | numpy eager "
-          "µs/op | runnel/MLX | runnel/numpy | target |")
-    print("|---|---:|---:|---:|---:|---:|---|")
-    for i, form in enumerate((f"{OPS:,} built, one eval",
-                              "eval after every op")):
+    print("| chain of 16-float adds | runnel µs/op | runnel instr/op | "
+          "MLX µs/op | numpy eager µs/op | runnel/MLX | runnel/numpy | "
+          "target |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for i, form in enumerate((f"{ops:,} built, one eval",
+                              f"{ops:,}, eval after every op")):
         r, m = med["runnel"][i], med["mlx"][i]
         ratio_m = f"{r / m:.2f}x" if r and m else ""
         ratio_n = f"{r / np_med:.2f}x" if r and i == 0 else ""
         target = "≤ 0.25x MLX, ≤ 3x numpy" if i == 0 else "≤ 0.25x MLX"
-        print(f"| {form} | {fmt_us(r)} | {fmt_us(m)} | "
+        instr = fmt_cg(cg["runnel"][i]) if "runnel" in cg else ""
+        print(f"| {form} | {fmt_us(r)} | {instr} | {fmt_us(m)} | "
               f"{fmt_us(np_med) if i == 0 else ''} | {ratio_m} | {ratio_n} | "
               f"{target} |")
 
-    if args.callgrind:
-        if shutil.which("valgrind") is None:
-            print("\n(valgrind not found: no instruction counts)")
-            return
-        print("\n| callgrind instructions per op | once | each |")
-        print("|---|---:|---:|")
-        for name, lib in libs + [("numpy", np)]:
-            if lib is None:
-                continue
-            a = callgrind_per_op(name, False)
-            b = callgrind_per_op(name, True) if name != "numpy" else None
-            print(f"| {name} | {a:,.0f} | {'' if b is None else f'{b:,.0f}'} |")
+    if not cg:
+        print(f"\n{cg_note}")
+        return
+    print("\n| callgrind instructions per op | once | each |")
+    print("|---|---:|---:|")
+    for name, (a, b) in cg.items():
+        print(f"| {name} | {fmt_cg(a)} | {fmt_cg(b)} |")
 
 
 if __name__ == "__main__":

@@ -7,16 +7,34 @@ import threading
 from . import _core
 
 
+def _device_arg(fn, device):
+    """None (the default device), a Device or a DeviceType, as a Device."""
+    if device is None:
+        return _core.default_device()
+    if isinstance(device, _core.Device):
+        return device
+    if isinstance(device, _core.DeviceType):
+        return _core.Device(device)
+    raise TypeError(
+        f"[{fn}] device must be None, a Device or a DeviceType, not "
+        f"{type(device).__name__}."
+    )
+
+
 class ThreadLocalStream:
     """A stream per thread on one device, made on each thread's first use.
 
     Accepted wherever a Stream is (``stream=``, ``runnel.stream``,
-    ``runnel.synchronize``); each thread resolves it to its own Stream.
+    ``runnel.synchronize``); each thread resolves it to its own Stream, and
+    ``runnel.stream(tls)`` to the stream of the thread that enters it.
+    Equality and hashing are by identity: a ThreadLocalStream stands for a
+    different Stream on each thread, so it never equals a Stream.
     """
 
-    def __init__(self, device):
-        """A ThreadLocalStream on the device (a Device or a DeviceType)."""
-        self._device = _core.Device(device)
+    def __init__(self, device=None):
+        """A ThreadLocalStream on the device (a Device or a DeviceType;
+        None: the default device)."""
+        self._device = _device_arg("ThreadLocalStream", device)
         self._local = threading.local()
 
     def __runnel_stream__(self):
@@ -50,31 +68,20 @@ class ThreadLocalStream:
         """Waits for this thread's Stream."""
         self.__runnel_stream__().synchronize()
 
-    def __eq__(self, other):
-        """The same object, or a Stream equal to this thread's Stream."""
-        if isinstance(other, ThreadLocalStream):
-            return self is other
-        if isinstance(other, _core.Stream):
-            return self.__runnel_stream__() == other
-        return NotImplemented
-
-    def __hash__(self):
-        """A hash of the object's identity."""
-        return id(self)
-
     def __repr__(self):
         """ThreadLocalStream(Device(type, index))."""
         return f"ThreadLocalStream({self._device})"
 
 
 def new_thread_local_stream(device=None):
-    """A ThreadLocalStream on the device (default: the default device)."""
-    return ThreadLocalStream(_core.default_device() if device is None else device)
+    """A ThreadLocalStream on the device (a Device or a DeviceType; default:
+    the default device)."""
+    return ThreadLocalStream(_device_arg("new_thread_local_stream", device))
 
 
 def new_thread_unsafe_stream(device=None, priority=0):
     """A plain new Stream: runnel's streams are safe on every thread."""
-    d = _core.default_device() if device is None else device
+    d = _device_arg("new_thread_unsafe_stream", device)
     return _core.new_stream(d, priority)
 
 

@@ -74,6 +74,16 @@ def _check_stream(fn, stream):
         )
 
 
+def _onto(loaded, stream):
+    """load's result (an array, a dict, or a dict and metadata) with every
+    array copied onto the stream."""
+    if isinstance(loaded, _core.array):
+        return _core.copy(loaded, stream=stream)
+    if isinstance(loaded, tuple):
+        return _onto(loaded[0], stream), loaded[1]
+    return {k: _core.copy(v, stream=stream) for k, v in loaded.items()}
+
+
 def _bf16_bits(a):
     """The bits of a bfloat16 array as a row-major uint16 numpy array."""
     try:
@@ -340,7 +350,9 @@ def load(file, /, format=None, return_metadata=False, *, stream=None):
     return_metadata=True (safetensors only) a pair (arrays, metadata). The
     format comes from the extension unless given ("npy", "npz",
     "safetensors"); a file object without a name is recognised by its first
-    bytes. The arrays hold copies of the file's data."""
+    bytes. The arrays hold copies of the file's data, read on the host and
+    copied onto the stream (None: the default stream of the default device),
+    so that they are produced there (on a GPU, in its memory)."""
     fn = "load"
     _check_stream(fn, stream)
     if not isinstance(file, (str, os.PathLike)) and not hasattr(file, "read"):
@@ -363,7 +375,7 @@ def load(file, /, format=None, return_metadata=False, *, stream=None):
     if fmt is None:
         fmt = _sniff(bytes(buf[:8]))
     if fmt == "safetensors":
-        return _load_safetensors(buf, return_metadata)
+        return _onto(_load_safetensors(buf, return_metadata), stream)
     if return_metadata:
         raise ValueError(f"[{fn}] metadata is only returned for safetensors files.")
     try:
@@ -373,8 +385,9 @@ def load(file, /, format=None, return_metadata=False, *, stream=None):
     if isinstance(loaded, np.ndarray):
         if fmt == "npz":
             raise ValueError(f"[{fn}] expected an npz archive, found an npy array.")
-        return _from_numpy(fn, loaded)
+        return _onto(_from_numpy(fn, loaded), stream)
     with loaded:
         if fmt == "npy":
             raise ValueError(f"[{fn}] expected an npy array, found an npz archive.")
-        return {k: _from_numpy(fn, loaded[k], k) for k in loaded.files}
+        return _onto({k: _from_numpy(fn, loaded[k], k) for k in loaded.files},
+                     stream)

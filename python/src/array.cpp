@@ -57,6 +57,25 @@ nb::object item(array& a) {
   });
 }
 
+// float(a) and int(a): the one element converted as Python converts it.
+nb::object to_python_number(array& a, const char* fn,
+                            PyObject* (*convert)(PyObject*)) {
+  if (a.size() != 1) {
+    throw std::invalid_argument(
+        std::string("[") + fn +
+        "] Only one-element arrays can be converted to Python scalars, got " +
+        std::to_string(a.size()) + " elements.");
+  }
+  nb::object v = item(a);
+  return nb::steal(convert(v.ptr()));  // a null result raises its error
+}
+
+// iter(a): the subarrays a[0], a[1], ... along the first axis, as views.
+struct ArrayIterator {
+  array a;
+  int next = 0;
+};
+
 nb::object tolist(array& a) {
   eval_nogil(a);
   return dispatch_dtype(a.dtype(), [&]<class T>(std::type_identity<T>) {
@@ -323,6 +342,19 @@ void init_array(nb::module_& m) {
           [](Dtype d) { return "runnel." + std::string(dtype_name(d)); },
           "runnel.<name>, as MLX prints dtypes.");
 
+  nb::class_<ArrayIterator>(m, "_ArrayIterator",
+                            "An iterator over an array's first axis.")
+      .def(
+          "__iter__", [](nb::handle self) { return nb::borrow(self); },
+          "The iterator itself.")
+      .def(
+          "__next__",
+          [](ArrayIterator& it) {
+            if (it.next >= it.a.shape(0)) throw nb::stop_iteration();
+            return index_basic(it.a, nb::int_(it.next++));
+          },
+          "The next subarray along the first axis.");
+
   nb::class_<array> cls(m, "array", nb::type_slots(array_slots),
                         "A lazy n-dimensional array bound to the stream it "
                         "runs on.");
@@ -362,16 +394,36 @@ void init_array(nb::module_& m) {
             if (!d) throw nb::type_error("[astype] dtype is required.");
             return astype(a, *d, to_stream_or_device(stream, "astype"));
           },
-          "dtype"_a, "stream"_a.none() = nb::none(),
+          "dtype"_a.none(), "stream"_a.none() = nb::none(),
           "A copy as another dtype (numpy's casting of values).")
       .def("__repr__", &array_repr, "Evaluates and prints the values.")
       .def(
           "__len__",
           [](const array& a) {
-            if (a.ndim() == 0) throw nb::type_error("len() of a 0-d array");
+            if (a.ndim() == 0) {
+              throw nb::type_error("[array] len() of a 0-d array.");
+            }
             return a.shape(0);
           },
           "The size of the first dimension.")
+      .def(
+          "__iter__",
+          [](const array& a) {
+            if (a.ndim() == 0) {
+              throw nb::type_error("[array] iteration over a 0-d array.");
+            }
+            return ArrayIterator{a};
+          },
+          "Iterates over the first axis: a[0], a[1], ... (views).")
+      .def(
+          "__float__",
+          [](array& a) { return to_python_number(a, "float", PyNumber_Float); },
+          "float(a) of a one-element array; evaluates and waits.")
+      .def(
+          "__int__",
+          [](array& a) { return to_python_number(a, "int", PyNumber_Long); },
+          "int(a) of a one-element array (floats truncated toward zero); "
+          "evaluates and waits.")
       .def("__array__", &to_numpy, "dtype"_a.none() = nb::none(),
            "copy"_a.none() = nb::none(),
            "A numpy array of the values (bfloat16 through ml_dtypes).");

@@ -4,7 +4,9 @@
 
 #include <nanobind/nanobind.h>
 
+#include <cstdint>
 #include <optional>
+#include <string>
 
 #include "runnel/runnel.h"
 
@@ -21,6 +23,20 @@ Stream to_stream(nb::handle h, const char* fn);
 Device to_device(nb::handle h, const char* fn);
 // None: the default device.
 Device to_device_or_default(nb::handle h, const char* fn);
+
+// Python scalars for parameters of a C++ type, with errors naming `fn` and
+// the parameter `what`: TypeError for another type (a bool is no int),
+// ValueError for a value out of the C++ type's range.
+int to_int(nb::handle h, const char* fn, const char* what);
+// None gives nullopt.
+std::optional<int> to_optional_int(nb::handle h, const char* fn,
+                                   const char* what);
+// A non-negative int below 2**64.
+uint64_t to_uint64(nb::handle h, const char* fn, const char* what);
+// A Python float or int, or anything with __float__ (numpy scalars).
+double to_float(nb::handle h, const char* fn, const char* what);
+bool to_bool(nb::handle h, const char* fn, const char* what);
+std::string to_str(nb::handle h, const char* fn, const char* what);
 
 // A runnel Dtype; TypeError otherwise. None gives nullopt.
 std::optional<Dtype> to_dtype(nb::handle h, const char* fn);

@@ -280,6 +280,81 @@ array numpy_to_array(nb::handle h, std::optional<Dtype> dtype, const char* fn) {
 
 }  // namespace
 
+int to_int(nb::handle h, const char* fn, const char* what) {
+  if (PyBool_Check(h.ptr()) || !PyIndex_Check(h.ptr())) {
+    type_error(fn, std::string(what) + " must be an int, not " +
+                       py_type_name(h) + ".");
+  }
+  nb::object i = nb::steal(PyNumber_Index(h.ptr()));
+  if (!i.is_valid()) throw nb::python_error();
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
+  if (v == -1 && PyErr_Occurred()) throw nb::python_error();
+  if (overflow != 0 || !fits_int32(v)) {
+    value_error(
+        fn, std::string(what) + " " + nb::str(i).c_str() + " is out of range.");
+  }
+  return static_cast<int>(v);
+}
+
+std::optional<int> to_optional_int(nb::handle h, const char* fn,
+                                   const char* what) {
+  if (h.is_none()) return std::nullopt;
+  return to_int(h, fn, what);
+}
+
+uint64_t to_uint64(nb::handle h, const char* fn, const char* what) {
+  if (PyBool_Check(h.ptr()) || !PyIndex_Check(h.ptr())) {
+    type_error(fn, std::string(what) + " must be an int, not " +
+                       py_type_name(h) + ".");
+  }
+  nb::object i = nb::steal(PyNumber_Index(h.ptr()));
+  if (!i.is_valid()) throw nb::python_error();
+  unsigned long long v = PyLong_AsUnsignedLongLong(i.ptr());
+  if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+    PyErr_Clear();  // negative, or 2**64 and above
+    value_error(fn, std::string(what) + " " + nb::str(i).c_str() +
+                        " is out of range: it must lie in [0, 2**64).");
+  }
+  return v;
+}
+
+double to_float(nb::handle h, const char* fn, const char* what) {
+  if (PyBool_Check(h.ptr()) || PyUnicode_Check(h.ptr()) ||
+      PyBytes_Check(h.ptr()) ||
+      !(PyFloat_Check(h.ptr()) || PyIndex_Check(h.ptr()) ||
+        nb::hasattr(h, "__float__"))) {
+    type_error(fn, std::string(what) + " must be a float, not " +
+                       py_type_name(h) + ".");
+  }
+  double v = PyFloat_AsDouble(h.ptr());
+  if (v == -1.0 && PyErr_Occurred()) {
+    if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+      throw nb::python_error();
+    }
+    PyErr_Clear();  // an int past the doubles
+    value_error(
+        fn, std::string(what) + " " + nb::str(h).c_str() + " is out of range.");
+  }
+  return v;
+}
+
+bool to_bool(nb::handle h, const char* fn, const char* what) {
+  if (!PyBool_Check(h.ptr())) {
+    type_error(fn, std::string(what) + " must be a bool, not " +
+                       py_type_name(h) + ".");
+  }
+  return h.ptr() == Py_True;
+}
+
+std::string to_str(nb::handle h, const char* fn, const char* what) {
+  if (!PyUnicode_Check(h.ptr())) {
+    type_error(
+        fn, std::string(what) + " must be a str, not " + py_type_name(h) + ".");
+  }
+  return nb::cast<std::string>(h);
+}
+
 StreamOrDevice to_stream_or_device(nb::handle h, const char* fn) {
   if (h.is_none()) return std::monostate{};
   if (nb::isinstance<Stream>(h)) return nb::cast<Stream>(h);

@@ -18,8 +18,11 @@ std::string repr(const auto& v) {
 }
 
 // The object `rn.stream(s)` returns: a StreamContext entered by `with`.
+// A ThreadLocalStream (`per_thread`) is resolved when the context is
+// entered, to the entering thread's stream.
 struct PyStreamContext {
   StreamOrDevice target;
+  nb::object per_thread;
   std::unique_ptr<StreamContext> ctx;
   std::thread::id owner;
 };
@@ -29,10 +32,17 @@ PyStreamContext make_context(nb::handle s) {
     throw nb::type_error(
         "[stream] expected a Stream, a Device or a DeviceType, not None.");
   }
+  if (nb::hasattr(s, "__runnel_stream__")) {
+    // Its device fails here when unavailable; its stream is the enterer's.
+    if (nb::hasattr(s, "device")) {
+      StreamContext check(to_device(s.attr("device"), "stream"));
+    }
+    return PyStreamContext{{}, nb::borrow(s), nullptr, {}};
+  }
   StreamOrDevice target = to_stream_or_device(s, "stream");
   // Unavailable devices fail here, at the call, not at `with`.
   { StreamContext check(target); }
-  return PyStreamContext{target, nullptr, {}};
+  return PyStreamContext{target, nb::object(), nullptr, {}};
 }
 
 }  // namespace
@@ -64,7 +74,12 @@ void init_device_stream(nb::module_& m) {
   nb::enum_<DeviceType>(m, "DeviceType", "The kind of a device: cpu or gpu.")
       .value("cpu", DeviceType::cpu)
       .value("gpu", DeviceType::gpu)
-      .export_values();
+      .export_values()
+      // Equal to Device(type, 0), so hashed as it.
+      .def(
+          "__hash__",
+          [](DeviceType t) { return std::hash<Device>()(Device(t)); },
+          "The hash of Device(type, 0), which compares equal.");
 
   nb::class_<Device>(m, "Device",
                      "A device: a type and an index. Device(gpu) is GPU 0.")
@@ -193,8 +208,23 @@ void init_device_stream(nb::module_& m) {
           "never destroys it: keep it alive while runnel work on it is "
           "pending.");
 
-  m.def("device_count", &device_count, "type"_a,
-        "The number of devices of a type: cpu is 1; gpu is 0 without CUDA.");
+  m.def(
+      "device_count",
+      [](nb::handle t) {
+        if (nb::isinstance<Device>(t)) {
+          return device_count(nb::cast<Device>(t).type);
+        }
+        if (!nb::isinstance<DeviceType>(t)) {
+          throw nb::type_error(
+              ("[device_count] expected a DeviceType or a Device, not " +
+               std::string(nb::type_name(t.type()).c_str()) + ".")
+                  .c_str());
+        }
+        return device_count(nb::cast<DeviceType>(t));
+      },
+      "type"_a.none(),
+      "The number of devices of a type (a DeviceType, or a Device for its "
+      "type): cpu is 1; gpu is 0 without CUDA.");
   m.def(
       "is_available",
       [](nb::handle d) { return is_available(to_device(d, "is_available")); },
@@ -239,10 +269,11 @@ void init_device_stream(nb::module_& m) {
       "This thread's default stream for the device, created on first use.");
   m.def(
       "new_stream",
-      [](nb::handle d, int priority) {
-        return new_stream(to_device(d, "new_stream"), priority);
+      [](nb::handle d, nb::handle priority) {
+        return new_stream(to_device(d, "new_stream"),
+                          to_int(priority, "new_stream", "priority"));
       },
-      "device"_a, "priority"_a = 0,
+      "device"_a, "priority"_a.none() = 0,
       "A new stream on the device. Lower priority is more urgent; it is "
       "clamped to stream_priority_range(device).");
   m.def(
@@ -301,7 +332,11 @@ void init_device_stream(nb::module_& m) {
                   "[stream] the context is already "
                   "entered.");
             }
-            self.ctx = std::make_unique<StreamContext>(self.target);
+            StreamOrDevice target =
+                self.per_thread.is_valid()
+                    ? StreamOrDevice(to_stream(self.per_thread, "stream"))
+                    : self.target;
+            self.ctx = std::make_unique<StreamContext>(target);
             self.owner = std::this_thread::get_id();
             return nb::borrow(h);
           },

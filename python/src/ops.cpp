@@ -29,7 +29,7 @@ void init_ops(nb::module_& m) {
                      to_dtype(dtype, "zeros").value_or(float32),
                      to_stream_or_device(stream, "zeros"));
       },
-      "shape"_a, "dtype"_a.none() = nb::none(), nb::kw_only(),
+      "shape"_a.none(), "dtype"_a.none() = nb::none(), nb::kw_only(),
       "stream"_a.none() = nb::none(),
       "zeros(shape, dtype=float32, *, stream=None): an array of zeros; shape "
       "is an int or a sequence of ints.");
@@ -40,7 +40,7 @@ void init_ops(nb::module_& m) {
                     to_dtype(dtype, "ones").value_or(float32),
                     to_stream_or_device(stream, "ones"));
       },
-      "shape"_a, "dtype"_a.none() = nb::none(), nb::kw_only(),
+      "shape"_a.none(), "dtype"_a.none() = nb::none(), nb::kw_only(),
       "stream"_a.none() = nb::none(),
       "ones(shape, dtype=float32, *, stream=None): an array of ones.");
   m.def(
@@ -53,8 +53,8 @@ void init_ops(nb::module_& m) {
         StreamOrDevice s = to_stream_or_device(stream, "full");
         return d ? full(std::move(sh), v, *d, s) : full(std::move(sh), v, s);
       },
-      "shape"_a, "vals"_a, "dtype"_a.none() = nb::none(), nb::kw_only(),
-      "stream"_a.none() = nb::none(),
+      "shape"_a.none(), "vals"_a.none(), "dtype"_a.none() = nb::none(),
+      nb::kw_only(), "stream"_a.none() = nb::none(),
       "full(shape, vals, dtype=None, *, stream=None): an array of the shape "
       "filled with vals (broadcast), as dtype (default: vals' dtype).");
   m.def(
@@ -77,9 +77,9 @@ void init_ops(nb::module_& m) {
         return arange(lo, nb::cast<double>(stop), st, d,
                       to_stream_or_device(stream, "arange"));
       },
-      "start"_a, "stop"_a.none() = nb::none(), "step"_a.none() = nb::none(),
-      "dtype"_a.none() = nb::none(), nb::kw_only(),
-      "stream"_a.none() = nb::none(),
+      "start"_a.none(), "stop"_a.none() = nb::none(),
+      "step"_a.none() = nb::none(), "dtype"_a.none() = nb::none(),
+      nb::kw_only(), "stream"_a.none() = nb::none(),
       "arange(start, stop, step=1, dtype=None, *, stream=None) or "
       "arange(stop, ...): values from start (default 0, inclusive) to stop "
       "(exclusive) by step. The dtype is int32 when every bound is an int, "
@@ -90,7 +90,7 @@ void init_ops(nb::module_& m) {
         return zeros_like(to_array(a, std::nullopt, "zeros_like"),
                           to_stream_or_device(stream, "zeros_like"));
       },
-      "a"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "a"_a.none(), nb::kw_only(), "stream"_a.none() = nb::none(),
       "zeros_like(a, *, stream=None): zeros of a's shape and dtype.");
   m.def(
       "ones_like",
@@ -98,7 +98,7 @@ void init_ops(nb::module_& m) {
         return ones_like(to_array(a, std::nullopt, "ones_like"),
                          to_stream_or_device(stream, "ones_like"));
       },
-      "a"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "a"_a.none(), nb::kw_only(), "stream"_a.none() = nb::none(),
       "ones_like(a, *, stream=None): ones of a's shape and dtype.");
   m.def(
       "full_like",
@@ -112,34 +112,38 @@ void init_ops(nb::module_& m) {
         return full_like(x, v, d.value_or(x.dtype()),
                          to_stream_or_device(stream, "full_like"));
       },
-      "a"_a, "vals"_a, "dtype"_a.none() = nb::none(), nb::kw_only(),
-      "stream"_a.none() = nb::none(),
+      "a"_a.none(), "vals"_a.none(), "dtype"_a.none() = nb::none(),
+      nb::kw_only(), "stream"_a.none() = nb::none(),
       "full_like(a, vals, dtype=None, *, stream=None): an array of a's shape "
       "filled with vals (broadcast), as dtype (default: a's dtype).");
   m.def(
       "linspace",
-      [](nb::handle start, nb::handle stop, int num, nb::handle dtype,
+      [](nb::handle start, nb::handle stop, nb::handle num, nb::handle dtype,
          nb::handle stream) {
         is_float_arg(start, "linspace");
         is_float_arg(stop, "linspace");
-        return linspace(nb::cast<double>(start), nb::cast<double>(stop), num,
+        return linspace(nb::cast<double>(start), nb::cast<double>(stop),
+                        to_int(num, "linspace", "num"),
                         to_dtype(dtype, "linspace").value_or(float32),
                         to_stream_or_device(stream, "linspace"));
       },
-      "start"_a, "stop"_a, "num"_a = 50, "dtype"_a.none() = nb::none(),
-      nb::kw_only(), "stream"_a.none() = nb::none(),
+      "start"_a.none(), "stop"_a.none(), "num"_a.none() = 50,
+      "dtype"_a.none() = nb::none(), nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "linspace(start, stop, num=50, dtype=float32, *, stream=None): num "
       "evenly spaced values from start to stop, both included; computed in "
       "float64 and cast to dtype (integers round toward zero).");
   m.def(
       "eye",
-      [](int n, std::optional<int> m_, int k, nb::handle dtype,
+      [](nb::handle n, nb::handle m_, nb::handle k, nb::handle dtype,
          nb::handle stream) {
-        return eye(n, m_.value_or(n), k,
+        int rows = to_int(n, "eye", "n");
+        return eye(rows, to_optional_int(m_, "eye", "m").value_or(rows),
+                   to_int(k, "eye", "k"),
                    to_dtype(dtype, "eye").value_or(float32),
                    to_stream_or_device(stream, "eye"));
       },
-      "n"_a, "m"_a.none() = nb::none(), "k"_a = 0,
+      "n"_a.none(), "m"_a.none() = nb::none(), "k"_a.none() = 0,
       "dtype"_a.none() = nb::none(), nb::kw_only(),
       "stream"_a.none() = nb::none(),
       "eye(n, m=None, k=0, dtype=float32, *, stream=None): an (n, m) matrix "
@@ -147,11 +151,12 @@ void init_ops(nb::module_& m) {
       "below) and zeros elsewhere.");
   m.def(
       "identity",
-      [](int n, nb::handle dtype, nb::handle stream) {
-        return identity(n, to_dtype(dtype, "identity").value_or(float32),
+      [](nb::handle n, nb::handle dtype, nb::handle stream) {
+        return identity(to_int(n, "identity", "n"),
+                        to_dtype(dtype, "identity").value_or(float32),
                         to_stream_or_device(stream, "identity"));
       },
-      "n"_a, "dtype"_a.none() = nb::none(), nb::kw_only(),
+      "n"_a.none(), "dtype"_a.none() = nb::none(), nb::kw_only(),
       "stream"_a.none() = nb::none(),
       "identity(n, dtype=float32, *, stream=None): the (n, n) identity "
       "matrix.");
@@ -163,7 +168,8 @@ void init_ops(nb::module_& m) {
         return astype(to_array(a, std::nullopt, "astype"), *d,
                       to_stream_or_device(stream, "astype"));
       },
-      "a"_a, "dtype"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "a"_a.none(), "dtype"_a.none(), nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "A copy of a as dtype (numpy's casting of values).");
 }
 

@@ -1,6 +1,8 @@
 // Elementwise ops and the array's arithmetic, comparison and logical
 // operators, as in MLX: a Python scalar beside an array is weak (it takes the
 // array's dtype when it fits it).
+#include <string_view>
+
 #include "python/src/common.h"
 
 namespace runnel::python {
@@ -122,6 +124,15 @@ const Unary kUnary[] = {
      "logical_not(a, *, stream=None): not a elementwise, a taken as bool."},
 };
 
+// The unary ops that mlx.core.array also has as methods.
+bool is_method(const char* name) {
+  for (const char* m : {"abs", "square", "sqrt", "rsqrt", "reciprocal", "exp",
+                        "log", "log1p", "sin", "cos"}) {
+    if (std::string_view(m) == name) return true;
+  }
+  return false;
+}
+
 // The operand types an operator takes; others give NotImplemented.
 bool is_operand(nb::handle h) {
   return nb::isinstance<array>(h) || PyBool_Check(h.ptr()) ||
@@ -201,7 +212,8 @@ void init_ops_elementwise(nb::module_& m) {
           auto [x, y] = to_arrays(a, b, name);
           return fn(x, y, to_stream_or_device(stream, name));
         },
-        "a"_a, "b"_a, nb::kw_only(), "stream"_a.none() = nb::none(), op.doc);
+        "a"_a.none(), "b"_a.none(), nb::kw_only(),
+        "stream"_a.none() = nb::none(), op.doc);
   }
   for (const Unary& op : kUnary) {
     m.def(
@@ -210,15 +222,17 @@ void init_ops_elementwise(nb::module_& m) {
           return fn(to_array(a, std::nullopt, name),
                     to_stream_or_device(stream, name));
         },
-        "a"_a, nb::kw_only(), "stream"_a.none() = nb::none(), op.doc);
+        "a"_a.none(), nb::kw_only(), "stream"_a.none() = nb::none(), op.doc);
   }
   m.def(
       "round",
-      [](nb::handle a, int decimals, nb::handle stream) {
-        return round(to_array(a, std::nullopt, "round"), decimals,
+      [](nb::handle a, nb::handle decimals, nb::handle stream) {
+        return round(to_array(a, std::nullopt, "round"),
+                     to_int(decimals, "round", "decimals"),
                      to_stream_or_device(stream, "round"));
       },
-      "a"_a, "decimals"_a = 0, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "a"_a.none(), "decimals"_a.none() = 0, nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "round(a, decimals=0, *, stream=None): rounded half to even at "
       "10 ** -decimals, as numpy; integers round only for a negative "
       "decimals.");
@@ -229,7 +243,7 @@ void init_ops_elementwise(nb::module_& m) {
         return where(to_array(condition, std::nullopt, "where"), a, b,
                      to_stream_or_device(stream, "where"));
       },
-      "condition"_a, "x"_a, "y"_a, nb::kw_only(),
+      "condition"_a.none(), "x"_a.none(), "y"_a.none(), nb::kw_only(),
       "stream"_a.none() = nb::none(),
       "where(condition, x, y, *, stream=None): x where condition (taken as "
       "bool) is true, else y; the three broadcast together, x and y promote "
@@ -237,6 +251,23 @@ void init_ops_elementwise(nb::module_& m) {
 }
 
 void init_array_operators(nb::class_<array>& cls) {
+  for (const Unary& op : kUnary) {
+    if (!is_method(op.name)) continue;
+    cls.def(
+        op.name,
+        [fn = op.fn, name = op.name](const array& a, nb::handle stream) {
+          return fn(a, to_stream_or_device(stream, name));
+        },
+        nb::kw_only(), "stream"_a.none() = nb::none(), op.doc);
+  }
+  cls.def(
+      "round",
+      [](const array& a, nb::handle decimals, nb::handle stream) {
+        return round(a, to_int(decimals, "round", "decimals"),
+                     to_stream_or_device(stream, "round"));
+      },
+      "decimals"_a.none() = 0, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "a.round(decimals=0, *, stream=None): round(a, decimals).");
   def_operator<add>(cls, {"__add__", "__radd__", "__iadd__", "add"},
                     "a + b (see runnel.add).");
   def_operator<subtract>(cls, {"__sub__", "__rsub__", "__isub__", "subtract"},

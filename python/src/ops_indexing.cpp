@@ -107,7 +107,7 @@ std::vector<array> to_index_list(nb::handle h, const char* fn) {
 }
 
 std::vector<int> to_axes(nb::handle h, const char* fn) {
-  if (PyLong_Check(h.ptr())) return {nb::cast<int>(h)};
+  if (PyLong_Check(h.ptr())) return {to_int(h, fn, "axes")};
   Shape s = to_shape(h, fn);
   return {s.begin(), s.end()};
 }
@@ -173,15 +173,16 @@ template <ScatterFn F>
 void def_scatter(nb::module_& m, const char* name, const char* doc) {
   m.def(
       name,
-      [name](const array& a, nb::handle indices, nb::handle updates,
+      [name](nb::handle a_arg, nb::handle indices, nb::handle updates,
              nb::handle axes, nb::handle stream) {
+        array a = to_array(a_arg, std::nullopt, name);
         std::vector<array> idx = to_index_list(indices, name);
         array u = to_value(a, updates, name);
         return F(a, idx, u, to_axes(axes, name),
                  to_stream_or_device(stream, name));
       },
-      "a"_a, "indices"_a, "updates"_a, "axes"_a, nb::kw_only(),
-      "stream"_a.none() = nb::none(), doc);
+      "a"_a.none(), "indices"_a.none(), "updates"_a.none(), "axes"_a.none(),
+      nb::kw_only(), "stream"_a.none() = nb::none(), doc);
 }
 
 }  // namespace
@@ -189,9 +190,10 @@ void def_scatter(nb::module_& m, const char* name, const char* doc) {
 void init_ops_indexing(nb::module_& m) {
   m.def(
       "take",
-      [](nb::handle a, nb::handle indices, std::optional<int> axis,
+      [](nb::handle a, nb::handle indices, nb::handle axis_arg,
          nb::handle stream) {
         array x = to_array(a, std::nullopt, "take");
+        std::optional<int> axis = to_optional_int(axis_arg, "take", "axis");
         StreamOrDevice s = to_stream_or_device(stream, "take");
         if (is_integer_object(indices)) {  // clamped: out of bounds anyway
           Py_ssize_t v = PyNumber_AsSsize_t(indices.ptr(), nullptr);
@@ -202,8 +204,8 @@ void init_ops_indexing(nb::module_& m) {
         array idx = to_indices(indices, "take");
         return axis ? take(x, idx, *axis, s) : take(x, idx, s);
       },
-      "a"_a, "indices"_a, "axis"_a.none() = nb::none(), nb::kw_only(),
-      "stream"_a.none() = nb::none(),
+      "a"_a.none(), "indices"_a.none(), "axis"_a.none() = nb::none(),
+      nb::kw_only(), "stream"_a.none() = nb::none(),
       "take(a, indices, axis=None, *, stream=None): the slices of a at "
       "integer indices along axis (the axis replaced by indices' shape), or "
       "with axis=None the elements of flattened a. Negative indices count "
@@ -211,17 +213,18 @@ void init_ops_indexing(nb::module_& m) {
       "(IndexError at the next eval or synchronize).");
   m.def(
       "take_along_axis",
-      [](nb::handle a, nb::handle indices, std::optional<int> axis,
+      [](nb::handle a, nb::handle indices, nb::handle axis_arg,
          nb::handle stream) {
         const char* fn = "take_along_axis";
         array x = to_array(a, std::nullopt, fn);
+        std::optional<int> axis = to_optional_int(axis_arg, fn, "axis");
         array idx = to_indices(indices, fn);
         StreamOrDevice s = to_stream_or_device(stream, fn);
         return axis ? take_along_axis(x, idx, *axis, s)
                     : take_along_axis(x, idx, s);
       },
-      "a"_a, "indices"_a, "axis"_a.none() = nb::none(), nb::kw_only(),
-      "stream"_a.none() = nb::none(),
+      "a"_a.none(), "indices"_a.none(), "axis"_a.none() = nb::none(),
+      nb::kw_only(), "stream"_a.none() = nb::none(),
       "take_along_axis(a, indices, axis=None, *, stream=None): the elements "
       "of a at indices along axis; indices has a's number of dimensions and "
       "broadcasts against a on the others (numpy.take_along_axis). With "
@@ -229,31 +232,34 @@ void init_ops_indexing(nb::module_& m) {
   m.def(
       "put_along_axis",
       [](nb::handle a, nb::handle indices, nb::handle values,
-         std::optional<int> axis, nb::handle stream) {
+         nb::handle axis_arg, nb::handle stream) {
         const char* fn = "put_along_axis";
         array x = to_array(a, std::nullopt, fn);
+        std::optional<int> axis = to_optional_int(axis_arg, fn, "axis");
         array idx = to_indices(indices, fn);
         array v = to_value(x, values, fn);
         StreamOrDevice s = to_stream_or_device(stream, fn);
         return axis ? put_along_axis(x, idx, v, *axis, s)
                     : put_along_axis(x, idx, v, s);
       },
-      "a"_a, "indices"_a, "values"_a, "axis"_a.none() = nb::none(),
-      nb::kw_only(), "stream"_a.none() = nb::none(),
+      "a"_a.none(), "indices"_a.none(), "values"_a.none(),
+      "axis"_a.none() = nb::none(), nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "put_along_axis(a, indices, values, axis=None, *, stream=None): a new "
       "array, a with the elements take_along_axis would read replaced by "
       "values (broadcast, cast to a's dtype); the last write wins on "
       "duplicates. a itself is unchanged.");
   m.def(
       "gather",
-      [](const array& a, nb::handle indices, nb::handle axes,
+      [](nb::handle a, nb::handle indices, nb::handle axes,
          nb::handle slice_sizes, nb::handle stream) {
-        return gather(a, to_index_list(indices, "gather"),
-                      to_axes(axes, "gather"), to_shape(slice_sizes, "gather"),
+        return gather(to_array(a, std::nullopt, "gather"),
+                      to_index_list(indices, "gather"), to_axes(axes, "gather"),
+                      to_shape(slice_sizes, "gather"),
                       to_stream_or_device(stream, "gather"));
       },
-      "a"_a, "indices"_a, "axes"_a, "slice_sizes"_a, nb::kw_only(),
-      "stream"_a.none() = nb::none(),
+      "a"_a.none(), "indices"_a.none(), "axes"_a.none(), "slice_sizes"_a.none(),
+      nb::kw_only(), "stream"_a.none() = nb::none(),
       "gather(a, indices, axes, slice_sizes, *, stream=None): MLX's gather. "
       "The index arrays (one, or a list) broadcast to a shape B and select "
       "positions on axes; from each a slice of slice_sizes (one per axis of "
@@ -283,17 +289,20 @@ void init_ops_indexing(nb::module_& m) {
       "keeping the smallest value (NaN wins).");
   m.def(
       "nonzero",
-      [](nb::handle a) {
+      [](nb::handle a, nb::handle stream) {
         array x = to_array(a, std::nullopt, "nonzero");
-        std::vector<array> out = nogil([&] { return nonzero(x); });
+        StreamOrDevice s = to_stream_or_device(stream, "nonzero");
+        std::vector<array> out = nogil([&] { return nonzero(x, s); });
         nb::list l;
         for (array& o : out) l.append(nb::cast(std::move(o)));
         return nb::tuple(l);
       },
-      "a"_a,
-      "nonzero(a): the coordinates of a's nonzero elements, a tuple of int64 "
-      "arrays, one per dimension (numpy.nonzero). The count depends on the "
-      "data: a is evaluated first, and the call waits for it.");
+      "a"_a.none(), nb::kw_only(), "stream"_a.none() = nb::none(),
+      "nonzero(a, *, stream=None): the coordinates of a's nonzero elements, "
+      "a tuple of int64 arrays, one per dimension (numpy.nonzero). The count "
+      "depends on the data: a is evaluated first, and the call waits for it. "
+      "The coordinates are computed on the host, then copied onto the "
+      "stream.");
 
   nb::class_<ArrayAt>(m, "_ArrayAt",
                       "The elements a.at[key] selects, to update with "
@@ -303,7 +312,7 @@ void init_ops_indexing(nb::module_& m) {
           [](const ArrayAt& at, nb::handle v) {
             return at_update(at, v, ScatterOp::add, "at.add");
           },
-          "value"_a,
+          "value"_a.none(),
           "A new array: a with value added at a[key]; elements the key "
           "repeats get every addition (unlike a[key] += value).")
       .def(
@@ -312,7 +321,7 @@ void init_ops_indexing(nb::module_& m) {
             return at_update(at, v, ScatterOp::add, "at.subtract",
                              Inverse::negate);
           },
-          "value"_a,
+          "value"_a.none(),
           "A new array: a with value subtracted at a[key], every time the key "
           "names an element (integers wrap; bool is rejected).")
       .def(
@@ -320,14 +329,14 @@ void init_ops_indexing(nb::module_& m) {
           [](const ArrayAt& at, nb::handle v) {
             return at_update(at, v, ScatterOp::prod, "at.multiply");
           },
-          "value"_a, "A new array: a with a[key] multiplied by value.")
+          "value"_a.none(), "A new array: a with a[key] multiplied by value.")
       .def(
           "divide",
           [](const ArrayAt& at, nb::handle v) {
             return at_update(at, v, ScatterOp::prod, "at.divide",
                              Inverse::reciprocal);
           },
-          "value"_a,
+          "value"_a.none(),
           "A new array: a with a[key] divided by value, as a multiplication "
           "by its reciprocal (within a rounding of a / value); "
           "floating-point arrays only.")
@@ -336,13 +345,15 @@ void init_ops_indexing(nb::module_& m) {
           [](const ArrayAt& at, nb::handle v) {
             return at_update(at, v, ScatterOp::max, "at.maximum");
           },
-          "value"_a, "A new array: a with a[key] raised to at least value.")
+          "value"_a.none(),
+          "A new array: a with a[key] raised to at least value.")
       .def(
           "minimum",
           [](const ArrayAt& at, nb::handle v) {
             return at_update(at, v, ScatterOp::min, "at.minimum");
           },
-          "value"_a, "A new array: a with a[key] lowered to at most value.");
+          "value"_a.none(),
+          "A new array: a with a[key] lowered to at most value.");
   nb::class_<ArrayAtHandle>(m, "_ArrayAtHandle",
                             "a.at: index it to pick the elements to update.")
       .def(
@@ -350,7 +361,7 @@ void init_ops_indexing(nb::module_& m) {
           [](const ArrayAtHandle& h, nb::object key) {
             return ArrayAt{h.a, std::move(key)};
           },
-          "key"_a, "The elements a[key] selects, for an update.");
+          "key"_a.none(), "The elements a[key] selects, for an update.");
 }
 
 void init_array_indexing_advanced(nb::class_<array>& cls) {
@@ -362,7 +373,7 @@ void init_array_indexing_advanced(nb::class_<array>& cls) {
           "integer arrays (broadcast together) and boolean masks. A boolean "
           "mask is evaluated at the call (the result's shape depends on it). "
           "Integer array indices out of range fail when the op runs.")
-      .def("__setitem__", &setitem, "key"_a, "value"_a,
+      .def("__setitem__", &setitem, "key"_a.none(), "value"_a.none(),
            "a[key] = value, as MLX does it: a becomes a new lazy array with "
            "the elements replaced (value broadcast, cast to a's dtype; the "
            "last write wins where the key repeats an element); other "

@@ -29,22 +29,24 @@ void init_ops_linalg(nb::module_& m) {
         auto [x, y] = to_arrays(a, b, "matmul");
         return matmul(x, y, to_stream_or_device(stream, "matmul"));
       },
-      "a"_a, "b"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "a"_a.none(), "b"_a.none(), nb::kw_only(), "stream"_a.none() = nb::none(),
       "matmul(a, b, *, stream=None) -> array: the matrix product with numpy's "
       "rules: a 1-d a is a row and a 1-d b a column (the added axis is "
       "dropped), the leading (batch) axes broadcast. Integers wrap, bool is "
       "an or of ands, float16 and bfloat16 accumulate in float32.");
   m.def(
       "addmm",
-      [](nb::handle c, nb::handle a, nb::handle b, float alpha, float beta,
-         nb::handle stream) {
+      [](nb::handle c, nb::handle a, nb::handle b, nb::handle alpha,
+         nb::handle beta, nb::handle stream) {
         return addmm(to_array(c, std::nullopt, "addmm"),
                      to_array(a, std::nullopt, "addmm"),
-                     to_array(b, std::nullopt, "addmm"), alpha, beta,
+                     to_array(b, std::nullopt, "addmm"),
+                     static_cast<float>(to_float(alpha, "addmm", "alpha")),
+                     static_cast<float>(to_float(beta, "addmm", "beta")),
                      to_stream_or_device(stream, "addmm"));
       },
-      "c"_a, "a"_a, "b"_a, "alpha"_a = 1.0f, "beta"_a = 1.0f, nb::kw_only(),
-      "stream"_a.none() = nb::none(),
+      "c"_a.none(), "a"_a.none(), "b"_a.none(), "alpha"_a.none() = 1.0,
+      "beta"_a.none() = 1.0, nb::kw_only(), "stream"_a.none() = nb::none(),
       "addmm(c, a, b, alpha=1.0, beta=1.0, *, stream=None) -> array: alpha * "
       "(a @ b) + beta * c, c broadcast to the product's shape (floating "
       "dtypes; beta 0 ignores c).");

@@ -39,28 +39,37 @@ void init_ops_random(nb::module_& parent) {
   // `import runnel.random` and `from runnel.random import ...` work too.
   nb::module_::import_("sys").attr("modules")["runnel.random"] = m;
   m.def(
-      "seed", [](uint64_t s) { random::seed(s); }, "seed"_a,
-      "seed(seed): resets the global key state to key(seed).");
+      "seed", [](nb::handle s) { random::seed(to_uint64(s, "seed", "seed")); },
+      "seed"_a.none(), "seed(seed): resets the global key state to key(seed).");
   m.def(
-      "key", [](uint64_t s) { return random::key(s); }, "seed"_a,
+      "key",
+      [](nb::handle s) { return random::key(to_uint64(s, "key", "seed")); },
+      "seed"_a.none(),
       "key(seed) -> array: the key (seed >> 32, seed & 0xffffffff), a uint32 "
       "array of shape (2,).");
   m.def(
       "split",
-      [](const array& key, int num, nb::handle stream) {
-        return random::split(key, num, to_stream_or_device(stream, "split"));
+      [](nb::handle key, nb::handle num, nb::handle stream) {
+        std::optional<array> k = to_key(key, "split");
+        if (!k) throw nb::type_error("[split] key must be an array, not None.");
+        return random::split(*k, to_int(num, "split", "num"),
+                             to_stream_or_device(stream, "split"));
       },
-      "key"_a, "num"_a = 2, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "key"_a.none(), "num"_a.none() = 2, nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "split(key, num=2, *, stream=None) -> array: num new keys from key, "
       "as an array of shape (num, 2).");
   m.def(
       "bits",
-      [](nb::handle shape, int width, nb::handle key, nb::handle stream) {
-        return random::bits(to_shape(shape, "bits"), width, to_key(key, "bits"),
+      [](nb::handle shape, nb::handle width, nb::handle key,
+         nb::handle stream) {
+        return random::bits(to_shape(shape, "bits"),
+                            to_int(width, "bits", "width"), to_key(key, "bits"),
                             to_stream_or_device(stream, "bits"));
       },
-      "shape"_a = nb::make_tuple(), "width"_a = 4, "key"_a.none() = nb::none(),
-      nb::kw_only(), "stream"_a.none() = nb::none(),
+      "shape"_a.none() = nb::make_tuple(), "width"_a.none() = 4,
+      "key"_a.none() = nb::none(), nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "bits(shape=(), width=4, key=None, *, stream=None) -> array: raw random "
       "bits as uint8, uint16 or uint32 for width 1, 2 or 4.");
   m.def(
@@ -73,8 +82,9 @@ void init_ops_random(nb::module_& parent) {
             to_dtype(dtype, "uniform").value_or(float32),
             to_key(key, "uniform"), to_stream_or_device(stream, "uniform"));
       },
-      "low"_a = 0, "high"_a = 1, "shape"_a = nb::make_tuple(),
-      "dtype"_a.none() = nb::none(), "key"_a.none() = nb::none(), nb::kw_only(),
+      "low"_a.none() = 0, "high"_a.none() = 1,
+      "shape"_a.none() = nb::make_tuple(), "dtype"_a.none() = nb::none(),
+      "key"_a.none() = nb::none(), nb::kw_only(),
       "stream"_a.none() = nb::none(),
       "uniform(low=0, high=1, shape=(), dtype=float32, key=None, *, "
       "stream=None) -> array: values uniform in [low, high) of a floating "
@@ -89,8 +99,8 @@ void init_ops_random(nb::module_& parent) {
                               to_param(scale, "normal"), to_key(key, "normal"),
                               to_stream_or_device(stream, "normal"));
       },
-      "shape"_a = nb::make_tuple(), "dtype"_a.none() = nb::none(),
-      "loc"_a = 0.0, "scale"_a = 1.0, "key"_a.none() = nb::none(),
+      "shape"_a.none() = nb::make_tuple(), "dtype"_a.none() = nb::none(),
+      "loc"_a.none() = 0.0, "scale"_a.none() = 1.0, "key"_a.none() = nb::none(),
       nb::kw_only(), "stream"_a.none() = nb::none(),
       "normal(shape=(), dtype=float32, loc=0.0, scale=1.0, key=None, *, "
       "stream=None) -> array: normal values with mean loc and standard "
@@ -105,7 +115,7 @@ void init_ops_random(nb::module_& parent) {
             to_dtype(dtype, "randint").value_or(int32), to_key(key, "randint"),
             to_stream_or_device(stream, "randint"));
       },
-      "low"_a, "high"_a, "shape"_a = nb::make_tuple(),
+      "low"_a.none(), "high"_a.none(), "shape"_a.none() = nb::make_tuple(),
       "dtype"_a.none() = nb::none(), "key"_a.none() = nb::none(), nb::kw_only(),
       "stream"_a.none() = nb::none(),
       "randint(low, high, shape=(), dtype=int32, key=None, *, stream=None) "
@@ -120,8 +130,9 @@ void init_ops_random(nb::module_& parent) {
         if (shape.is_none()) return random::bernoulli(pa, k, s);
         return random::bernoulli(pa, to_shape(shape, "bernoulli"), k, s);
       },
-      "p"_a = 0.5, "shape"_a.none() = nb::none(), "key"_a.none() = nb::none(),
-      nb::kw_only(), "stream"_a.none() = nb::none(),
+      "p"_a.none() = 0.5, "shape"_a.none() = nb::none(),
+      "key"_a.none() = nb::none(), nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "bernoulli(p=0.5, shape=None, key=None, *, stream=None) -> array: bool "
       "values, true with probability p (a float or a floating array "
       "broadcast to shape; shape defaults to p's).");

@@ -17,30 +17,6 @@ using namespace nb::literals;
 
 std::string py_type(nb::handle h) { return nb::type_name(h.type()).c_str(); }
 
-// A Python int (not a bool) as an int; TypeError naming `what` otherwise.
-int to_int(nb::handle h, const char* fn, const char* what) {
-  if (PyBool_Check(h.ptr()) || !PyIndex_Check(h.ptr())) {
-    type_error(fn,
-               std::string(what) + " must be an int, not " + py_type(h) + ".");
-  }
-  int overflow = 0;
-  long long v = PyLong_AsLongLongAndOverflow(nb::int_(h).ptr(), &overflow);
-  if (v == -1 && PyErr_Occurred()) throw nb::python_error();
-  if (overflow != 0 || v < INT32_MIN || v > INT32_MAX) {
-    throw std::invalid_argument(std::string("[") + fn + "] " + what + " " +
-                                nb::str(h).c_str() + " is out of range.");
-  }
-  return static_cast<int>(v);
-}
-
-bool to_bool(nb::handle h, const char* fn, const char* what) {
-  if (!PyBool_Check(h.ptr())) {
-    type_error(fn,
-               std::string(what) + " must be a bool, not " + py_type(h) + ".");
-  }
-  return h.ptr() == Py_True;
-}
-
 // None (every axis), an int, or a sequence of ints.
 std::optional<std::vector<int>> to_axes(nb::handle h, const char* fn) {
   if (h.is_none()) return std::nullopt;
@@ -192,7 +168,7 @@ void init_ops_reduce(nb::module_& m) {
           return reduce(to_array(a, std::nullopt, p.name), axis, keepdims,
                         stream, p.name, p.all, p.some);
         },
-        "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
+        "a"_a.none(), "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
         nb::kw_only(), "stream"_a.none() = nb::none(), p.doc);
   }
   m.def(
@@ -202,7 +178,7 @@ void init_ops_reduce(nb::module_& m) {
         return reduce_ddof(to_array(a, std::nullopt, "var"), axis, keepdims,
                            ddof, stream, "var", &runnel::var, &runnel::var);
       },
-      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
+      "a"_a.none(), "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
       "ddof"_a.none() = 0, nb::kw_only(), "stream"_a.none() = nb::none(),
       kVarDoc);
   m.def(
@@ -212,7 +188,7 @@ void init_ops_reduce(nb::module_& m) {
         return reduce_ddof(to_array(a, std::nullopt, "std"), axis, keepdims,
                            ddof, stream, "std", &runnel::std, &runnel::std);
       },
-      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
+      "a"_a.none(), "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
       "ddof"_a.none() = 0, nb::kw_only(), "stream"_a.none() = nb::none(),
       kStdDoc);
   m.def(
@@ -222,7 +198,7 @@ void init_ops_reduce(nb::module_& m) {
         return arg_reduce(to_array(a, std::nullopt, "argmax"), axis, keepdims,
                           stream, "argmax", &runnel::argmax, &runnel::argmax);
       },
-      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
+      "a"_a.none(), "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
       nb::kw_only(), "stream"_a.none() = nb::none(), kArgmaxDoc);
   m.def(
       "argmin",
@@ -231,7 +207,7 @@ void init_ops_reduce(nb::module_& m) {
         return arg_reduce(to_array(a, std::nullopt, "argmin"), axis, keepdims,
                           stream, "argmin", &runnel::argmin, &runnel::argmin);
       },
-      "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
+      "a"_a.none(), "axis"_a.none() = nb::none(), "keepdims"_a.none() = false,
       nb::kw_only(), "stream"_a.none() = nb::none(), kArgminDoc);
   m.def(
       "cumsum",
@@ -241,7 +217,7 @@ void init_ops_reduce(nb::module_& m) {
                     inclusive, stream, "cumsum", &runnel::cumsum,
                     &runnel::cumsum);
       },
-      "a"_a, "axis"_a.none() = nb::none(), nb::kw_only(),
+      "a"_a.none(), "axis"_a.none() = nb::none(), nb::kw_only(),
       "reverse"_a.none() = false, "inclusive"_a.none() = true,
       "stream"_a.none() = nb::none(), kCumsumDoc);
   m.def(
@@ -252,7 +228,7 @@ void init_ops_reduce(nb::module_& m) {
                     inclusive, stream, "cumprod", &runnel::cumprod,
                     &runnel::cumprod);
       },
-      "a"_a, "axis"_a.none() = nb::none(), nb::kw_only(),
+      "a"_a.none(), "axis"_a.none() = nb::none(), nb::kw_only(),
       "reverse"_a.none() = false, "inclusive"_a.none() = true,
       "stream"_a.none() = nb::none(), kCumprodDoc);
   m.def(
@@ -265,7 +241,7 @@ void init_ops_reduce(nb::module_& m) {
         return axes ? runnel::softmax(x, *axes, p, s)
                     : runnel::softmax(x, p, s);
       },
-      "a"_a, "axis"_a.none() = nb::none(), nb::kw_only(),
+      "a"_a.none(), "axis"_a.none() = nb::none(), nb::kw_only(),
       "precise"_a.none() = false, "stream"_a.none() = nb::none(),
       "exp(a - max) / sum(exp(a - max)) over the axes (None: every axis), "
       "numerically stable. Integer and bool inputs give float32. precise "

@@ -35,20 +35,6 @@ int clamp_to_int(Py_ssize_t v) {
   return static_cast<int>(std::clamp<Py_ssize_t>(v, INT_MIN, INT_MAX));
 }
 
-int to_int(nb::handle h, const char* fn, const char* what) {
-  if (!is_int(h)) {
-    type_error(fn, std::string(what) + " must be an int, not " +
-                       py_type_name(h) + ".");
-  }
-  Py_ssize_t v = PyNumber_AsSsize_t(h.ptr(), PyExc_OverflowError);
-  if (v == -1 && PyErr_Occurred()) throw nb::python_error();
-  if (v < INT_MIN || v > INT_MAX) {
-    throw std::invalid_argument(std::string("[") + fn + "] " + what + " " +
-                                std::to_string(v) + " is out of range.");
-  }
-  return static_cast<int>(v);
-}
-
 // An int or a sequence of ints.
 std::vector<int> to_ints(nb::handle h, const char* fn, const char* what);
 // The same, as a Shape.
@@ -124,6 +110,20 @@ std::vector<std::pair<int, int>> to_pad_width(nb::handle h) {
   std::vector<std::pair<int, int>> out;
   for (nb::handle x : h) out.push_back(pair(x));
   return out;
+}
+
+// split's list of parts: n equal parts for an int, else at the indices.
+nb::list split_list(const array& a, nb::handle indices_or_sections,
+                    nb::handle axis, nb::handle stream) {
+  int ax = to_int(axis, "split", "axis");
+  StreamOrDevice s = to_stream_or_device(stream, "split");
+  if (is_int(indices_or_sections)) {
+    return to_list(
+        split(a, to_int(indices_or_sections, "split", "sections"), ax, s));
+  }
+  return to_list(split(
+      a, to_shape_ints(indices_or_sections, "split", "indices_or_sections"), ax,
+      s));
 }
 
 }  // namespace
@@ -212,18 +212,22 @@ void init_ops_shape(nb::module_& m) {
                        to_shape_ints(shape, "reshape", "shape"),
                        to_stream_or_device(stream, "reshape"));
       },
-      "a"_a, "shape"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "a"_a.none(), "shape"_a.none(), nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "reshape(a, shape, *, stream=None): the elements of a in row-major "
       "order laid out in shape (one entry may be -1). A view sharing a's "
       "memory when its strides allow it, else a copy.");
   m.def(
       "flatten",
-      [](nb::handle a, int start_axis, int end_axis, nb::handle stream) {
-        return flatten(to_array(a, std::nullopt, "flatten"), start_axis,
-                       end_axis, to_stream_or_device(stream, "flatten"));
+      [](nb::handle a, nb::handle start_axis, nb::handle end_axis,
+         nb::handle stream) {
+        return flatten(to_array(a, std::nullopt, "flatten"),
+                       to_int(start_axis, "flatten", "start_axis"),
+                       to_int(end_axis, "flatten", "end_axis"),
+                       to_stream_or_device(stream, "flatten"));
       },
-      "a"_a, "start_axis"_a = 0, "end_axis"_a = -1, nb::kw_only(),
-      "stream"_a.none() = nb::none(),
+      "a"_a.none(), "start_axis"_a.none() = 0, "end_axis"_a.none() = -1,
+      nb::kw_only(), "stream"_a.none() = nb::none(),
       "flatten(a, start_axis=0, end_axis=-1, *, stream=None): axes "
       "start_axis..end_axis (inclusive) merged into one; a view when the "
       "strides allow it.");
@@ -235,7 +239,7 @@ void init_ops_shape(nb::module_& m) {
         if (axis.is_none()) return squeeze(x, s);
         return squeeze(x, to_ints(axis, "squeeze", "axis"), s);
       },
-      "a"_a, "axis"_a.none() = nb::none(), nb::kw_only(),
+      "a"_a.none(), "axis"_a.none() = nb::none(), nb::kw_only(),
       "stream"_a.none() = nb::none(),
       "squeeze(a, axis=None, *, stream=None): a view without the size-1 "
       "axes `axis` (an int or a sequence), or without every size-1 axis.");
@@ -246,7 +250,8 @@ void init_ops_shape(nb::module_& m) {
                            to_ints(axis, "expand_dims", "axis"),
                            to_stream_or_device(stream, "expand_dims"));
       },
-      "a"_a, "axis"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "a"_a.none(), "axis"_a.none(), nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "expand_dims(a, axis, *, stream=None): a view with size-1 axes "
       "inserted at `axis` (an int or a sequence; positions in the result).");
   m.def(
@@ -257,27 +262,32 @@ void init_ops_shape(nb::module_& m) {
         if (axes.is_none()) return transpose(x, s);
         return transpose(x, to_ints(axes, "transpose", "axes"), s);
       },
-      "a"_a, "axes"_a.none() = nb::none(), nb::kw_only(),
+      "a"_a.none(), "axes"_a.none() = nb::none(), nb::kw_only(),
       "stream"_a.none() = nb::none(),
       "transpose(a, axes=None, *, stream=None): a view with the axes "
       "permuted (result axis i is a's axis axes[i]); reversed by default.");
   m.def(
       "swapaxes",
-      [](nb::handle a, int axis1, int axis2, nb::handle stream) {
-        return swapaxes(to_array(a, std::nullopt, "swapaxes"), axis1, axis2,
+      [](nb::handle a, nb::handle axis1, nb::handle axis2, nb::handle stream) {
+        return swapaxes(to_array(a, std::nullopt, "swapaxes"),
+                        to_int(axis1, "swapaxes", "axis1"),
+                        to_int(axis2, "swapaxes", "axis2"),
                         to_stream_or_device(stream, "swapaxes"));
       },
-      "a"_a, "axis1"_a, "axis2"_a, nb::kw_only(),
+      "a"_a.none(), "axis1"_a.none(), "axis2"_a.none(), nb::kw_only(),
       "stream"_a.none() = nb::none(),
       "swapaxes(a, axis1, axis2, *, stream=None): a view with two axes "
       "exchanged.");
   m.def(
       "moveaxis",
-      [](nb::handle a, int source, int destination, nb::handle stream) {
-        return moveaxis(to_array(a, std::nullopt, "moveaxis"), source,
-                        destination, to_stream_or_device(stream, "moveaxis"));
+      [](nb::handle a, nb::handle source, nb::handle destination,
+         nb::handle stream) {
+        return moveaxis(to_array(a, std::nullopt, "moveaxis"),
+                        to_int(source, "moveaxis", "source"),
+                        to_int(destination, "moveaxis", "destination"),
+                        to_stream_or_device(stream, "moveaxis"));
       },
-      "a"_a, "source"_a, "destination"_a, nb::kw_only(),
+      "a"_a.none(), "source"_a.none(), "destination"_a.none(), nb::kw_only(),
       "stream"_a.none() = nb::none(),
       "moveaxis(a, source, destination, *, stream=None): a view with axis "
       "source moved to position destination.");
@@ -288,7 +298,8 @@ void init_ops_shape(nb::module_& m) {
                             to_shape(shape, "broadcast_to"),
                             to_stream_or_device(stream, "broadcast_to"));
       },
-      "a"_a, "shape"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "a"_a.none(), "shape"_a.none(), nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "broadcast_to(a, shape, *, stream=None): a read-only view of a "
       "broadcast to shape (numpy's rules; broadcast axes repeat memory).");
   m.def(
@@ -307,17 +318,26 @@ void init_ops_shape(nb::module_& m) {
       "common shape, as views.");
   m.def(
       "contiguous",
-      [](nb::handle a, bool allow_col_major, nb::handle stream) {
-        (void)allow_col_major;
+      [](nb::handle a, nb::handle allow_col_major, nb::handle stream) {
+        to_bool(allow_col_major, "contiguous", "allow_col_major");
         return contiguous(to_array(a, std::nullopt, "contiguous"),
                           to_stream_or_device(stream, "contiguous"));
       },
-      "a"_a, "allow_col_major"_a = false, nb::kw_only(),
+      "a"_a.none(), "allow_col_major"_a.none() = false, nb::kw_only(),
       "stream"_a.none() = nb::none(),
       "contiguous(a, allow_col_major=False, *, stream=None): a itself when "
       "it is row-major contiguous, else a row-major copy (runnel always "
       "makes row-major copies; allow_col_major is accepted for MLX's "
       "signature).");
+  m.def(
+      "copy",
+      [](nb::handle a, nb::handle stream) {
+        return copy(to_array(a, std::nullopt, "copy"),
+                    to_stream_or_device(stream, "copy"));
+      },
+      "a"_a.none(), nb::kw_only(), "stream"_a.none() = nb::none(),
+      "copy(a, *, stream=None): a row-major copy of a with its own memory "
+      "(the same shape, dtype and values).");
   m.def(
       "concatenate",
       [](nb::handle arrays, nb::handle axis, nb::handle stream) {
@@ -326,53 +346,48 @@ void init_ops_shape(nb::module_& m) {
         if (axis.is_none()) return concatenate(in, s);
         return concatenate(in, to_int(axis, "concatenate", "axis"), s);
       },
-      "arrays"_a, "axis"_a.none() = 0, nb::kw_only(),
+      "arrays"_a.none(), "axis"_a.none() = 0, nb::kw_only(),
       "stream"_a.none() = nb::none(),
       "concatenate(arrays, axis=0, *, stream=None): the arrays joined along "
       "axis, promoted to a common dtype; axis=None joins them flattened.");
   m.def(
       "stack",
-      [](nb::handle arrays, int axis, nb::handle stream) {
-        return stack(to_array_list(arrays, "stack"), axis,
+      [](nb::handle arrays, nb::handle axis, nb::handle stream) {
+        return stack(to_array_list(arrays, "stack"),
+                     to_int(axis, "stack", "axis"),
                      to_stream_or_device(stream, "stack"));
       },
-      "arrays"_a, "axis"_a = 0, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "arrays"_a.none(), "axis"_a.none() = 0, nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "stack(arrays, axis=0, *, stream=None): arrays of one shape joined "
       "along a new axis.");
   m.def(
       "split",
-      [](nb::handle a, nb::handle indices_or_sections, int axis,
+      [](nb::handle a, nb::handle indices_or_sections, nb::handle axis,
          nb::handle stream) {
-        array x = to_array(a, std::nullopt, "split");
-        StreamOrDevice s = to_stream_or_device(stream, "split");
-        std::vector<array> parts =
-            is_int(indices_or_sections)
-                ? split(x, to_int(indices_or_sections, "split", "sections"),
-                        axis, s)
-                : split(x,
-                        to_shape_ints(indices_or_sections, "split",
-                                      "indices_or_sections"),
-                        axis, s);
-        return to_list(parts);
+        return split_list(to_array(a, std::nullopt, "split"),
+                          indices_or_sections, axis, stream);
       },
-      "a"_a, "indices_or_sections"_a, "axis"_a = 0, nb::kw_only(),
-      "stream"_a.none() = nb::none(),
+      "a"_a.none(), "indices_or_sections"_a.none(), "axis"_a.none() = 0,
+      nb::kw_only(), "stream"_a.none() = nb::none(),
       "split(a, indices_or_sections, axis=0, *, stream=None): a list of "
       "views: n equal parts for an int n (an error when the axis does not "
       "divide), or the parts between the given indices (numpy's "
       "array_split points).");
   m.def(
       "pad",
-      [](nb::handle a, nb::handle pad_width, const std::string& mode,
+      [](nb::handle a, nb::handle pad_width, nb::handle mode,
          nb::handle constant_values, nb::handle stream) {
         array x = to_array(a, std::nullopt, "pad");
+        std::string m = to_str(mode, "pad", "mode");
         // A Python scalar is weak: it takes x's dtype, as in MLX.
         auto [_, value] = to_arrays(a, constant_values, "pad");
-        return pad(x, to_pad_width(pad_width), value, mode,
+        return pad(x, to_pad_width(pad_width), value, m,
                    to_stream_or_device(stream, "pad"));
       },
-      "a"_a, "pad_width"_a, "mode"_a = "constant", "constant_values"_a = 0,
-      nb::kw_only(), "stream"_a.none() = nb::none(),
+      "a"_a.none(), "pad_width"_a.none(), "mode"_a.none() = "constant",
+      "constant_values"_a.none() = 0, nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "pad(a, pad_width, mode='constant', constant_values=0, *, "
       "stream=None): a with constant_values (a scalar, cast to a's dtype) "
       "around it. pad_width is an int (every side), a (before, after) pair "
@@ -384,19 +399,21 @@ void init_ops_shape(nb::module_& m) {
                     to_ints(reps, "tile", "reps"),
                     to_stream_or_device(stream, "tile"));
       },
-      "a"_a, "reps"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
+      "a"_a.none(), "reps"_a.none(), nb::kw_only(),
+      "stream"_a.none() = nb::none(),
       "tile(a, reps, *, stream=None): a repeated reps[i] times along each "
       "axis (numpy's tile).");
   m.def(
       "repeat",
-      [](nb::handle a, int repeats, nb::handle axis, nb::handle stream) {
+      [](nb::handle a, nb::handle repeats, nb::handle axis, nb::handle stream) {
         array x = to_array(a, std::nullopt, "repeat");
+        int n = to_int(repeats, "repeat", "repeats");
         StreamOrDevice s = to_stream_or_device(stream, "repeat");
-        if (axis.is_none()) return repeat(x, repeats, s);
-        return repeat(x, repeats, to_int(axis, "repeat", "axis"), s);
+        if (axis.is_none()) return repeat(x, n, s);
+        return repeat(x, n, to_int(axis, "repeat", "axis"), s);
       },
-      "array"_a, "repeats"_a, "axis"_a.none() = nb::none(), nb::kw_only(),
-      "stream"_a.none() = nb::none(),
+      "array"_a.none(), "repeats"_a.none(), "axis"_a.none() = nb::none(),
+      nb::kw_only(), "stream"_a.none() = nb::none(),
       "repeat(array, repeats, axis=None, *, stream=None): each element "
       "repeated `repeats` times along axis, or along the flattened array.");
 }
@@ -434,11 +451,13 @@ void init_array_indexing(nb::class_<array>& cls) {
           "sequence or as ints, reversed when none are given.")
       .def(
           "flatten",
-          [](const array& a, int start_axis, int end_axis, nb::handle stream) {
-            return flatten(a, start_axis, end_axis,
+          [](const array& a, nb::handle start_axis, nb::handle end_axis,
+             nb::handle stream) {
+            return flatten(a, to_int(start_axis, "flatten", "start_axis"),
+                           to_int(end_axis, "flatten", "end_axis"),
                            to_stream_or_device(stream, "flatten"));
           },
-          "start_axis"_a = 0, "end_axis"_a = -1, nb::kw_only(),
+          "start_axis"_a.none() = 0, "end_axis"_a.none() = -1, nb::kw_only(),
           "stream"_a.none() = nb::none(), "flatten(a, ...) as a method.")
       .def(
           "squeeze",
@@ -451,36 +470,31 @@ void init_array_indexing(nb::class_<array>& cls) {
           "stream"_a.none() = nb::none(), "squeeze(a, ...) as a method.")
       .def(
           "swapaxes",
-          [](const array& a, int axis1, int axis2, nb::handle stream) {
-            return swapaxes(a, axis1, axis2,
+          [](const array& a, nb::handle axis1, nb::handle axis2,
+             nb::handle stream) {
+            return swapaxes(a, to_int(axis1, "swapaxes", "axis1"),
+                            to_int(axis2, "swapaxes", "axis2"),
                             to_stream_or_device(stream, "swapaxes"));
           },
-          "axis1"_a, "axis2"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
-          "swapaxes(a, ...) as a method.")
+          "axis1"_a.none(), "axis2"_a.none(), nb::kw_only(),
+          "stream"_a.none() = nb::none(), "swapaxes(a, ...) as a method.")
       .def(
           "moveaxis",
-          [](const array& a, int source, int destination, nb::handle stream) {
-            return moveaxis(a, source, destination,
+          [](const array& a, nb::handle source, nb::handle destination,
+             nb::handle stream) {
+            return moveaxis(a, to_int(source, "moveaxis", "source"),
+                            to_int(destination, "moveaxis", "destination"),
                             to_stream_or_device(stream, "moveaxis"));
           },
-          "source"_a, "destination"_a, nb::kw_only(),
+          "source"_a.none(), "destination"_a.none(), nb::kw_only(),
           "stream"_a.none() = nb::none(), "moveaxis(a, ...) as a method.")
       .def(
           "split",
-          [](const array& a, nb::handle indices_or_sections, int axis,
+          [](const array& a, nb::handle indices_or_sections, nb::handle axis,
              nb::handle stream) {
-            StreamOrDevice s = to_stream_or_device(stream, "split");
-            std::vector<array> parts =
-                is_int(indices_or_sections)
-                    ? split(a, to_int(indices_or_sections, "split", "sections"),
-                            axis, s)
-                    : split(a,
-                            to_shape_ints(indices_or_sections, "split",
-                                          "indices_or_sections"),
-                            axis, s);
-            return to_list(parts);
+            return split_list(a, indices_or_sections, axis, stream);
           },
-          "indices_or_sections"_a, "axis"_a = 0, nb::kw_only(),
+          "indices_or_sections"_a.none(), "axis"_a.none() = 0, nb::kw_only(),
           "stream"_a.none() = nb::none(), "split(a, ...) as a method.");
 }
 

@@ -8,6 +8,7 @@
 
 #include "runnel/ops/creation.h"
 #include "runnel/ops/elementwise.h"
+#include "runnel/ops/shape.h"
 #include "runnel/primitives/indexing.h"
 #include "runnel/scheduler/graph.h"
 
@@ -691,7 +692,8 @@ array put_along_axis(const array& a, const array& indices, const array& values,
 
 // ---- numpy indexing ----
 
-std::vector<array> nonzero(const array& a) {
+std::vector<array> nonzero(const array& a, StreamOrDevice s) {
+  const Stream stream = to_stream(s);  // an unavailable device fails first
   const std::vector<int64_t> pos = true_positions(a);
   const Shape shape = a.ndim() == 0 ? Shape{1} : a.shape();
   const int n = static_cast<int>(pos.size());
@@ -705,7 +707,9 @@ std::vector<array> nonzero(const array& a) {
     }
   }
   std::vector<array> out;
-  for (auto& c : coords) out.push_back(int64_array(c));
+  for (auto& c : coords) {
+    out.push_back(copy(int64_array(c), stream));
+  }
   return out;
 }
 

@@ -107,8 +107,9 @@ array put_along_axis(const array& a, const array& indices, const array& values,
 
 // The coordinates of the nonzero (true) elements of `a`, one int64 array per
 // dimension, in row-major order (numpy.nonzero; a 0-d `a` counts as 1-d).
-// The count is data: `a` is evaluated at the call, which waits for it.
-std::vector<array> nonzero(const array& a);
+// The count is data: `a` is evaluated at the call, which waits for it; the
+// coordinates, computed on the host, are then copied onto `s`.
+std::vector<array> nonzero(const array& a, StreamOrDevice s = {});
 
 // One entry of a numpy index key a[e0, e1, ...].
 struct Index {

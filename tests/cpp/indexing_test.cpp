@@ -13,6 +13,7 @@
 
 #include "runnel/runnel.h"
 #include "runnel/scheduler/graph.h"
+#include "runnel/testing.h"
 #include "watchdog.h"
 
 using namespace runnel;
@@ -869,6 +870,27 @@ TEST(Indexing, IndicesMadeOnAnotherStream) {
     array out = take(a, idx, 0, consumer);
     Host<int16_t> v = values<int16_t>(out);
     for (int i = 0; i < 50; ++i) ASSERT_EQ(v[i], h[wrap(ix.v[i], 100)]);
+  });
+}
+
+TEST(Nonzero, CoordinatesAreProducedOnTheGivenStream) {
+  on_cpu([] {
+    const int32_t v[6] = {0, 3, 0, -1, 7, 0};
+    array a(v, int32, Shape{2, 3}, int32);
+    Stream s = new_stream(Device(cpu));
+    runnel::testing::Gate gate = runnel::testing::block(s);
+    std::vector<array> out = nonzero(a, s);  // waits for a, not for s
+    ASSERT_EQ(out.size(), 2u);
+    async_eval(out);
+    EXPECT_NE(out[0].status(), ArrayStatus::available);
+    EXPECT_FALSE(s.query());
+    gate.open();
+    eval(out);
+    const std::vector<int64_t> rows = {0, 1, 1}, cols = {1, 0, 1};
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(out[0].data<int64_t>()[i], rows[i]) << i;
+      EXPECT_EQ(out[1].data<int64_t>()[i], cols[i]) << i;
+    }
   });
 }
 

@@ -144,3 +144,103 @@ def test_array_errors_surface_on_read():
         rn.synchronize()
     except RuntimeError:
         pass
+
+
+def test_bfloat16_to_numpy_without_ml_dtypes(monkeypatch):
+    import sys
+
+    a = rn.array([1.5, -2.0], rn.bfloat16)
+    monkeypatch.setitem(sys.modules, "ml_dtypes", None)  # import fails
+    with pytest.raises(TypeError, match=r"\[array\].*astype\(runnel.float32\)"):
+        np.array(a)
+    assert np.array(a.astype(rn.float32)).tolist() == [1.5, -2.0]
+
+
+UNARY_METHODS = {
+    "abs": np.abs, "exp": np.exp, "log": np.log, "log1p": np.log1p,
+    "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x), "square": np.square,
+    "reciprocal": np.reciprocal, "sin": np.sin, "cos": np.cos,
+}
+
+
+@pytest.mark.parametrize("name", UNARY_METHODS)
+def test_unary_methods_match_numpy(name, rng):
+    x = rng.uniform(0.1, 4.0, (3, 5)).astype(np.float32)
+    if name in ("abs", "square", "sin", "cos", "exp"):
+        x = x - 2.0
+    a = rn.array(x)
+    got = getattr(a, name)()
+    np.testing.assert_allclose(np.array(got), UNARY_METHODS[name](x),
+                               rtol=2e-6, atol=1e-6)
+    # The method is the op: same values, stream= honoured.
+    s = rn.new_stream(rn.cpu)
+    np.testing.assert_array_equal(np.array(getattr(a, name)(stream=s)),
+                                  np.array(getattr(rn, name)(a)))
+
+
+def test_round_method(rng):
+    x = rng.uniform(-100, 100, 17).astype(np.float64)
+    a = rn.array(x, rn.float64)
+    np.testing.assert_array_equal(np.array(a.round()), np.round(x))
+    np.testing.assert_array_equal(np.array(a.round(2)), np.round(x, 2))
+    np.testing.assert_array_equal(np.array(a.round(decimals=-1)), np.round(x, -1))
+    with pytest.raises(TypeError, match=r"\[round\]"):
+        a.round(1.5)
+
+
+def test_mlx_array_methods_exist():
+    # mlx.core.array's methods that runnel's op library has.
+    a = rn.array([[1.0, 2.0], [3.0, 4.0]])
+    for name in ["abs", "all", "any", "argmax", "argmin", "astype", "cos",
+                 "cumprod", "cumsum", "exp", "flatten", "item", "log", "log1p",
+                 "logsumexp", "max", "mean", "min", "moveaxis", "prod",
+                 "reciprocal", "reshape", "round", "rsqrt", "sin", "split",
+                 "sqrt", "square", "squeeze", "std", "sum", "swapaxes",
+                 "tolist", "transpose", "var"]:
+        assert callable(getattr(a, name)), name
+    assert a.T.shape == (2, 2) and a.at is not None
+
+
+def test_python_scalar_conversions(rng):
+    v = float(rng.uniform(-10, 10))
+    a = rn.array(v, rn.float64)
+    assert type(float(a)) is float and float(a) == v
+    assert type(int(a)) is int and int(a) == int(v)  # toward zero, as Python
+    assert int(rn.array([[7]], rn.uint64)) == 7
+    assert int(rn.array(2**63 + 5, rn.uint64)) == 2**63 + 5
+    assert float(rn.array([2], rn.int32)) == 2.0
+    assert int(rn.array(True)) == 1 and float(rn.array(False)) == 0.0
+    assert bool(rn.array([3])) is True and bool(rn.array(0.0)) is False
+    assert bool(rn.array(float("nan"))) is bool(np.float32("nan"))
+    for bad in (float, int, bool):
+        with pytest.raises(ValueError, match=r"\[(float|int|array)\]"):
+            bad(rn.array([1.0, 2.0]))
+    with pytest.raises(ValueError):
+        int(rn.array(float("nan")))  # as int(float('nan'))
+    # numpy and math take them where a float is wanted.
+    import math
+
+    assert math.isclose(math.sqrt(rn.array(16.0)), 4.0)
+
+
+def test_iteration_and_len(rng):
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    a = rn.array(x)
+    assert len(a) == 4
+    rows = list(a)
+    assert len(rows) == 4 and all(isinstance(r, rn.array) for r in rows)
+    for r, want in zip(rows, x):
+        assert r.shape == (3,)
+        np.testing.assert_array_equal(np.array(r), want)
+    assert [v.item() for v in rn.array([5, 6, 7])] == [5, 6, 7]
+    assert list(rn.zeros((0, 2))) == []
+    it = iter(rn.array([1, 2]))
+    assert iter(it) is it and next(it).item() == 1 and next(it).item() == 2
+    with pytest.raises(StopIteration):
+        next(it)
+    with pytest.raises(TypeError, match=r"\[array\].*0-d"):
+        iter(rn.array(1.0))
+    with pytest.raises(TypeError, match=r"\[array\]"):
+        len(rn.array(1.0))
+    a0, a1 = rn.array([[1, 2], [3, 4]])  # unpacking
+    assert a0.tolist() == [1, 2] and a1.tolist() == [3, 4]

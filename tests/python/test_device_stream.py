@@ -19,6 +19,24 @@ def test_device_types_convert_to_devices():
     assert rn.Device(rn.cpu) < rn.Device(rn.gpu)
 
 
+def test_equal_devices_and_types_hash_equal():
+    for t in (rn.cpu, rn.gpu):
+        assert t == rn.Device(t) and hash(t) == hash(rn.Device(t))
+        assert hash(rn.Device(t, 0)) == hash(rn.Device(t))
+    assert len({rn.cpu, rn.Device(rn.cpu), rn.Device(rn.cpu, 0)}) == 1
+    assert {rn.cpu: 1}[rn.Device(rn.cpu)] == 1
+    assert {rn.Device(rn.gpu): 2}[rn.gpu] == 2
+    assert rn.gpu != rn.Device(rn.gpu, 1)
+
+
+def test_device_count_takes_a_type_or_a_device():
+    assert rn.device_count(rn.Device(rn.cpu)) == rn.device_count(rn.cpu) == 1
+    assert rn.device_count(rn.Device(rn.gpu)) == rn.device_count(rn.gpu)
+    for bad in ("cpu", 0, None):
+        with pytest.raises(TypeError, match=r"\[device_count\]"):
+            rn.device_count(bad)
+
+
 def test_device_count_and_availability():
     assert rn.device_count(rn.cpu) == 1
     assert rn.device_count(rn.gpu) >= 0

@@ -295,3 +295,85 @@ def test_failed_op_raises_at_the_wait_and_leaves_the_stream_usable():
     except RuntimeError:
         pass
     assert rn.exp(rn.array([0.0]), stream=s).tolist() == [1.0]
+
+
+def test_typed_arguments_name_the_function():
+    """Ints, floats, bools and strings that the C++ API takes as such: a
+    wrong type is a TypeError, an out-of-range value a ValueError, both
+    naming the function."""
+    a = rn.array([[1.0, 2.0], [3.0, 4.0]])
+    key = rn.random.key(1)
+    big = 2**40
+    wrong_type = [
+        ("eye", lambda: rn.eye(2.5)),
+        ("eye", lambda: rn.eye("2")),
+        ("eye", lambda: rn.eye(2, 2.0)),
+        ("eye", lambda: rn.eye(2, k=None)),
+        ("identity", lambda: rn.identity(None)),
+        ("linspace", lambda: rn.linspace(0, 1, 5.0)),
+        ("round", lambda: rn.round(a, 1.0)),
+        ("round", lambda: a.round("1")),
+        ("flatten", lambda: rn.flatten(a, 0.0)),
+        ("flatten", lambda: a.flatten(end_axis="x")),
+        ("swapaxes", lambda: rn.swapaxes(a, 0, None)),
+        ("swapaxes", lambda: a.swapaxes(0.0, 1)),
+        ("moveaxis", lambda: rn.moveaxis(a, "0", 1)),
+        ("moveaxis", lambda: a.moveaxis(0, [1])),
+        ("stack", lambda: rn.stack([a, a], axis=1.0)),
+        ("split", lambda: rn.split(a, 2, axis=0.5)),
+        ("split", lambda: a.split(2, axis=None)),
+        ("repeat", lambda: rn.repeat(a, 2.0)),
+        ("pad", lambda: rn.pad(a, 1, mode=0)),
+        ("take", lambda: rn.take(a, rn.array([0]), axis=0.0)),
+        ("take_along_axis", lambda: rn.take_along_axis(a, rn.array([[0]]), axis="0")),
+        ("put_along_axis", lambda: rn.put_along_axis(a, rn.array([[0]]), 1.0, axis=[0])),
+        ("split", lambda: rn.random.split(key, 2.0)),
+        ("split", lambda: rn.random.split([1, 2])),
+        ("bits", lambda: rn.random.bits((2,), 4.0)),
+        ("seed", lambda: rn.random.seed(1.5)),
+        ("seed", lambda: rn.random.seed(None)),
+        ("key", lambda: rn.random.key("1")),
+        ("addmm", lambda: rn.addmm(a, a, a, alpha="1")),
+        ("addmm", lambda: rn.addmm(a, a, a, beta=None)),
+        ("new_stream", lambda: rn.new_stream(rn.cpu, 0.5)),
+        ("device_count", lambda: rn.device_count("cpu")),
+        ("contiguous", lambda: rn.contiguous(a, 1)),
+        ("gather", lambda: rn.gather("a", rn.array([0]), 0, (1, 2))),
+    ]
+    out_of_range = [
+        ("eye", lambda: rn.eye(big)),
+        ("eye", lambda: rn.eye(2, 2**70)),
+        ("eye", lambda: rn.eye(2, k=-big)),
+        ("identity", lambda: rn.identity(big)),
+        ("linspace", lambda: rn.linspace(0, 1, big)),
+        ("round", lambda: rn.round(a, big)),
+        ("flatten", lambda: rn.flatten(a, big)),
+        ("flatten", lambda: a.flatten(0, 2**70)),
+        ("swapaxes", lambda: rn.swapaxes(a, big, 0)),
+        ("moveaxis", lambda: a.moveaxis(0, -big)),
+        ("stack", lambda: rn.stack([a, a], axis=big)),
+        ("split", lambda: rn.split(a, 2, axis=big)),
+        ("repeat", lambda: rn.repeat(a, big)),
+        ("take", lambda: rn.take(a, rn.array([0]), axis=big)),
+        ("take_along_axis", lambda: rn.take_along_axis(a, rn.array([[0]]), axis=big)),
+        ("put_along_axis", lambda: rn.put_along_axis(a, rn.array([[0]]), 1.0, axis=big)),
+        ("split", lambda: rn.random.split(key, big)),
+        ("bits", lambda: rn.random.bits((2,), big)),
+        ("seed", lambda: rn.random.seed(-1)),
+        ("seed", lambda: rn.random.seed(2**64)),
+        ("key", lambda: rn.random.key(-5)),
+        ("addmm", lambda: rn.addmm(a, a, a, alpha=10**400)),
+        ("new_stream", lambda: rn.new_stream(rn.cpu, big)),
+    ]
+    for exc, cases in ((TypeError, wrong_type), (ValueError, out_of_range)):
+        for name, f in cases:
+            with pytest.raises(exc, match=rf"^\[{name}\]"):
+                f()
+    # The same parameters still take what they took, numpy ints included.
+    assert rn.eye(np.int64(2), k=np.int32(1)).tolist() == [[0, 1], [0, 0]]
+    assert rn.random.key(2**64 - 1).tolist() == [2**32 - 1, 2**32 - 1]
+    assert rn.random.split(key, np.int8(3)).shape == (3, 2)
+    assert rn.addmm(a, a, a, alpha=2, beta=np.float32(0.5)).shape == (2, 2)
+    assert rn.new_stream(rn.cpu, np.int16(0)).device == rn.cpu
+    assert rn.pad(a, 1, "constant").shape == (4, 4)
+    assert rn.contiguous(a, allow_col_major=True).shape == (2, 2)
