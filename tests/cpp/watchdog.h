@@ -3,6 +3,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
@@ -15,6 +17,19 @@
 #include <vector>
 
 namespace runnel::test {
+
+// Every thread's stack, on stderr, by gdb when it is installed (a hang's
+// report should say where each thread waits).
+inline void print_all_stacks() {
+  std::fflush(stderr);
+  prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY);  // Yama: let gdb attach to us
+  const std::string cmd =
+      "command -v gdb >/dev/null && gdb -p " + std::to_string(getpid()) +
+      " -batch -nx -ex 'thread apply all bt 30' 1>&2 2>/dev/null";
+  if (std::system(cmd.c_str()) != 0) {
+    std::fprintf(stderr, "[watchdog] (no stacks: gdb missing or refused)\n");
+  }
+}
 
 // Runs `fn` on its own thread and waits for it at most `seconds`. When it is
 // not done in time, reports a failure naming `what` and ends the process with
@@ -32,6 +47,7 @@ void with_watchdog(F&& fn, double seconds = 10.0,
     std::fprintf(stderr, "\n[watchdog] %s.%s: %s hung for %.1f s; exiting\n",
                  info ? info->test_suite_name() : "?",
                  info ? info->name() : "?", what.c_str(), seconds);
+    print_all_stacks();
     std::fflush(stderr);
     std::fflush(stdout);
     std::_Exit(1);
