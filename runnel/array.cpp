@@ -205,9 +205,9 @@ int array::shape(int dim) const {
   int nd = ndim();
   int d = dim < 0 ? dim + nd : dim;
   if (d < 0 || d >= nd) {
-    throw std::out_of_range("[shape] Axis " + std::to_string(dim) +
-                            " is out of bounds for an array of " +
-                            std::to_string(nd) + " dimensions.");
+    throw std::invalid_argument("[shape] Axis " + std::to_string(dim) +
+                                " is out of bounds for an array of " +
+                                std::to_string(nd) + " dimensions.");
   }
   return node_->shape[d];
 }

@@ -125,6 +125,7 @@ int env_int(const char* name) {
 
 std::atomic<int> g_max_batch{env_int("RUNNEL_MAX_BATCH")};
 std::atomic<int64_t> g_claim_delay{0};
+std::atomic<bool> g_poison{env_int("RUNNEL_POISON") != 0};
 
 }  // namespace
 
@@ -184,6 +185,9 @@ uint64_t execution_count(const std::string& op_name) {
 
 void set_max_batch(int n) { g_max_batch.store(std::max(n, 0)); }
 int max_batch() { return g_max_batch.load(std::memory_order_relaxed); }
+
+void set_poison(bool on) { g_poison.store(on); }
+bool poison() { return g_poison.load(std::memory_order_relaxed); }
 
 void set_fault(const std::string& spec) { faults().set(spec); }
 

@@ -53,6 +53,13 @@ int max_batch();
 // Nth run of op NAME from now; "" clears. std::invalid_argument when malformed.
 void set_fault(const std::string& spec);
 
+// RUNNEL_POISON=1 (read once) or set_poison(true): every new CPU buffer is
+// filled with the byte 0xA5 before its kernel runs, so that an element a
+// kernel leaves unwritten shows up as a wrong value.
+void set_poison(bool on);
+bool poison();
+inline constexpr unsigned char kPoisonByte = 0xA5;
+
 // Sleeps a random time up to `microseconds` between claiming and submitting
 // in every eval (0: off), to widen races between concurrent evals.
 void set_claim_delay(int64_t microseconds);

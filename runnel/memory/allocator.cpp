@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -308,6 +309,7 @@ std::vector<Dep> Buffer::uses() const {
 
 std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d) {
   void* p = cpu_allocator().malloc(nbytes);
+  if (testing::poison()) std::memset(p, testing::kPoisonByte, nbytes);
   return std::allocate_shared<Buffer>(SmallAllocator<Buffer>{}, p, nbytes, d);
 }
 

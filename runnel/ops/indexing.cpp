@@ -25,11 +25,18 @@ std::string shape_str(const Shape& s) {
 
 std::string bracket(const char* fn) { return std::string("[") + fn + "] "; }
 
+// Which errors are std::out_of_range (Python IndexError) and which are
+// std::invalid_argument (ValueError): out_of_range only where numpy raises
+// IndexError for the index itself, that is an index value outside its axis
+// (an integer key, take's integer, an index array's element when run, any
+// index into an empty axis) and a subscript key (a[...], index/index_put)
+// that numpy rejects with IndexError. Every other bad argument, an `axis=`
+// out of range included, is invalid_argument, as in every op family.
 int normalize_axis(int axis, int ndim, const char* fn) {
   if (axis < -ndim || axis >= ndim) {
-    throw std::out_of_range(bracket(fn) + "axis " + std::to_string(axis) +
-                            " is out of bounds for an array of " +
-                            std::to_string(ndim) + " dimensions.");
+    throw std::invalid_argument(bracket(fn) + "axis " + std::to_string(axis) +
+                                " is out of bounds for an array of " +
+                                std::to_string(ndim) + " dimensions.");
   }
   return axis < 0 ? axis + ndim : axis;
 }

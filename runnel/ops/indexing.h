@@ -5,7 +5,9 @@
 // Index arrays may have any integer dtype; bool and floating-point index
 // arrays are rejected at the call (std::invalid_argument "[op] ...";
 // std::out_of_range for the numpy keys of index and index_put, as numpy
-// raises IndexError). A negative index counts from the end once, as in numpy.
+// raises IndexError). An `axis` out of range is std::invalid_argument, as in
+// every op; std::out_of_range is kept for index values out of bounds and bad
+// keys. A negative index counts from the end once, as in numpy.
 //
 // Index arrays are lazy, so their values are checked when the op runs: a
 // value out of range makes the op fail with std::out_of_range

@@ -42,14 +42,15 @@ std::string shape_str(const Shape& s) {
   throw std::invalid_argument(std::string("[") + fn + "] " + msg);
 }
 
-// `axis` in [0, ndim), negative counting from the end; out_of_range else.
+// `axis` in [0, ndim), negative counting from the end; std::invalid_argument
+// else, as every bad argument (an axis is not an index: std::out_of_range is
+// kept for index values out of bounds, see ops/indexing.cpp).
 int norm_axis(int axis, int ndim, const char* fn) {
   int a = axis < 0 ? axis + ndim : axis;
   if (a < 0 || a >= ndim) {
-    throw std::out_of_range(std::string("[") + fn + "] Axis " +
-                            std::to_string(axis) +
-                            " is out of bounds for an array of " +
-                            std::to_string(ndim) + " dimensions.");
+    invalid(fn, "Axis " + std::to_string(axis) +
+                    " is out of bounds for an array of " +
+                    std::to_string(ndim) + " dimensions.");
   }
   return a;
 }

@@ -12,12 +12,15 @@
 #include <thread>
 #include <vector>
 
+#include "runnel/memory/buffer.h"
 #include "runnel/runnel.h"
 #include "runnel/scheduler/errors.h"
 #include "runnel/scheduler/pool.h"
 #include "runnel/testing.h"
+#include "tests/cpp/watchdog.h"
 
 using namespace runnel;
+namespace hooks = runnel::testing;
 
 namespace {
 
@@ -205,6 +208,83 @@ TEST_F(Memory, LimitIsEnforcedWithOutOfMemoryNamingTheSize) {
   array big = zeros({static_cast<int>(32 * kMiB / 4)});
   big.eval();
   EXPECT_EQ(big.data<float>()[0], 0.0f);
+}
+
+// TESTING.md class 16, free-and-reuse across three streams. A buffer made
+// on A is read by a gated reader on B and by C; the host drops it before A
+// runs. Once C has read it, B's queued read is its only use left. A and C
+// then allocate and free many buffers of the same size (the allocator's
+// cache hands a freed block to the next request of its size), writing other
+// values, while B's gate stays closed: had the block been reused before B's
+// read, B would compute from the churn's values.
+TEST_F(Memory, BufferReadByAGatedStreamIsNotReusedByChurnOnTwoOthers) {
+  test::with_watchdog(
+      [] {
+        Stream sa = new_stream(kCpu), sb = new_stream(kCpu),
+               sc = new_stream(kCpu);
+        const int n = 1 << 16;  // 256 KiB of int32
+        synchronize(kCpu);
+        clear_cache(kCpu);
+        hooks::Gate gate_b = hooks::block(sb);
+        hooks::Gate gate_a = hooks::block(sa);
+        array p = add(multiply(arange(0, n, 1, sa), array(7), sa), array(1),
+                      sa);  // 7i + 1
+        array from_b = multiply(p, array(3), sb);
+        array from_c = add(p, array(5), sc);
+        async_eval({from_b, from_c});
+        p = array(0);  // the host lets go before the producer runs
+        gate_a.open();
+        from_c.eval();
+        for (int i = 0; i < n; ++i) {
+          ASSERT_EQ(from_c.data<int32_t>()[i], 7 * i + 6) << i;
+        }
+        const long rounds = test::scaled(200, 20);
+        for (long r = 0; r < rounds; ++r) {
+          Stream s = r % 2 ? sa : sc;
+          std::vector<array> held;
+          for (int k = 0; k < 4; ++k) {
+            const int off = -1000000 - static_cast<int>(4 * r + k);
+            held.push_back(add(arange(0, n, 1, s), array(off), s));
+          }
+          eval(held);
+          for (int k = 0; k < 4; ++k) {
+            const int off = -1000000 - static_cast<int>(4 * r + k);
+            ASSERT_EQ(held[k].data<int32_t>()[n - 1], n - 1 + off);
+          }
+        }
+        EXPECT_EQ(from_b.status(), ArrayStatus::scheduled);
+        EXPECT_FALSE(sb.query());
+        gate_b.open();
+        from_b.eval();
+        for (int i = 0; i < n; ++i) {
+          ASSERT_EQ(from_b.data<int32_t>()[i], 3 * (7 * i + 1)) << i;
+        }
+      },
+      60.0);
+}
+
+// The poison switch (RUNNEL_POISON=1, testing::set_poison): a new CPU
+// buffer holds 0xA5 bytes before any kernel writes it; off, nothing is
+// written.
+TEST_F(Memory, PoisonFillsNewBuffersWhenOn) {
+  const bool was = hooks::poison();
+  hooks::set_poison(true);
+  {
+    auto b = detail::allocate(1000, kCpu);
+    const auto* bytes = static_cast<const unsigned char*>(b->ptr());
+    for (int i = 0; i < 1000; ++i) ASSERT_EQ(bytes[i], hooks::kPoisonByte) << i;
+    std::memset(b->ptr(), 0, 1000);
+  }
+  hooks::set_poison(false);
+  {
+    // The same size class again: the cached block comes back as it was left.
+    auto b = detail::allocate(1000, kCpu);
+    const auto* bytes = static_cast<const unsigned char*>(b->ptr());
+    int poisoned = 0;
+    for (int i = 0; i < 1000; ++i) poisoned += bytes[i] == hooks::kPoisonByte;
+    EXPECT_LT(poisoned, 1000);
+  }
+  hooks::set_poison(was);
 }
 
 TEST_F(Memory, DefaultLimitIsPhysicalMemory) {

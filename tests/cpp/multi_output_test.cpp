@@ -3,6 +3,11 @@
 // holds any more is still written by the kernel.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <thread>
+
 #include "runnel/primitives/primitive.h"
 #include "runnel/runnel.h"
 #include "runnel/scheduler/graph.h"
@@ -80,5 +85,55 @@ TEST(MultiOutput, AnOutputDroppedBeforeEvalIsStillWritten) {
     for (size_t i = 0; i < xv.size(); ++i) {
       ASSERT_FLOAT_EQ(y.data<float>()[i], 2.0f * xv[i] + 1.0f) << i;
     }
+  });
+}
+
+// The same with a real multi-output op: random::split(key) makes two keys on
+// stream A behind a gate; each key is read on a stream of its own (copied,
+// and used to draw bits). Neither reader may run before the split, and both
+// see what split and the draws give on one stream.
+TEST(MultiOutput, SplitKeysReadOnOtherStreamsWaitForTheProducer) {
+  watchdog_eval(30, [] {
+    const uint64_t seed =
+        (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+    SCOPED_TRACE("seed=" + std::to_string(seed));
+    const array key = random::key(seed);
+    const Shape n{257};
+    Stream one = new_stream(cpu);
+    auto [want0, want1] = random::split(key, one);
+    array want_bits0 = random::bits(n, 4, want0, one);
+    array want_bits1 = random::bits(n, 4, want1, one);
+    eval({want0, want1, want_bits0, want_bits1});
+
+    Stream a = new_stream(cpu), b = new_stream(cpu), c = new_stream(cpu);
+    auto gate = rt::block(a);
+    auto [k0, k1] = random::split(key, a);
+    // The second output first, on b; the first on c.
+    array copy1 = copy(k1, b);
+    array bits1 = random::bits(n, 4, k1, b);
+    array copy0 = copy(k0, c);
+    array bits0 = random::bits(n, 4, k0, c);
+    async_eval({copy1, bits1, copy0, bits0});
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_FALSE(b.query());
+    EXPECT_FALSE(c.query());
+    for (const array& x : {copy1, bits1, copy0, bits0}) {
+      EXPECT_NE(x.status(), ArrayStatus::available);
+    }
+    gate.open();
+    eval({copy1, bits1, copy0, bits0});
+    auto same = [](const array& got, const array& want, const char* what) {
+      ASSERT_EQ(got.dtype(), uint32) << what;
+      ASSERT_EQ(got.shape(), want.shape()) << what;
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_EQ(got.data<uint32_t>()[i], want.data<uint32_t>()[i])
+            << what << " element " << i;
+      }
+    };
+    same(copy0, want0, "first key");
+    same(copy1, want1, "second key");
+    same(bits0, want_bits0, "bits from the first key");
+    same(bits1, want_bits1, "bits from the second key");
+    EXPECT_NE(want0.data<uint32_t>()[0], want1.data<uint32_t>()[0]);
   });
 }

@@ -785,16 +785,18 @@ TYPED_TEST(ReduceTyped, CumsumAndCumprodMatchSequentialScans) {
               for (size_t t = 0; t < n; ++t) {
                 const size_t i = line[reverse ? n - 1 - t : t];
                 const long double x = ld(h[i]);
-                long double want;
-                uint64_t iwant;
+                long double want = 0;
+                uint64_t iwant = 0;
                 if (!inclusive) {
                   want = acc;
                   iwant = iacc;
                 }
                 acc = is_prod ? acc * x : acc + x;
                 abs_acc += std::fabs(x);
-                iacc = is_prod ? iacc * static_cast<uint64_t>(h[i])
-                               : iacc + static_cast<uint64_t>(h[i]);
+                if constexpr (!kFloat<T>) {  // a float cast could be UB
+                  iacc = is_prod ? iacc * static_cast<uint64_t>(h[i])
+                                 : iacc + static_cast<uint64_t>(h[i]);
+                }
                 if (inclusive) {
                   want = acc;
                   iwant = iacc;

@@ -182,17 +182,6 @@ void expect_invalid(F&& fn, const std::string& prefix) {
   }
 }
 
-template <class F>
-void expect_out_of_range(F&& fn, const std::string& prefix) {
-  try {
-    fn();
-    ADD_FAILURE() << "no std::out_of_range; expected \"" << prefix << "...\"";
-  } catch (const std::out_of_range& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0u)
-        << "message: " << e.what() << "\nexpected to start with: " << prefix;
-  }
-}
-
 using AllTypes = ::testing::Types<bool, uint8_t, uint16_t, uint32_t, uint64_t,
                                   int8_t, int16_t, int32_t, int64_t, float16_t,
                                   bfloat16_t, float, double>;
@@ -683,13 +672,13 @@ TEST_F(ShapeErrors, BadArgumentsRaiseNamingTheOp) {
   array a = zeros({2, 3, 4});
   expect_invalid([&] { transpose(a, {0, 1}); }, "[transpose]");
   expect_invalid([&] { transpose(a, {0, 1, 1}); }, "[transpose]");
-  expect_out_of_range([&] { transpose(a, {0, 1, 3}); }, "[transpose]");
-  expect_out_of_range([&] { swapaxes(a, 0, 3); }, "[swapaxes]");
-  expect_out_of_range([&] { moveaxis(a, -4, 0); }, "[moveaxis]");
-  expect_out_of_range([&] { expand_dims(a, 4); }, "[expand_dims]");
+  expect_invalid([&] { transpose(a, {0, 1, 3}); }, "[transpose]");
+  expect_invalid([&] { swapaxes(a, 0, 3); }, "[swapaxes]");
+  expect_invalid([&] { moveaxis(a, -4, 0); }, "[moveaxis]");
+  expect_invalid([&] { expand_dims(a, 4); }, "[expand_dims]");
   expect_invalid([&] { expand_dims(a, {1, 1}); }, "[expand_dims]");
   expect_invalid([&] { squeeze(a, 1); }, "[squeeze]");
-  expect_out_of_range([&] { squeeze(a, 3); }, "[squeeze]");
+  expect_invalid([&] { squeeze(a, 3); }, "[squeeze]");
   expect_invalid([&] { broadcast_to(a, {3, 3, 4}); }, "[broadcast_to]");
   expect_invalid([&] { broadcast_to(a, {3, 4}); }, "[broadcast_to]");
   expect_invalid([&] { broadcast_to(a, {-2, 3, 4}); }, "[broadcast_to]");
@@ -704,13 +693,13 @@ TEST_F(ShapeErrors, BadArgumentsRaiseNamingTheOp) {
   expect_invalid([&] { reshape(a, {-1, 5}); }, "[reshape]");
   expect_invalid([&] { reshape(zeros({0}), {-1, 0}); }, "[reshape]");
   expect_invalid([&] { flatten(a, 2, 1); }, "[flatten]");
-  expect_out_of_range([&] { flatten(a, 0, 3); }, "[flatten]");
+  expect_invalid([&] { flatten(a, 0, 3); }, "[flatten]");
   expect_invalid([&] { slice(a, {0, 0}, {1, 1, 1}); }, "[slice]");
   expect_invalid([&] { slice(a, {0, 0, 0}, {1, 1, 1}, {1, 0, 1}); }, "[slice]");
   expect_invalid([&] { slice(a, {0, 0, 0}, {1, 1, 1}, {1, 1}); }, "[slice]");
   expect_invalid([&] { split(a, 0, 0); }, "[split]");
   expect_invalid([&] { split(a, 2, 1); }, "[split]");
-  expect_out_of_range([&] { split(a, 2, 3); }, "[split]");
+  expect_invalid([&] { split(a, 2, 3); }, "[split]");
   expect_invalid([&] { concatenate({}, 0); }, "[concatenate]");
   expect_invalid(
       [&] {
@@ -723,10 +712,10 @@ TEST_F(ShapeErrors, BadArgumentsRaiseNamingTheOp) {
         concatenate({a, zeros({2, 4, 4})}, 2);
       },
       "[concatenate]");
-  expect_out_of_range([&] { concatenate({a, a}, 3); }, "[concatenate]");
+  expect_invalid([&] { concatenate({a, a}, 3); }, "[concatenate]");
   expect_invalid([&] { stack({}); }, "[stack]");
   expect_invalid([&] { stack({a, zeros({2, 3})}); }, "[stack]");
-  expect_out_of_range([&] { stack({a, a}, 4); }, "[stack]");
+  expect_invalid([&] { stack({a, a}, 4); }, "[stack]");
   expect_invalid([&] { pad(a, 1, array(0), "edge"); }, "[pad]");
   expect_invalid([&] { pad(a, -1); }, "[pad]");
   expect_invalid([&] { pad(a, {{1, 1}, {1, 1}}); }, "[pad]");
@@ -737,12 +726,12 @@ TEST_F(ShapeErrors, BadArgumentsRaiseNamingTheOp) {
       },
       "[pad]");
   expect_invalid([&] { pad(a, std::vector<int>{0}, {1, 1}, {1}); }, "[pad]");
-  expect_out_of_range([&] { pad(a, std::vector<int>{3}, {1}, {1}); }, "[pad]");
+  expect_invalid([&] { pad(a, std::vector<int>{3}, {1}, {1}); }, "[pad]");
   expect_invalid([&] { tile(a, {-1}); }, "[tile]");
   expect_invalid([&] { tile(zeros({1 << 16}), {1 << 16}); }, "[tile]");
   expect_invalid([&] { repeat(a, -1, 0); }, "[repeat]");
-  expect_out_of_range([&] { repeat(a, 2, 3); }, "[repeat]");
-  expect_out_of_range([&] { repeat(array(1), 2, 0); }, "[repeat]");
+  expect_invalid([&] { repeat(a, 2, 3); }, "[repeat]");
+  expect_invalid([&] { repeat(array(1), 2, 0); }, "[repeat]");
 }
 
 // ---- Streams and memory (TESTING.md class 13) ----

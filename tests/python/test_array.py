@@ -81,6 +81,42 @@ def test_buffer_protocol_is_read_only():
     assert np.array(rn.zeros((0, 3))).shape == (0, 3)
 
 
+def _address(a):
+    """Where a's data lies (through a buffer export dropped at once)."""
+    v = np.asarray(a)
+    return v.ctypes.data
+
+
+def test_donation_never_takes_a_buffer_exported_to_numpy(rng):
+    # DESIGN.md, Memory: an elementwise op may write into its input's buffer
+    # only when no other array, view or export refers to it.
+    x = rng.standard_normal(4096).astype(np.float32)
+    with rn.stream(rn.cpu):
+        # The control: with no export, b = a + 1 takes a's buffer once the
+        # host has dropped a, so the cases below would donate but for it.
+        a = rn.array(x) * 1.0
+        rn.eval(a)
+        addr = _address(a)
+        b = a + 1
+        del a
+        rn.eval(b)
+        assert _address(b) == addr, "the control did not donate"
+        # numpy holds a's buffer through the buffer protocol or DLPack; the
+        # host drops its own handle before b runs.
+        for export in (np.asarray, memoryview, np.from_dlpack):
+            a = rn.array(x) * 1.0
+            rn.eval(a)
+            view = export(a)
+            addr = _address(a)
+            b = a + 1
+            del a
+            rn.eval(b)
+            assert _address(b) != addr, export
+            np.testing.assert_array_equal(np.asarray(view), x)
+            np.testing.assert_array_equal(np.asarray(b), x + 1)
+            del view
+
+
 def test_bfloat16_to_numpy():
     a = rn.array([1.5, -2.0], rn.bfloat16)
     with pytest.raises(BufferError, match="astype"):

@@ -484,7 +484,7 @@ def test_bad_keys_and_arguments(rng):
         a[::0]
     with pytest.raises(ValueError, match=r"values of shape \(2,4\) cannot be broadcast to \(4,\)"):
         a[0] = rn.zeros((2, 4))
-    with pytest.raises(IndexError, match=r"\[take\] axis 2 is out of bounds"):
+    with pytest.raises(ValueError, match=r"\[take\] axis 2 is out of bounds"):
         rn.take(a, rn.array([0]), axis=2)
     with pytest.raises(IndexError, match=r"\[take\] index 4 is out of bounds for axis 1"):
         rn.take(a, 4, axis=1)

@@ -122,13 +122,149 @@ def test_sum_matches_numpy(d, rng, device):
 @pytest.mark.parametrize("d", ALL_DTYPES, ids=str)
 def test_astype_matches_numpy(d, rng, device):
     x = rng.uniform(-100, 100, N).astype(np.float32)
+    if np_dtype(d).kind == "u":
+        x = np.abs(x)  # numpy leaves negative floats to unsigned undefined
     out = rn.astype(rn.array(x), d, stream=device)
     assert out.dtype == d
+    check(out, x.astype(np_dtype(d)), d)
+
+
+# ---- Casts against the rules of docs/numerics.md ----
+
+FLOAT_DTYPES = [rn.float32, rn.float64, rn.float16, rn.bfloat16]
+INT_DTYPES = [rn.uint8, rn.uint16, rn.uint32, rn.uint64,
+              rn.int8, rn.int16, rn.int32, rn.int64]
+
+
+def float_sources(rng, d):
+    """NaN, infinities, values around every integer type's range and the
+    float type's own extremes, and random magnitudes from 2^-2 to 2^70 of
+    either sign, as numpy data of float dtype d."""
     nd = np_dtype(d)
-    if nd.kind == "u":
-        x = np.abs(x)  # negative floats to unsigned are undefined in C++
-        out = rn.array(x).astype(d, stream=device)
-    check(out, x.astype(nd), d)
+    v = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 0.5, -0.5, 0.999, -0.999,
+         1.0, -1.0, 1.5, -1.5, 2.5, -2.5, 127.9, -128.9, 255.5, 256.0, -129.0]
+    for k in range(67):
+        p = 2.0**k
+        for x in (p, p - 1, p + 1, p - 0.5, p + 0.5):
+            v += [x, -x]
+    top = float(np.finfo(nd).max)
+    v += [top, -top]
+    mags = 2.0 ** rng.uniform(-2, 70, 300)
+    v += list(mags * rng.choice([-1.0, 1.0], 300))
+    v += list(rng.uniform(-300, 300, 300))
+    with np.errstate(over="ignore"):
+        # float64 values past a narrower type's range become infinities.
+        return np.array(v, np.float64).astype(nd)
+
+
+def cast_rule(x, nd):
+    """docs/numerics.md: float to integer truncates toward zero, sends NaN to
+    0 and saturates out-of-range values; to bool, nonzero (NaN too) is true.
+    Computed in float64 (every source value is exact there)."""
+    x = np.asarray(x).astype(np.float64)
+    if nd == np.bool_:
+        return x != 0
+    info = np.iinfo(nd)
+    t = np.trunc(x)
+    low = t < float(info.min)             # exact: -2^(bits-1) or 0
+    high = t >= float(info.max) + 1.0     # exact: 2^(bits-1) or 2^bits
+    bad = np.isnan(t) | low | high
+    out = np.where(bad, 0.0, t).astype(nd)  # in range: exact, defined
+    out[low] = info.min
+    out[high] = info.max
+    return out
+
+
+@pytest.mark.parametrize("src", FLOAT_DTYPES, ids=str)
+@pytest.mark.parametrize("d", INT_DTYPES + [rn.bool_], ids=str)
+def test_astype_float_to_integer_and_bool_follows_the_rules(src, d, rng, device):
+    x = float_sources(rng, src)
+    a = rn.array(x, src)
+    want = cast_rule(x, np_dtype(d))
+    for view, w in ((a, want), (a[::-1], want[::-1]), (a[1::3], want[1::3])):
+        got = np.array(rn.astype(view, d, stream=device))
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, w)
+
+
+def test_astype_documented_examples():
+    assert rn.array(1e10, rn.float32).astype(rn.int32).item() == 2**31 - 1
+    assert rn.array(-1.5).astype(rn.uint8).item() == 0
+    assert rn.array(-1e30).astype(rn.uint64).item() == 0
+    assert rn.array(float("nan")).astype(rn.int64).item() == 0
+    assert rn.array(float("nan")).astype(rn.bool_).item() is True
+    assert rn.array([-2.9, 2.9]).astype(rn.int8).tolist() == [-2, 2]
+    assert rn.array(float("-inf"), rn.float16).astype(rn.int16).item() == -(2**15)
+
+
+@pytest.mark.parametrize("src", INT_DTYPES + [rn.bool_], ids=str)
+@pytest.mark.parametrize("d", INT_DTYPES + [rn.bool_], ids=str)
+def test_astype_integer_to_integer_wraps_as_numpy(src, d, rng, device):
+    # Over the source's whole range with its extremes and the other types'
+    # boundaries mixed in: narrowing wraps modulo 2^bits, negative to
+    # unsigned included, as numpy.
+    ns = np_dtype(src)
+    x = random(rng, src)
+    if src != rn.bool_:
+        info = np.iinfo(ns)
+        edges = [info.min, info.max, 0, 1]
+        for k in range(64):
+            for e in (2**k, 2**k - 1, 2**k + 1, -(2**k), -(2**k) - 1):
+                edges.append(e)
+        bits = [e % 2**(8 * ns.itemsize) for e in edges]  # as the type's bits
+        x = np.concatenate([x, np.array(bits, np.uint64).astype(ns)])
+    got = np.array(rn.astype(rn.array(x, src), d, stream=device))
+    np.testing.assert_array_equal(got, x.astype(np_dtype(d)))
+    assert got.dtype == np_dtype(d)
+
+
+def half_sources(rng):
+    """float32 values that exercise rounding to float16 and bfloat16: ties
+    (the bits just below each type's precision set to exactly half), both
+    types' subnormals and overflow thresholds, NaN and infinities."""
+    bits = rng.integers(0, 2**32, 4000, dtype=np.uint64).astype(np.uint32)
+    x = bits.view(np.float32).copy()
+    # Ties for bfloat16 (low 16 bits 0x8000) and float16 (low 13 bits 0x1000).
+    ties = rng.integers(0, 2**32, 2000, dtype=np.uint64).astype(np.uint32)
+    bf_ties = ((ties[:1000] & 0xFFFF0000) | 0x8000).view(np.float32)
+    # float16's normal range: exponents 2^-14 .. 2^15.
+    e = rng.integers(127 - 25, 127 + 16, 1000).astype(np.uint32)
+    h = (ties[1000:] & 0x807FE000) | (e << 23) | 0x1000
+    h_ties = h.view(np.float32)
+    near = rng.uniform(-70000, 70000, 1000).astype(np.float32)
+    tiny = (rng.uniform(-1, 1, 1000) * 2.0**-14).astype(np.float32)
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 65504, 65519.996,
+                        65520, -65520, 2.0**-24, 2.0**-25, 3 * 2.0**-26,
+                        2.0**-25 * 1.0000001, 3.3895314e38, 3.4028235e38,
+                        1e-40, -1e-45], np.float32)
+    return np.concatenate([x, bf_ties, h_ties, near, tiny, special])
+
+
+@pytest.mark.parametrize("d", [rn.float16, rn.bfloat16], ids=str)
+def test_astype_float32_to_half_types_rounds_to_nearest_even_exactly(d, rng, device):
+    x = half_sources(rng)
+    got = np.array(rn.astype(rn.array(x), d, stream=device))
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = x.astype(np_dtype(d))
+    assert got.dtype == want.dtype
+    nan = np.isnan(want.astype(np.float32))
+    np.testing.assert_array_equal(np.isnan(got.astype(np.float32)), nan)
+    # Bit for bit, every non-NaN value (infinities and signed zeros too).
+    np.testing.assert_array_equal(got.view(np.uint16)[~nan], want.view(np.uint16)[~nan])
+
+
+def test_astype_float64_to_float16_rounds_once_as_numpy(rng, device):
+    # numpy rounds float64 to float16 directly (never through float32).
+    x = np.concatenate([
+        rng.uniform(-70000, 70000, 3000),
+        rng.uniform(-1, 1, 1000) * 2.0**-14,
+        # Just above a float16 tie: float32 would round it onto the tie.
+        (np.arange(1024, 2048) + 0.5) * 2.0**-10 + 2.0**-40,
+    ])
+    got = np.array(rn.astype(rn.array(x, rn.float64), rn.float16, stream=device))
+    with np.errstate(over="ignore"):
+        want = x.astype(np.float16)
+    np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
 
 
 @pytest.mark.parametrize("d", ALL_DTYPES, ids=str)
