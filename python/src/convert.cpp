@@ -280,13 +280,19 @@ array numpy_to_array(nb::handle h, std::optional<Dtype> dtype, const char* fn) {
 
 }  // namespace
 
-int to_int(nb::handle h, const char* fn, const char* what) {
+// `h` as a Python int (bool refused), or TypeError "[fn] what must be ...".
+static nb::object as_index(nb::handle h, const char* fn, const char* what) {
   if (PyBool_Check(h.ptr()) || !PyIndex_Check(h.ptr())) {
     type_error(fn, std::string(what) + " must be an int, not " +
                        py_type_name(h) + ".");
   }
   nb::object i = nb::steal(PyNumber_Index(h.ptr()));
   if (!i.is_valid()) throw nb::python_error();
+  return i;
+}
+
+int to_int(nb::handle h, const char* fn, const char* what) {
+  nb::object i = as_index(h, fn, what);
   int overflow = 0;
   long long v = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
   if (v == -1 && PyErr_Occurred()) throw nb::python_error();
@@ -304,12 +310,7 @@ std::optional<int> to_optional_int(nb::handle h, const char* fn,
 }
 
 uint64_t to_uint64(nb::handle h, const char* fn, const char* what) {
-  if (PyBool_Check(h.ptr()) || !PyIndex_Check(h.ptr())) {
-    type_error(fn, std::string(what) + " must be an int, not " +
-                       py_type_name(h) + ".");
-  }
-  nb::object i = nb::steal(PyNumber_Index(h.ptr()));
-  if (!i.is_valid()) throw nb::python_error();
+  nb::object i = as_index(h, fn, what);
   unsigned long long v = PyLong_AsUnsignedLongLong(i.ptr());
   if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
     PyErr_Clear();  // negative, or 2**64 and above
