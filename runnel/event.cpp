@@ -93,7 +93,9 @@ void Event::record(StreamOrDevice s) {
 void Event::wait(StreamOrDevice s) const {
   detail::Dep point = impl_->get();
   Stream st = to_stream(s);
-  if (point.reached()) return;
+  // The published counter only: asking the device (a driver call) would
+  // cost more than the wait it might save.
+  if (!point.timeline || point.timeline->completed() >= point.value) return;
   if (point.timeline.get() == &st.state().timeline()) return;  // in order
   auto w = std::make_unique<WaitWork>();
   w->deps.push_back(std::move(point));
@@ -102,7 +104,9 @@ void Event::wait(StreamOrDevice s) const {
 
 void Event::synchronize() const {
   detail::Dep point = impl_->get();
-  if (point.timeline) point.timeline->wait(point.value);
+  if (!point.timeline) return;
+  point.timeline->help(point.value);
+  point.timeline->wait(point.value);
 }
 
 bool Event::query() const { return impl_->get().reached(); }

@@ -165,6 +165,7 @@ void synchronize(const Device& d) {
   detail::check_available(d, "synchronize");
   std::vector<detail::ErrorPtr> errors;
   for (auto& s : detail::streams_of(d)) {
+    s->timeline().help(s->last_value());
     s->timeline().wait(s->last_value());
     if (!s->errors.empty()) {
       for (auto& e : s->errors.take()) errors.push_back(std::move(e));

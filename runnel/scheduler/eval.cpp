@@ -48,6 +48,12 @@ class SegmentWork final : public Work {
   // Mostly one op (a segment cut at a cross-stream edge) or many.
   SmallVector<OpRun, 1> ops;
 
+  size_t op_names(const char** out, size_t max) const override {
+    size_t n = 0;
+    for (size_t i = 0; i < names_.size() && n < max; ++i) out[n++] = names_[i];
+    return n;
+  }
+
   void run() override {
     for (; next_ < ops.size(); ++next_) {
       if (!run_one(ops[next_])) return;  // parked for memory: resume here
@@ -82,6 +88,10 @@ class SegmentWork final : public Work {
     move_into(op.inputs, args.in);
     move_into(op.outputs, args.out);
     const char* name = op.primitive->name();
+    if (names_.size() < kNames &&
+        (names_.empty() || names_[names_.size() - 1] != name)) {
+      names_.push_back(name);
+    }
     try {
       if (testing::detail_fault_op(name)) {
         throw std::runtime_error(std::string("[") + name +
@@ -134,6 +144,8 @@ class SegmentWork final : public Work {
 
   StreamState* stream_;  // kept alive by the queue that runs us
   size_t next_ = 0;
+  static constexpr size_t kNames = 4;
+  SmallVector<const char*, kNames> names_;  // consecutive repeats once
   // The execution counter of the last op's name (most segments run one
   // primitive over and over).
   const char* counted_name_ = nullptr;
@@ -483,8 +495,7 @@ class Evaluator {
     for (const array& a : outputs_) {
       ArrayNode& n = a.node();
       if (!n.done.timeline) continue;
-      CpuStream* strand = n.done.timeline->strand;
-      const bool helped = strand && strand->help(n.done.value);
+      const bool helped = n.done.timeline->help(n.done.value);
       if (std::exchange(owe_wake, false) && !helped) Pool::get().wake_one();
       n.done.timeline->wait(n.done.value);
     }

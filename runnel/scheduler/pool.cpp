@@ -322,6 +322,38 @@ uint64_t CpuStream::submit(std::unique_ptr<Work> w) {
 
 bool CpuStream::help(uint64_t until) {
   Pool& pool = Pool::get();
+  if (timeline_->reached(until)) return false;
+  // Parked on a device's work (a GPU stream's) while the pool has nothing
+  // else to run: wait for that work here. The device's timeline then mostly
+  // advances on this thread, whose callback queues the strand without
+  // waking a worker, and the strand runs here below.
+  Dep on;
+  if (pool.ready_count() == 0) {
+    std::lock_guard lock(mu_);
+    if (state_ == State::parked) on = parked_on_;
+  }
+  if (on.timeline && !on.timeline->strand) {
+    on.timeline->help(on.value);  // what that work waits for, first
+    defer_wakes(true);
+    try {
+      on.timeline->wait(on.value);
+    } catch (...) {
+      // The strand runs (and records the failure) on a worker.
+      defer_wakes(false);
+      if (take_deferred_wake()) pool.wake_one();
+      throw;
+    }
+    defer_wakes(false);
+    const bool owed = take_deferred_wake();
+    const bool ran = run_here(until);
+    if (owed && !ran) pool.wake_one();
+    return ran;
+  }
+  return run_here(until);
+}
+
+bool CpuStream::run_here(uint64_t until) {
+  Pool& pool = Pool::get();
   // Our own entry is the one ready strand: running it here takes no turn
   // from a strand the pool would have run first.
   if (pool.ready_count() != 1 || timeline_->reached(until)) return false;

@@ -31,6 +31,8 @@ class CpuStream final : public StreamState {
   // the strand itself when it is queued and nothing else is ready: the wait
   // then costs no worker wake-up and no wake-up of the waiter. It stops at
   // `until`, leaving later work to the pool. False when it did not claim it.
+  // A strand parked on a GPU stream's work, with nothing else ready, waits
+  // for that work on the calling thread first.
   bool help(uint64_t until);
   // The priority the pool schedules it at: its own, or that of a more urgent
   // strand waiting for it, until the awaited value is reached.
@@ -38,6 +40,9 @@ class CpuStream final : public StreamState {
 
  private:
   enum class State { idle, queued, running, parked };
+  // help()'s last step: claims and runs the strand when it is the one
+  // ready strand.
+  bool run_here(uint64_t until);
   void inherit(int priority, uint64_t until);
   void wake();
   // Runs ready work; a helping thread stops once `until` is reached.

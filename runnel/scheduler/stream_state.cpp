@@ -88,7 +88,7 @@ std::shared_ptr<StreamState> make_stream(const Device& d, int priority,
 
 void synchronize_state(StreamState& s) {
   const uint64_t v = s.last_value();
-  if (CpuStream* strand = s.timeline().strand) strand->help(v);
+  s.timeline().help(v);
   s.timeline().wait(v);
   if (!s.errors.empty()) raise_errors(s.errors.take());
 }

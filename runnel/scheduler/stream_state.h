@@ -23,6 +23,9 @@ class Work {
  public:
   virtual ~Work() = default;
   virtual void run() = 0;
+  // The names of the ops it ran (up to `max`, into `out`), for messages
+  // about failures seen later; returns how many.
+  virtual size_t op_names(const char** out, size_t max) const { return 0; }
   SmallVector<Dep, 2> deps;  // mostly none or one: held inline
   uint64_t value = 0;
   Dep resume_after;

@@ -8,6 +8,8 @@
 #include <string>
 #include <thread>
 
+#include "runnel/scheduler/pool.h"
+
 namespace runnel::detail {
 namespace {
 bool later(const auto& a, const auto& b) { return a.value > b.value; }
@@ -75,6 +77,8 @@ bool Timeline::on_reached(uint64_t v, Callback cb) {
   watch(v);
   return true;
 }
+
+bool Timeline::help(uint64_t v) { return strand && strand->help(v); }
 
 void Timeline::wait(uint64_t v) const {
   if (reached(v)) return;

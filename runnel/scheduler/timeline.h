@@ -41,6 +41,12 @@ class Timeline {
   // sleeps on the counter. Device timelines wait on the device.
   virtual void wait(uint64_t v) const;
 
+  // A thread about to wait for `v` first runs, on itself, what `v` waits
+  // for where it can: the queued CPU strand that reaches it, or the CPU work
+  // that a GPU stream's queued launch waits for. The wait then costs no
+  // worker wake-up and no wake-up of the waiter. False when it ran nothing.
+  virtual bool help(uint64_t v);
+
   // Whether callbacks wait for values not reached yet.
   bool has_waiters() const { return has_waiters_.load(); }
 

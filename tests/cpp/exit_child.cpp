@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "runnel/runnel.h"
 #include "runnel/testing.h"
@@ -87,15 +88,21 @@ int main(int argc, char** argv) {
     if (device_count(gpu) == 0) return 0;
     Stream g = new_stream(gpu);
     array x = testing::trap(ones({4}, float32, g), g);
-    auto lost = [](auto f) {
+    std::string message;
+    auto lost = [&message](auto f) {
       try {
         f();
       } catch (const std::runtime_error& e) {
+        if (message.empty()) message = e.what();
         return std::strstr(e.what(), "is lost") != nullptr;
       }
       return false;
     };
-    bool first = lost([&] { eval(x); });
+    // The fault is seen asynchronously; its message names the failing
+    // work's ops.
+    bool first =
+        lost([&] { eval(x); }) && message.find("trap") != std::string::npos;
+    std::printf("%s\n", message.c_str());
     bool later = lost([&] { eval(add(ones({4}, float32, g), x, g)); });
     bool fresh = lost([&] { new_stream(gpu); });
     Stream c = new_stream(cpu);

@@ -213,6 +213,80 @@ TEST_F(Gpu, GpuToCpuStrandParksUntilTheGpuIsDone) {
   });
 }
 
+TEST_F(Gpu, WatcherWakesACpuStrandThatNoThreadWaitsFor) {
+  // Nobody waits on the host: only the device's watcher (reading the pinned
+  // counter the GPU writes) can see the GPU work end and wake the strand.
+  with_watchdog([] {
+    Stream g = new_stream(gpu), c = new_stream(cpu);
+    array x = random_array({4096}, float32);
+    array y = rt::delay(multiply(x, x, g), 100'000, g);
+    array z = sum(y, c);
+    async_eval({z});
+    for (int i = 0; i < 10'000 && z.status() != ArrayStatus::available; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_EQ(z.status(), ArrayStatus::available);
+    array ref = sum(multiply(x, x, Device(cpu)), Device(cpu));
+    EXPECT_NEAR(z.item<float>(), ref.item<float>(),
+                1e-4 * std::abs(ref.item<float>()));
+  });
+}
+
+TEST_F(Gpu, CpuWorkThatAGpuWaitForIsRunByTheWaitingThreadOrAWorker) {
+  // eval of a CPU -> GPU -> CPU -> GPU chain, over and over: the waiting
+  // thread runs the CPU links itself where the pool is idle.
+  with_watchdog([] {
+    Stream c = new_stream(cpu), g = new_stream(gpu);
+    array x = random_array({256}, float32);
+    array want = x;
+    array got = x;
+    for (int i = 0; i < 200; ++i) {
+      got = add(multiply(add(got, array(1.0f), c), array(0.5f), g), array(2.0f),
+                c);
+      got = multiply(got, array(1.0f), g);
+      eval(got);
+      want = add(multiply(add(want, array(1.0f), Device(cpu)), array(0.5f),
+                          Device(cpu)),
+                 array(2.0f), Device(cpu));
+      eval(want);
+    }
+    expect_close(got, want, float32);
+  });
+}
+
+TEST_F(Gpu, FreedBlockIsReusedByItsStreamOnlyAfterItsReads) {
+  // A block freed while its stream still reads it is cached for that
+  // stream: the next allocation there takes it, and writes it only after
+  // the reads (stream order).
+  with_watchdog([] {
+    Device d(gpu, 0);
+    Stream s = new_stream(d);
+    const int n = 1 << 20;
+    array src = random_array({n}, float32);
+    array a = multiply(src, array(1.0f), s);
+    eval(a);
+    array b = add(rt::delay(a, 200'000, s), a, s);  // reads a 200 ms later
+    async_eval({b});
+    a = array(0.0f);  // a's last handle
+    EXPECT_GE(get_cache_memory(d), size_t{4} << 20);
+    std::vector<array> later;
+    for (int i = 0; i < 4; ++i) {
+      later.push_back(full({n}, array(-3.0f), float32, s));
+    }
+    eval(later);
+    eval(b);
+    expect_close(b, multiply(src, array(2.0f), Device(cpu)), float32);
+    for (array& l : later) {
+      expect_close(l, full({n}, array(-3.0f), float32, Device(cpu)), float32);
+    }
+    later.clear();
+    b = array(0.0f);
+    synchronize(d);
+    clear_cache(d);
+    EXPECT_LT(get_cache_memory(d), size_t{1} << 20);
+  });
+}
+
 TEST_F(Gpu, DeferredWorkKeepsItsStreamOrder) {
   // TESTING.md 22: work behind a gated CPU producer on GPU stream G, then
   // independent work on G from another thread: the later work waits.

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "runnel/array.h"
@@ -57,6 +58,7 @@ class EventPool {
 };
 
 class GpuTimeline;
+class GpuStream;
 
 // One per GPU: CUDA initialised on first use, its events, its memory and the
 // watcher that advances timelines that CPU strands wait on.
@@ -68,8 +70,12 @@ class DeviceState {
   cudaStream_t utility =
       nullptr;  // frees and copies with no stream of their own
 
-  // Memory: stream-ordered pool with runnel's accounting.
+  // Memory: stream-ordered pool with runnel's accounting, and in front of
+  // it a cache of freed blocks per stream (below).
   std::shared_ptr<Buffer> allocate(size_t n, cudaStream_t s);
+  // Gives `s`'s cached blocks back to the pool, in `s`'s order: before `s`
+  // is destroyed (or let go, for an external stream).
+  void release_cache(cudaStream_t s);
   size_t active() const { return active_.load(); }
   size_t peak() const { return peak_.load(); }
   void reset_peak() { peak_.store(active_.load()); }
@@ -81,17 +87,55 @@ class DeviceState {
 
   // The watcher polls timelines that have CPU waiters.
   void watch(std::shared_ptr<GpuTimeline> t);
+  // The launcher thread launches what is left of `s`'s host queue: a
+  // thread that made its head launchable launches a few works only.
+  void launch_later(std::shared_ptr<GpuStream> s);
+
+  // A 64-bit counter in pinned host memory that this device's streams write
+  // with cuStreamWriteValue64: `host` for the CPU, `dev` for the GPU. Null
+  // where the driver or device has no 64-bit stream memory operations.
+  struct Counter {
+    std::atomic<uint64_t>* host = nullptr;
+    uint64_t dev = 0;
+  };
+  Counter counter_alloc();
+  // Only once no write to it is pending.
+  void counter_free(Counter c);
+  // Enqueues on `s` a write of `v` to `c`; false when it failed.
+  bool write_counter(cudaStream_t s, const Counter& c, uint64_t v);
 
   std::atomic<bool> lost{false};
-  std::string lost_reason;
+  std::once_flag lost_once;
+  std::string lost_reason;  // written once, before lost is set
 
  private:
-  void free(const Buffer& b);
+  void free(const Buffer& b, size_t capacity);
   void watcher_loop();
+  void launcher_loop();
+  void* take_cached(size_t capacity, cudaStream_t s);
 
   cudaMemPool_t pool_ = nullptr;
   size_t total_ = 0;
   std::atomic<size_t> active_{0}, peak_{0}, limit_{0};
+
+  // Freed blocks by the stream that may still use them (null: by none) and
+  // capacity. A block whose every pending use is on one stream is reused by
+  // that stream's later work at once, which runs after those uses (stream
+  // order): no driver call per allocation or free.
+  std::mutex cache_mu_;
+  std::unordered_map<cudaStream_t,
+                     std::unordered_map<size_t, std::vector<void*>>>
+      cached_;
+  size_t cached_bytes_ = 0;
+
+  std::mutex counters_mu_;  // guards free_counters_, write_value_
+  std::vector<Counter> free_counters_;
+  std::atomic<void*> write_value_{nullptr};  // cuStreamWriteValue64, if usable
+
+  std::mutex launch_mu_;  // guards to_launch_, launcher_started_
+  std::condition_variable launch_cv_;
+  std::deque<std::shared_ptr<GpuStream>> to_launch_;
+  bool launcher_started_ = false;
 
   std::mutex watch_mu_;
   std::condition_variable watch_cv_;
@@ -110,26 +154,51 @@ void set_device(int index);
 class GpuTimeline final : public Timeline {
  public:
   explicit GpuTimeline(int device) : device_(device) {}
+  ~GpuTimeline() override;
   // The owner's handle to this timeline, so the watcher can hold it.
   void set_self(std::weak_ptr<Timeline> self) { self_ = std::move(self); }
   int device() const { return device_; }
-  cudaStream_t stream() const { return stream_; }
-  void set_stream(cudaStream_t s) { stream_ = s; }
-
-  uint64_t launched() const {
-    return launched_.load(std::memory_order_acquire);
+  cudaStream_t stream() const {
+    return stream_.load(std::memory_order_acquire);
   }
+  void set_stream(cudaStream_t s) {
+    stream_.store(s, std::memory_order_release);
+  }
+
+  uint64_t launched() const { return launched_.load(); }
+  // From the stream's creation on: the pinned counter its writes go to.
+  void set_counter(DeviceState::Counter c) { counter_ = c; }
+  // Has the GPU write `v` (launched) to the pinned counter once it gets
+  // there, unless a write of `v` or later is enqueued already. Writes are
+  // enqueued in increasing order, so the counter only grows.
+  void signal(uint64_t v);
+  // What ran in a launched value, for the message of a fault seen later.
+  struct Ran {
+    static constexpr size_t kMax = 4;
+    const char* ops[kMax] = {};
+    size_t n = 0;
+  };
   // Records that `v` was launched with `ev` marking its end; returns the
   // callbacks of those waiting for that launch, to run without locks held.
-  std::vector<Callback> on_launch(uint64_t v, EventPtr ev);
+  std::vector<Callback> on_launch(uint64_t v, EventPtr ev, const Ran& ran);
   // The event marking `v`'s end, or null once `v` is known complete.
   EventPtr event_for(uint64_t v) const;
   // Runs `cb` once `v` is launched; false (cb dropped) when already so.
   bool on_launched(uint64_t v, Callback cb);
 
   void wait(uint64_t v) const override;
+  // Runs on the calling thread the CPU work that the launch of `v` waits
+  // for, when it is a queued strand (Timeline::help).
+  bool help(uint64_t v) override;
   // Advances to the latest completed value; true if it moved.
   bool poll();
+  // Advances to what the pinned counter says, without a driver call; true
+  // if it moved.
+  bool read_counter();
+  bool has_counter() const { return counter_.host != nullptr; }
+
+  // The stream whose work this timeline counts; it owns the timeline.
+  GpuStream* owner = nullptr;
 
  protected:
   bool refresh(uint64_t v) const override;
@@ -138,10 +207,20 @@ class GpuTimeline final : public Timeline {
  private:
   const int device_;
   std::weak_ptr<Timeline> self_;
-  cudaStream_t stream_ = nullptr;
+  std::atomic<cudaStream_t> stream_{nullptr};
+  DeviceState::Counter counter_;  // set before stream_
+  std::mutex write_mu_;           // orders the counter's writes; a leaf lock
+  uint64_t written_ = 0;
   std::atomic<uint64_t> launched_{0};
   mutable std::mutex mu_;  // guards events_, launch_waiters_
-  mutable std::deque<std::pair<uint64_t, EventPtr>> events_;
+  struct Launched {
+    uint64_t value;
+    EventPtr ev;
+    Ran ran;
+  };
+  mutable std::deque<Launched> events_;
+  // "the work [ops] on Stream(gpu, d, i)", for fault messages.
+  std::string describe(const Launched& l) const;
   std::vector<std::pair<uint64_t, Callback>> launch_waiters_;
 };
 
@@ -157,15 +236,24 @@ class GpuStream final : public detail::StreamState {
   ~GpuStream() override;
   uint64_t submit(std::unique_ptr<detail::Work> w) override;
   void* native_handle() override;
+  // Launches the host queue's head while it can, at most `limit` works; the
+  // rest goes to the device's launcher thread.
+  void pump(size_t limit);
+  // Works a thread launches itself when it makes a queue launchable.
+  static constexpr size_t kInlineLaunches = 4;
   GpuTimeline& gpu_timeline() { return static_cast<GpuTimeline&>(*timeline_); }
+  // What the head of the host queue waits for; empty when nothing is queued
+  // or it is launchable.
+  Dep blocker();
 
  private:
   bool launchable(const detail::Work& w, Dep* blocker);
   void launch(detail::Work& w, std::vector<Timeline::Callback>& fire);
-  void pump();
-  // Launches the queue's head while it can; arms a callback on what blocks
-  // it otherwise. mu_ held.
-  void pump_locked(std::vector<Timeline::Callback>& fire);
+  // Launches the queue's head while it can, up to `limit` works; arms a
+  // callback on what blocks it otherwise. True when it stopped at the limit
+  // with launchable work left. mu_ held.
+  bool pump_locked(std::vector<Timeline::Callback>& fire,
+                   size_t limit = SIZE_MAX);
   // Pumps once `blocker` is satisfied; false when it already is.
   bool arm(const Dep& blocker);
   cudaStream_t cu();

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <future>
@@ -24,12 +25,14 @@ bool launch_blocking() {
 
 // ---- GpuTimeline ----
 
-std::vector<Timeline::Callback> GpuTimeline::on_launch(uint64_t v,
-                                                       EventPtr ev) {
+std::vector<Timeline::Callback> GpuTimeline::on_launch(uint64_t v, EventPtr ev,
+                                                       const Ran& ran) {
   std::vector<Callback> fire;
   std::lock_guard lock(mu_);
-  events_.emplace_back(v, std::move(ev));
-  launched_.store(v, std::memory_order_release);
+  events_.push_back({v, std::move(ev), ran});
+  // seq_cst: watch() reads it after setting has_waiters, launch() reads
+  // has_waiters after this; one of them sees the other and signals.
+  launched_.store(v);
   launched_.notify_all();
   for (size_t i = 0; i < launch_waiters_.size();) {
     if (launch_waiters_[i].first <= v) {
@@ -51,10 +54,11 @@ bool GpuTimeline::on_launched(uint64_t v, Callback cb) {
 
 EventPtr GpuTimeline::event_for(uint64_t v) const {
   std::lock_guard lock(mu_);
-  for (auto& [value, ev] : events_) {
-    if (value >= v) return ev;  // values are launched in order
-  }
-  return nullptr;
+  // Launched in value order: the first event at or after `v`.
+  auto it = std::lower_bound(
+      events_.begin(), events_.end(), v,
+      [](const Launched& e, uint64_t value) { return e.value < value; });
+  return it == events_.end() ? nullptr : it->ev;
 }
 
 bool GpuTimeline::refresh(uint64_t v) const {
@@ -62,22 +66,66 @@ bool GpuTimeline::refresh(uint64_t v) const {
   return const_cast<GpuTimeline*>(this)->poll() && completed() >= v;
 }
 
+GpuTimeline::~GpuTimeline() {
+  // A write still pending would land in the next owner's counter.
+  if (counter_.host && counter_.host->load() >= written_ && !exiting() &&
+      !forked_child()) {
+    try {
+      cuda::device(device_).counter_free(counter_);
+    } catch (const std::exception&) {
+    }
+  }
+}
+
+void GpuTimeline::signal(uint64_t v) {
+  cudaStream_t s = stream();
+  if (!s || !counter_.host) return;
+  std::lock_guard lock(write_mu_);
+  if (written_ >= v) return;
+  if (cuda::device(device_).write_counter(s, counter_, v)) written_ = v;
+}
+
+bool GpuTimeline::read_counter() {
+  if (!counter_.host) return false;
+  const uint64_t c = counter_.host->load(std::memory_order_acquire);
+  if (c <= completed()) return false;
+  {
+    std::lock_guard lock(mu_);
+    while (!events_.empty() && events_.front().value <= c) events_.pop_front();
+  }
+  advance(c);
+  return true;
+}
+
+std::string GpuTimeline::describe(const Launched& l) const {
+  std::string ops;
+  for (size_t i = 0; i < l.ran.n; ++i) {
+    ops += (i ? ", " : "") + std::string(l.ran.ops[i]);
+  }
+  if (ops.empty()) ops = "no op";
+  std::string stream = owner ? ", " + std::to_string(owner->index) : "";
+  return "the work [" + ops + "] on Stream(gpu, " + std::to_string(device_) +
+         stream + ") (seen asynchronously)";
+}
+
 bool GpuTimeline::poll() {
+  if (read_counter()) return true;
   uint64_t done = 0;
   {
     std::lock_guard lock(mu_);
     while (!events_.empty()) {
-      cudaError_t e = cudaEventQuery(events_.front().second->ev);
+      cudaError_t e = cudaEventQuery(events_.front().ev->ev);
       if (e == cudaErrorNotReady) break;
       if (e != cudaSuccess) {
         // A fault: the device is lost. Advance anyway so nothing waits
-        // forever; waits raise the lost device's error.
+        // forever; waits raise the lost device's error, which names the
+        // ops of the earliest work not seen done here.
         try {
-          check(e, "a kernel (seen asynchronously)", device_);
+          check(e, describe(events_.front()).c_str(), device_);
         } catch (...) {
         }
       }
-      done = events_.front().first;
+      done = events_.front().value;
       events_.pop_front();
     }
   }
@@ -106,7 +154,16 @@ void GpuTimeline::wait(uint64_t v) const {
   check_not_lost(device_);
 }
 
+bool GpuTimeline::help(uint64_t v) {
+  if (launched() >= v || !owner) return false;
+  Dep b = owner->blocker();
+  return b.timeline && b.timeline->help(b.value);
+}
+
 void GpuTimeline::watch(uint64_t) {
+  // What is launched already gets its counter write now; later launches
+  // write theirs while callbacks wait (launch()).
+  signal(launched());
   if (auto self = self_.lock()) {
     cuda::device(device_).watch(std::static_pointer_cast<GpuTimeline>(self));
   }
@@ -118,6 +175,7 @@ GpuStream::GpuStream(int index, int dev, int priority, cudaStream_t external)
     : StreamState(index, Device(DeviceType::gpu, dev), priority,
                   std::make_unique<GpuTimeline>(dev)),
       device_(dev) {
+  gpu_timeline().owner = this;
   if (external) {
     set_device(dev);
     int on = -1;
@@ -131,12 +189,26 @@ GpuStream::GpuStream(int index, int dev, int priority, cudaStream_t external)
     }
     cu_ = external;
     owned_ = false;
+    gpu_timeline().set_counter(cuda::device(dev).counter_alloc());
     gpu_timeline().set_stream(cu_);
   }
 }
 
+Dep GpuStream::blocker() {
+  std::lock_guard lock(mu_);
+  Dep b;
+  if (!queue_.empty() && !launchable(*queue_.front(), &b)) return b;
+  return {};
+}
+
 GpuStream::~GpuStream() {
-  if (cu_ && owned_ && !exiting()) {
+  if (!cu_ || exiting() || forked_child()) return;
+  try {
+    cuda::device(device_).release_cache(cu_);
+  } catch (const std::exception&) {
+    return;  // the device is lost: nothing more to give back
+  }
+  if (owned_) {
     set_device(device_);
     cudaStreamDestroy(cu_);  // returns at once; pending work still completes
   }
@@ -147,6 +219,7 @@ cudaStream_t GpuStream::cu() {
     set_device(device_);
     check(cudaStreamCreateWithPriority(&cu_, cudaStreamNonBlocking, priority),
           "cudaStreamCreate", device_);
+    gpu_timeline().set_counter(cuda::device(device_).counter_alloc());
     gpu_timeline().set_stream(cu_);
   }
   if (!self_set_) {  // not in the constructor: shared_from_this needs an owner
@@ -207,31 +280,39 @@ bool GpuStream::arm(const Dep& blocker) {
   // dependency (after that thread released its locks). Queued work keeps
   // the stream alive.
   auto self = std::static_pointer_cast<GpuStream>(shared_from_this());
-  auto cb = [self] { self->pump(); };
+  auto cb = [self] { self->pump(kInlineLaunches); };
   auto* gt = dynamic_cast<GpuTimeline*>(blocker.timeline.get());
   return gt ? gt->on_launched(blocker.value, cb)
             : blocker.timeline->on_reached(blocker.value, cb);
 }
 
-void GpuStream::pump_locked(std::vector<Timeline::Callback>& fire) {
-  while (!queue_.empty()) {
+bool GpuStream::pump_locked(std::vector<Timeline::Callback>& fire,
+                            size_t limit) {
+  for (size_t n = 0; !queue_.empty(); ++n) {
     Dep blocker;
     if (!launchable(*queue_.front(), &blocker)) {
-      if (arm(blocker)) return;
+      if (arm(blocker)) return false;
       continue;  // satisfied meanwhile: look again
     }
+    if (n == limit) return true;
     launch(*queue_.front(), fire);
     queue_.pop_front();
   }
+  return false;
 }
 
-void GpuStream::pump() {
+void GpuStream::pump(size_t limit) {
   std::vector<Timeline::Callback> fire;
+  bool more;
   {
     std::lock_guard lock(mu_);
-    pump_locked(fire);
+    more = pump_locked(fire, limit);
   }
   for (auto& f : fire) f();
+  if (more) {
+    cuda::device(device_).launch_later(
+        std::static_pointer_cast<GpuStream>(shared_from_this()));
+  }
 }
 
 void GpuStream::launch(detail::Work& w, std::vector<Timeline::Callback>& fire) {
@@ -254,9 +335,13 @@ void GpuStream::launch(detail::Work& w, std::vector<Timeline::Callback>& fire) {
   tls_launch = nullptr;
   EventPtr ev = dev.events.get();
   check(cudaEventRecord(ev->ev, s), "cudaEventRecord", device_);
-  for (auto& f : gpu_timeline().on_launch(w.value, std::move(ev))) {
+  GpuTimeline::Ran ran;
+  ran.n = w.op_names(ran.ops, GpuTimeline::Ran::kMax);
+  for (auto& f : gpu_timeline().on_launch(w.value, std::move(ev), ran)) {
     fire.push_back(std::move(f));
   }
+  // A CPU strand waits on this stream: the watcher reads the counter.
+  if (timeline_->has_waiters()) gpu_timeline().signal(w.value);
 }
 
 Launch& current_launch() {
