@@ -48,6 +48,7 @@ class StampWork final : public detail::Work {
 class WaitWork final : public detail::Work {
  public:
   void run() override {}
+  bool runs_nothing() const override { return true; }
 };
 
 }  // namespace

@@ -26,6 +26,9 @@ class Work {
   // The names of the ops it ran (up to `max`, into `out`), for messages
   // about failures seen later; returns how many.
   virtual size_t op_names(const char** out, size_t max) const { return 0; }
+  // Whether running it puts nothing on a device stream (a wait alone): a
+  // GPU stream then records no event for it until one is asked for.
+  virtual bool runs_nothing() const { return false; }
   SmallVector<Dep, 2> deps;  // mostly none or one: held inline
   uint64_t value = 0;
   Dep resume_after;

@@ -2,6 +2,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <chrono>
 #include <cstdio>
@@ -176,6 +177,14 @@ DeviceState& device(int index) {
         "[fork] CUDA was initialised before this process was forked; GPU use "
         "in the child is not possible: use the spawn start method");
   }
+  // Every launch asks: devices already started are found without the lock.
+  static std::array<std::atomic<DeviceState*>, 64> started{};
+  if (index >= 0 && index < static_cast<int>(started.size())) {
+    if (DeviceState* d = started[index].load(std::memory_order_acquire)) {
+      if (d->lost.load()) check_not_lost(index);
+      return *d;
+    }
+  }
   Devices& ds = devices();
   std::lock_guard lock(ds.mu);
   if (ds.states.empty()) {
@@ -190,6 +199,9 @@ DeviceState& device(int index) {
   if (!ds.states[index]) {
     ds.states[index] = new DeviceState(index);
     g_initialised.store(true);
+    if (index < static_cast<int>(started.size())) {
+      started[index].store(ds.states[index], std::memory_order_release);
+    }
   }
   DeviceState& d = *ds.states[index];
   if (d.lost.load()) check_not_lost(index);

@@ -29,7 +29,7 @@ std::vector<Timeline::Callback> GpuTimeline::on_launch(uint64_t v, EventPtr ev,
                                                        const Ran& ran) {
   std::vector<Callback> fire;
   std::lock_guard lock(mu_);
-  events_.push_back({v, std::move(ev), ran});
+  if (ev) events_.push_back({v, std::move(ev), ran});
   // seq_cst: watch() reads it after setting has_waiters, launch() reads
   // has_waiters after this; one of them sees the other and signals.
   launched_.store(v);
@@ -58,11 +58,20 @@ EventPtr GpuTimeline::event_for(uint64_t v) const {
   auto it = std::lower_bound(
       events_.begin(), events_.end(), v,
       [](const Launched& e, uint64_t value) { return e.value < value; });
-  return it == events_.end() ? nullptr : it->ev;
+  if (it != events_.end()) return it->ev;
+  if (launched() < v || completed() >= v) return nullptr;
+  // `v` ran nothing and nothing after it has an event: one recorded now,
+  // at the stream's tail, completes after it.
+  EventPtr ev = cuda::device(device_).events.get();
+  set_device(device_);
+  check(cudaEventRecord(ev->ev, stream()), "cudaEventRecord", device_);
+  events_.push_back({launched(), ev, {}});
+  return ev;
 }
 
 bool GpuTimeline::refresh(uint64_t v) const {
   if (launched() < v) return false;
+  event_for(v);  // work that ran nothing gets an event to be seen by
   return const_cast<GpuTimeline*>(this)->poll() && completed() >= v;
 }
 
@@ -162,8 +171,11 @@ bool GpuTimeline::help(uint64_t v) {
 
 void GpuTimeline::watch(uint64_t) {
   // What is launched already gets its counter write now; later launches
-  // write theirs while callbacks wait (launch()).
-  signal(launched());
+  // write theirs while callbacks wait (launch()). And an event, for the
+  // watcher's event queries.
+  const uint64_t v = launched();
+  event_for(v);
+  signal(v);
   if (auto self = self_.lock()) {
     cuda::device(device_).watch(std::static_pointer_cast<GpuTimeline>(self));
   }
@@ -333,8 +345,11 @@ void GpuStream::launch(detail::Work& w, std::vector<Timeline::Callback>& fire) {
   tls_launch = &ctx;
   w.run();
   tls_launch = nullptr;
-  EventPtr ev = dev.events.get();
-  check(cudaEventRecord(ev->ev, s), "cudaEventRecord", device_);
+  EventPtr ev;
+  if (!w.runs_nothing()) {
+    ev = dev.events.get();
+    check(cudaEventRecord(ev->ev, s), "cudaEventRecord", device_);
+  }
   GpuTimeline::Ran ran;
   ran.n = w.op_names(ran.ops, GpuTimeline::Ran::kMax);
   for (auto& f : gpu_timeline().on_launch(w.value, std::move(ev), ran)) {
