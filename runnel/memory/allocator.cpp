@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -292,6 +293,24 @@ Buffer::~Buffer() {
 
 void Buffer::add_use(Dep d) {
   std::lock_guard lock(uses_mu_);
+  for (Dep& u : uses_) {
+    if (u.timeline == d.timeline) {
+      u.value = std::max(u.value, d.value);
+      return;
+    }
+  }
+  uses_.push_back(std::move(d));
+  has_uses_.store(true, std::memory_order_release);
+}
+
+void Buffer::add_use_after(const Dep& producer, Dep d) {
+  std::lock_guard lock(uses_mu_);
+  if (producer.timeline &&
+      std::all_of(uses_.begin(), uses_.end(), [&](const Dep& u) {
+        return u.timeline == producer.timeline && u.value <= producer.value;
+      })) {
+    uses_.clear();  // `d` reaches them all
+  }
   for (Dep& u : uses_) {
     if (u.timeline == d.timeline) {
       u.value = std::max(u.value, d.value);

@@ -41,6 +41,11 @@ class Buffer {
   // A point after which launched work no longer reads or writes the buffer
   // (one per timeline: the latest).
   void add_use(Dep d);
+  // A use that is reached only after `producer` is (its work waited for
+  // `producer`, or runs on its stream after it): when every use so far is
+  // `producer`'s or earlier on its timeline, `d` replaces them, so that a
+  // free sees one stream's use where two would need waits on both.
+  void add_use_after(const Dep& producer, Dep d);
   std::vector<Dep> uses() const;
   // Whether any use was ever added (uses are never removed): a check
   // without the lock or a copy, for the kernels' donation test.

@@ -402,8 +402,12 @@ const void* input_ptr(const array& a) {
       n.add_copy(c);
     }
     b = std::move(c);
+    b->add_use(l.use);
+  } else {
+    // This work waited for the array's producer (a dependency of the work,
+    // or earlier on this stream).
+    b->add_use_after(n.done, l.use);
   }
-  b->add_use(l.use);
   return static_cast<const char*>(b->ptr()) +
          n.offset * static_cast<int64_t>(size_of(n.dtype));
 }
