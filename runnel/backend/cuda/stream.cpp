@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -112,9 +113,13 @@ std::string GpuTimeline::describe(const Launched& l) const {
     ops += (i ? ", " : "") + std::string(l.ran.ops[i]);
   }
   if (ops.empty()) ops = "no op";
-  std::string stream = owner ? ", " + std::to_string(owner->index) : "";
-  return "the work [" + ops + "] on Stream(gpu, " + std::to_string(device_) +
-         stream + ") (seen asynchronously)";
+  // Streams named as errors name them (eval.cpp): Stream(device, index).
+  std::ostringstream s;
+  s << "the work [" << ops << "] on Stream("
+    << Device(DeviceType::gpu, device_);
+  if (owner) s << ", " << owner->index;
+  s << ") (seen asynchronously)";
+  return s.str();
 }
 
 bool GpuTimeline::poll() {
