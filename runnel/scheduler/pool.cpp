@@ -324,7 +324,8 @@ bool CpuStream::help(uint64_t until) {
   Pool& pool = Pool::get();
   if (timeline_->reached(until)) return false;
   // Parked on a device's work (a GPU stream's) while the pool has nothing
-  // else to run: wait for that work here. The device's timeline then mostly
+  // else to run: wait for that work here (not for a gate or other host
+  // event, which may never come). The device's timeline then mostly
   // advances on this thread, whose callback queues the strand without
   // waking a worker, and the strand runs here below.
   Dep on;
@@ -332,7 +333,7 @@ bool CpuStream::help(uint64_t until) {
     std::lock_guard lock(mu_);
     if (state_ == State::parked) on = parked_on_;
   }
-  if (on.timeline && !on.timeline->strand) {
+  if (on.timeline && on.timeline->on_device()) {
     on.timeline->help(on.value);  // what that work waits for, first
     defer_wakes(true);
     try {

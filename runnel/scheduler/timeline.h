@@ -47,6 +47,10 @@ class Timeline {
   // worker wake-up and no wake-up of the waiter. False when it ran nothing.
   virtual bool help(uint64_t v);
 
+  // Whether it is a device's timeline: one that advances as the device
+  // finishes work, with no CPU strand or host event needed.
+  virtual bool on_device() const { return false; }
+
   // Whether callbacks wait for values not reached yet.
   bool has_waiters() const { return has_waiters_.load(); }
 

@@ -376,7 +376,7 @@ def representative_ops():
                               lambda: np.sqrt(np.abs(X))),
         "binary.add": (lambda x, y, i, k, s: rn.add(x, y, stream=s),
                        lambda: X + Y),
-        "binary.where": (lambda x, y, i, k, s: rn.where(x > 0, x, y, stream=s),
+        "binary.where": (lambda x, y, i, k, s: rn.where(rn.greater(x, 0, stream=s), x, y, stream=s),
                          lambda: np.where(X > 0, X, Y)),
         "reduction.sum": (lambda x, y, i, k, s: rn.sum(x, axis=0, stream=s),
                           lambda: X.sum(axis=0)),

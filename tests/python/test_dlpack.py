@@ -173,7 +173,8 @@ def test_export_errors():
 
 def test_bfloat16_round_trips_through_a_capsule(rng):
     x = rng.standard_normal(9).astype(np.float32)
-    a = rn.array(x).astype(rn.bfloat16)
+    # Host memory: from_dlpack imports host memory only.
+    a = rn.array(x).astype(rn.bfloat16, stream=rn.cpu)
     # numpy has no bfloat16 DLPack: it raises, it does not misread.
     with pytest.raises((RuntimeError, BufferError, TypeError)):
         np.from_dlpack(a)

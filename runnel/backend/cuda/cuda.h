@@ -187,6 +187,7 @@ class GpuTimeline final : public Timeline {
   bool on_launched(uint64_t v, Callback cb);
 
   void wait(uint64_t v) const override;
+  bool on_device() const override { return true; }
   // Runs on the calling thread the CPU work that the launch of `v` waits
   // for, when it is a queued strand (Timeline::help).
   bool help(uint64_t v) override;
