@@ -285,6 +285,10 @@ Launch& current_launch();
 // Both record the launch as a use of the buffer.
 const void* input_ptr(const array& a);
 void* output_ptr(array& a);
+// Copies the one element of `a` into `out` (its dtype's size) when `a` has
+// one element and its data is in host memory; false otherwise. Kernels pass
+// such a scalar by value instead of copying it to the device.
+bool host_scalar(const array& a, void* out);
 template <class T>
 const T* in(const array& a) {
   return static_cast<const T*>(input_ptr(a));

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <future>
 #include <sstream>
 #include <stdexcept>
@@ -150,13 +151,18 @@ bool GpuTimeline::poll() {
 
 void GpuTimeline::wait(uint64_t v) const {
   if (completed() >= v) return;
-  // Work still in the host queue is launched by whoever satisfies it.
+  using Clock = std::chrono::steady_clock;
+  // Work still in the host queue is launched by whoever satisfies it: a
+  // worker finishing a CPU op, mostly within microseconds. Spin briefly,
+  // then sleep on the launch counter.
+  auto spin_until = Clock::now() + std::chrono::microseconds(20);
+  while (launched() < v && Clock::now() < spin_until) {
+  }
   for (uint64_t seen = launched(); seen < v; seen = launched()) {
     launched_.wait(seen, std::memory_order_acquire);
   }
   auto self = const_cast<GpuTimeline*>(this);
-  using Clock = std::chrono::steady_clock;
-  auto spin_until = Clock::now() + std::chrono::microseconds(20);
+  spin_until = Clock::now() + std::chrono::microseconds(20);
   while (Clock::now() < spin_until) {
     if (self->poll(), completed() >= v) return;
   }
@@ -415,6 +421,15 @@ const void* input_ptr(const array& a) {
   }
   return static_cast<const char*>(b->ptr()) +
          n.offset * static_cast<int64_t>(size_of(n.dtype));
+}
+
+bool host_scalar(const array& a, void* out) {
+  detail::ArrayNode& n = a.node();
+  const std::shared_ptr<Buffer>& b = n.data;
+  if (a.size() != 1 || !b || b->device().type != DeviceType::cpu) return false;
+  const size_t size = size_of(n.dtype);
+  std::memcpy(out, static_cast<const char*>(b->ptr()) + n.offset * size, size);
+  return true;
 }
 
 void* output_ptr(array& a) {

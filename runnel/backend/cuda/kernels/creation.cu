@@ -1,3 +1,5 @@
+#include <cstring>
+
 #include "runnel/backend/cuda/kernels/common.cuh"
 #include "runnel/primitives/creation.h"
 
@@ -36,6 +38,35 @@ __global__ void copy_cast(const In* in, void* out, Dtype to, int64_t n,
   }
 }
 
+// out[i] = cast(v): a broadcast host scalar (zeros, ones, full), passed by
+// value rather than copied to the device first.
+template <class In>
+__global__ void fill_cast(In v, void* out, Dtype to, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
+       i += int64_t{gridDim.x} * blockDim.x) {
+    switch (to) {
+#define RUNNEL_CAST_CASE(D, T)                 \
+  case Dtype::D:                               \
+    static_cast<T*>(out)[i] = ops::cast<T>(v); \
+    break;
+      RUNNEL_CAST_CASE(bool_, bool)
+      RUNNEL_CAST_CASE(uint8, uint8_t)
+      RUNNEL_CAST_CASE(uint16, uint16_t)
+      RUNNEL_CAST_CASE(uint32, uint32_t)
+      RUNNEL_CAST_CASE(uint64, uint64_t)
+      RUNNEL_CAST_CASE(int8, int8_t)
+      RUNNEL_CAST_CASE(int16, int16_t)
+      RUNNEL_CAST_CASE(int32, int32_t)
+      RUNNEL_CAST_CASE(int64, int64_t)
+      RUNNEL_CAST_CASE(float16, float16_t)
+      RUNNEL_CAST_CASE(bfloat16, bfloat16_t)
+      RUNNEL_CAST_CASE(float32, float)
+      RUNNEL_CAST_CASE(float64, double)
+#undef RUNNEL_CAST_CASE
+    }
+  }
+}
+
 template <class T>
 __global__ void arange_kernel(T* out, int64_t n, double start, double step) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
@@ -51,6 +82,20 @@ void copy_broadcast(const std::vector<array>& in, std::vector<array>& outs,
   Strided si = strided(in[0], o.shape(), &contiguous);
   const int64_t n = static_cast<int64_t>(o.size());
   void* dst = output_ptr(o);
+  // One element in host memory (finished: the work ran after its
+  // producer): its value goes to the kernel as an argument.
+  alignas(8) unsigned char value[8];
+  if (host_scalar(in[0], value)) {
+    dispatch_dtype(in[0].dtype(), [&]<class In>(std::type_identity<In>) {
+      In v;
+      std::memcpy(&v, value, sizeof(In));
+      if (n == 0) return;
+      fill_cast<<<blocks_for(n), kThreads, 0, current_launch().cu>>>(
+          v, dst, o.dtype(), n);
+    });
+    after_launch(name);
+    return;
+  }
   dispatch_dtype(in[0].dtype(), [&]<class In>(std::type_identity<In>) {
     const In* src = cuda::in<In>(in[0]);
     if (n == 0) return;
