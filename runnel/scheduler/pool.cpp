@@ -323,34 +323,68 @@ uint64_t CpuStream::submit(std::unique_ptr<Work> w) {
 bool CpuStream::help(uint64_t until) {
   Pool& pool = Pool::get();
   if (timeline_->reached(until)) return false;
-  // Parked on a device's work (a GPU stream's) while the pool has nothing
-  // else to run: wait for that work here (not for a gate or other host
-  // event, which may never come). The device's timeline then mostly
-  // advances on this thread, whose callback queues the strand without
-  // waking a worker, and the strand runs here below.
+  // Parked on a device's work (a GPU stream's): wait for that work here
+  // (not for a gate or other host event, which may never come). Whichever
+  // thread sees the device finish (this one, or the device's watcher) then
+  // hands the strand to this thread instead of queueing it for a worker.
   Dep on;
-  if (pool.ready_count() == 0) {
+  {
     std::lock_guard lock(mu_);
-    if (state_ == State::parked) on = parked_on_;
-  }
-  if (on.timeline && on.timeline->on_device()) {
-    on.timeline->help(on.value);  // what that work waits for, first
-    defer_wakes(true);
-    try {
-      on.timeline->wait(on.value);
-    } catch (...) {
-      // The strand runs (and records the failure) on a worker.
-      defer_wakes(false);
-      if (take_deferred_wake()) pool.wake_one();
-      throw;
+    if (state_ == State::parked && parked_on_.timeline &&
+        parked_on_.timeline->on_device() && !helper_waiting_) {
+      on = parked_on_;
+      helper_waiting_ = true;
     }
-    defer_wakes(false);
-    const bool owed = take_deferred_wake();
-    const bool ran = run_here(until);
-    if (owed && !ran) pool.wake_one();
-    return ran;
   }
-  return run_here(until);
+  if (!on.timeline) return run_here(until);
+  // Claims the strand if wake() held it for us (it is then in no pool
+  // queue); true when it did.
+  auto stop_waiting = [this] {
+    std::lock_guard lock(mu_);
+    helper_waiting_ = false;
+    if (!std::exchange(held_for_helper_, false) || state_ != State::queued) {
+      return false;  // not woken yet, or a worker took it (inherit)
+    }
+    state_ = State::running;
+    return true;
+  };
+  on.timeline->help(on.value);  // what that work waits for, first
+  try {
+    on.timeline->wait(on.value);
+  } catch (...) {
+    // The strand runs (and records the failure) on a worker.
+    if (stop_waiting()) {
+      {
+        std::lock_guard lock(mu_);
+        state_ = State::queued;
+      }
+      pool.enqueue(std::static_pointer_cast<CpuStream>(shared_from_this()));
+    }
+    throw;
+  }
+  // The wait returns once the value is published; the callback that wakes
+  // the strand runs right after, possibly on another thread.
+  for (int i = 0; i < 1000; ++i) {
+    {
+      std::lock_guard lock(mu_);
+      if (state_ != State::parked) break;
+    }
+    std::this_thread::yield();
+  }
+  if (!stop_waiting()) return run_here(until);
+  run_claimed(until);
+  return true;
+}
+
+void CpuStream::run_claimed(uint64_t until) {
+  Pool& pool = Pool::get();
+  pool.add_running(1);
+  const bool was_worker = std::exchange(tls_worker, true);
+  drain(until, true);
+  tls_worker = was_worker;
+  // As a worker going idle does: when nothing runs any more that could free
+  // memory, work parked waiting for frees retries (and may raise).
+  if (pool.add_running(-1) == 0) wake_memory_waiters();
 }
 
 bool CpuStream::run_here(uint64_t until) {
@@ -359,13 +393,7 @@ bool CpuStream::run_here(uint64_t until) {
   // from a strand the pool would have run first.
   if (pool.ready_count() != 1 || timeline_->reached(until)) return false;
   if (!try_claim()) return false;
-  pool.add_running(1);
-  const bool was_worker = std::exchange(tls_worker, true);
-  drain(until, true);
-  tls_worker = was_worker;
-  // As a worker going idle does: when nothing runs any more that could free
-  // memory, work parked waiting for frees retries (and may raise).
-  if (pool.add_running(-1) == 0) wake_memory_waiters();
+  run_claimed(until);
   return true;
 }
 
@@ -383,6 +411,11 @@ void CpuStream::wake() {
     state_ = State::queued;
     was = std::move(parked_on_);
     parked_on_ = {};
+    // A thread waiting for the same point runs it (help): no worker.
+    if (helper_waiting_) {
+      held_for_helper_ = true;
+      return;
+    }
   }
   Pool::get().enqueue(std::static_pointer_cast<CpuStream>(shared_from_this()));
 }

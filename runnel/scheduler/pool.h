@@ -43,6 +43,9 @@ class CpuStream final : public StreamState {
   // help()'s last step: claims and runs the strand when it is the one
   // ready strand.
   bool run_here(uint64_t until);
+  // Runs the strand, claimed by the calling thread (not a worker), until
+  // `until`.
+  void run_claimed(uint64_t until);
   void inherit(int priority, uint64_t until);
   void wake();
   // Runs ready work; a helping thread stops once `until` is reached.
@@ -59,6 +62,10 @@ class CpuStream final : public StreamState {
   // While parked: the point it waits for, so that a priority it inherits
   // passes on down the chain of waits.
   Dep parked_on_;
+  // A thread waits for the device work it is parked on (help): wake()
+  // leaves the strand to that thread (held) rather than to the pool.
+  bool helper_waiting_ = false;
+  bool held_for_helper_ = false;
 };
 
 class Pool {
