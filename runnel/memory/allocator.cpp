@@ -1,5 +1,6 @@
 // The CPU allocator: accounting against a limit, and a size-keyed cache of
 // freed blocks so that steady-state loops do not call the system allocator.
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -218,6 +219,10 @@ class CpuAllocator {
     }
   }
 
+ public:
+  std::mutex& fork_lock() { return mu_; }
+
+ private:
   std::mutex mu_;
   // Advanced on every free: work short of memory parks on it.
   std::shared_ptr<Timeline> free_timeline_ = std::make_shared<Timeline>();
@@ -233,7 +238,15 @@ class CpuAllocator {
 };
 
 CpuAllocator& cpu_allocator() {
-  static auto* a = new CpuAllocator();  // never destroyed
+  static auto* a = [] {
+    auto* alloc = new CpuAllocator();  // never destroyed
+    // A fork while another thread holds the lock would leave the child's
+    // copy locked forever: held across fork, released on both sides.
+    pthread_atfork([] { cpu_allocator().fork_lock().lock(); },
+                   [] { cpu_allocator().fork_lock().unlock(); },
+                   [] { cpu_allocator().fork_lock().unlock(); });
+    return alloc;
+  }();
   return *a;
 }
 
