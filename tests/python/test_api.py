@@ -475,6 +475,8 @@ def test_load_honours_stream(tmp_path):
 # --- leaks at exit --------------------------------------------------------
 
 LEAK_SCRIPT = r"""
+import faulthandler
+faulthandler.dump_traceback_later(45, exit=True)  # a hang shows where
 import numpy as np
 import runnel as rn
 a = rn.arange(0.0, 64.0, 1.0, stream=rn.cpu).reshape(8, 8)
