@@ -348,8 +348,8 @@ bool CpuStream::help(uint64_t until) {
     state_ = State::running;
     return true;
   };
-  on.timeline->help(on.value);  // what that work waits for, first
   try {
+    on.timeline->help(on.value);  // what that work waits for, first
     on.timeline->wait(on.value);
   } catch (...) {
     // The strand runs (and records the failure) on a worker.

@@ -196,7 +196,10 @@ class GpuTimeline final : public Timeline {
   // Advances to what the pinned counter says, without a driver call; true
   // if it moved.
   bool read_counter();
-  bool has_counter() const { return counter_.host != nullptr; }
+  // counter_ is set before stream_ is published (acquire here).
+  bool has_counter() const {
+    return stream() != nullptr && counter_.host != nullptr;
+  }
 
   // The stream whose work this timeline counts; it owns the timeline.
   GpuStream* owner = nullptr;

@@ -64,9 +64,14 @@ EventPtr GpuTimeline::event_for(uint64_t v) const {
   if (launched() < v || completed() >= v) return nullptr;
   // `v` ran nothing and nothing after it has an event: one recorded now,
   // at the stream's tail, completes after it.
-  EventPtr ev = cuda::device(device_).events.get();
+  // The caller may be launching on another device: keep its device.
+  int caller = -1;
+  cudaGetDevice(&caller);
   set_device(device_);
-  check(cudaEventRecord(ev->ev, stream()), "cudaEventRecord", device_);
+  EventPtr ev = cuda::device(device_).events.get();
+  const cudaError_t e = cudaEventRecord(ev->ev, stream());
+  if (caller >= 0) set_device(caller);
+  check(e, "cudaEventRecord", device_);
   events_.push_back({launched(), ev, {}});
   return ev;
 }
@@ -79,8 +84,8 @@ bool GpuTimeline::refresh(uint64_t v) const {
 
 GpuTimeline::~GpuTimeline() {
   // A write still pending would land in the next owner's counter.
-  if (counter_.host && counter_.host->load() >= written_ && !exiting() &&
-      !forked_child()) {
+  if (exiting() || forked_child() || !counter_.host) return;
+  if (counter_.host->load() >= written_) {
     try {
       cuda::device(device_).counter_free(counter_);
     } catch (const std::exception&) {
@@ -97,7 +102,7 @@ void GpuTimeline::signal(uint64_t v) {
 }
 
 bool GpuTimeline::read_counter() {
-  if (!counter_.host) return false;
+  if (!has_counter()) return false;
   const uint64_t c = counter_.host->load(std::memory_order_acquire);
   if (c <= completed()) return false;
   {
@@ -124,7 +129,9 @@ std::string GpuTimeline::describe(const Launched& l) const {
 }
 
 bool GpuTimeline::poll() {
-  if (read_counter()) return true;
+  // The counter may stop short of the events (it is written only while CPU
+  // strands wait): ask the events too, which also see faults.
+  const bool moved = read_counter();
   uint64_t done = 0;
   {
     std::lock_guard lock(mu_);
@@ -144,7 +151,7 @@ bool GpuTimeline::poll() {
       events_.pop_front();
     }
   }
-  if (done == 0) return false;
+  if (done == 0) return moved;
   advance(done);
   return true;
 }
@@ -357,7 +364,10 @@ void GpuStream::launch(detail::Work& w, std::vector<Timeline::Callback>& fire) {
   w.run();
   tls_launch = nullptr;
   EventPtr ev;
-  if (!w.runs_nothing()) {
+  // A work that runs nothing gets an event only when someone waits (the
+  // watcher needs one where there is no counter); event_for records one
+  // later otherwise.
+  if (!w.runs_nothing() || timeline_->has_waiters()) {
     ev = dev.events.get();
     check(cudaEventRecord(ev->ev, s), "cudaEventRecord", device_);
   }
