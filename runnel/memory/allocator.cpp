@@ -306,6 +306,10 @@ Buffer::~Buffer() {
 
 void Buffer::add_use(Dep d) {
   std::lock_guard lock(uses_mu_);
+  add_use_locked(std::move(d));
+}
+
+void Buffer::add_use_locked(Dep d) {
   for (Dep& u : uses_) {
     if (u.timeline == d.timeline) {
       u.value = std::max(u.value, d.value);
@@ -324,14 +328,7 @@ void Buffer::add_use_after(const Dep& producer, Dep d) {
       })) {
     uses_.clear();  // `d` reaches them all
   }
-  for (Dep& u : uses_) {
-    if (u.timeline == d.timeline) {
-      u.value = std::max(u.value, d.value);
-      return;
-    }
-  }
-  uses_.push_back(std::move(d));
-  has_uses_.store(true, std::memory_order_release);
+  add_use_locked(std::move(d));
 }
 
 std::vector<Dep> Buffer::uses() const {

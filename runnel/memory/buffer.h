@@ -52,6 +52,8 @@ class Buffer {
   bool has_uses() const { return has_uses_.load(std::memory_order_acquire); }
 
  private:
+  void add_use_locked(Dep d);  // uses_mu_ held
+
   void* ptr_;
   size_t size_;
   Device device_;

@@ -6,35 +6,40 @@
 namespace runnel::cuda {
 namespace {
 
-// out[i] = cast(in[offset(i)]) with the output dtype chosen at run time, so
-// that there is one kernel per input dtype, not per pair.
+// out[i] = cast(v), with the output dtype chosen at run time, so that there
+// is one kernel per input dtype, not per pair.
+template <class In>
+__device__ inline void store_as(void* out, Dtype to, int64_t i, In v) {
+  switch (to) {
+#define RUNNEL_CAST_CASE(D, T)                 \
+  case Dtype::D:                               \
+    static_cast<T*>(out)[i] = ops::cast<T>(v); \
+    break;
+    // One case per dtype: a macro, since each case names a type.
+    RUNNEL_CAST_CASE(bool_, bool)
+    RUNNEL_CAST_CASE(uint8, uint8_t)
+    RUNNEL_CAST_CASE(uint16, uint16_t)
+    RUNNEL_CAST_CASE(uint32, uint32_t)
+    RUNNEL_CAST_CASE(uint64, uint64_t)
+    RUNNEL_CAST_CASE(int8, int8_t)
+    RUNNEL_CAST_CASE(int16, int16_t)
+    RUNNEL_CAST_CASE(int32, int32_t)
+    RUNNEL_CAST_CASE(int64, int64_t)
+    RUNNEL_CAST_CASE(float16, float16_t)
+    RUNNEL_CAST_CASE(bfloat16, bfloat16_t)
+    RUNNEL_CAST_CASE(float32, float)
+    RUNNEL_CAST_CASE(float64, double)
+#undef RUNNEL_CAST_CASE
+  }
+}
+
+// out[i] = cast(in[offset(i)]).
 template <class In>
 __global__ void copy_cast(const In* in, void* out, Dtype to, int64_t n,
                           Strided si, bool contiguous) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
        i += int64_t{gridDim.x} * blockDim.x) {
-    In v = in[contiguous ? i : si.offset(i)];
-    switch (to) {
-#define RUNNEL_CAST_CASE(D, T)                 \
-  case Dtype::D:                               \
-    static_cast<T*>(out)[i] = ops::cast<T>(v); \
-    break;
-      // One case per dtype: a macro, since each case names a type.
-      RUNNEL_CAST_CASE(bool_, bool)
-      RUNNEL_CAST_CASE(uint8, uint8_t)
-      RUNNEL_CAST_CASE(uint16, uint16_t)
-      RUNNEL_CAST_CASE(uint32, uint32_t)
-      RUNNEL_CAST_CASE(uint64, uint64_t)
-      RUNNEL_CAST_CASE(int8, int8_t)
-      RUNNEL_CAST_CASE(int16, int16_t)
-      RUNNEL_CAST_CASE(int32, int32_t)
-      RUNNEL_CAST_CASE(int64, int64_t)
-      RUNNEL_CAST_CASE(float16, float16_t)
-      RUNNEL_CAST_CASE(bfloat16, bfloat16_t)
-      RUNNEL_CAST_CASE(float32, float)
-      RUNNEL_CAST_CASE(float64, double)
-#undef RUNNEL_CAST_CASE
-    }
+    store_as(out, to, i, in[contiguous ? i : si.offset(i)]);
   }
 }
 
@@ -44,26 +49,7 @@ template <class In>
 __global__ void fill_cast(In v, void* out, Dtype to, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
        i += int64_t{gridDim.x} * blockDim.x) {
-    switch (to) {
-#define RUNNEL_CAST_CASE(D, T)                 \
-  case Dtype::D:                               \
-    static_cast<T*>(out)[i] = ops::cast<T>(v); \
-    break;
-      RUNNEL_CAST_CASE(bool_, bool)
-      RUNNEL_CAST_CASE(uint8, uint8_t)
-      RUNNEL_CAST_CASE(uint16, uint16_t)
-      RUNNEL_CAST_CASE(uint32, uint32_t)
-      RUNNEL_CAST_CASE(uint64, uint64_t)
-      RUNNEL_CAST_CASE(int8, int8_t)
-      RUNNEL_CAST_CASE(int16, int16_t)
-      RUNNEL_CAST_CASE(int32, int32_t)
-      RUNNEL_CAST_CASE(int64, int64_t)
-      RUNNEL_CAST_CASE(float16, float16_t)
-      RUNNEL_CAST_CASE(bfloat16, bfloat16_t)
-      RUNNEL_CAST_CASE(float32, float)
-      RUNNEL_CAST_CASE(float64, double)
-#undef RUNNEL_CAST_CASE
-    }
+    store_as(out, to, i, v);
   }
 }
 
