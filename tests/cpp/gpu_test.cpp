@@ -232,6 +232,29 @@ TEST_F(Gpu, WatcherWakesACpuStrandThatNoThreadWaitsFor) {
   });
 }
 
+TEST_F(Gpu, WatcherWakesACpuStrandParkedOnAStreamThatHasLaunchedNothing) {
+  // The GPU stream's first work waits for a gated CPU stream, so the CPU
+  // strand parks on the GPU stream before it has a CUDA stream. The host
+  // waits only on the last CPU stream, which is parked on a CPU stream: the
+  // watcher alone can see the GPU work end.
+  with_watchdog([] {
+    Stream c0 = new_stream(cpu), g = new_stream(gpu);
+    Stream c1 = new_stream(cpu), c2 = new_stream(cpu);
+    array x = random_array({4096}, float32);
+    auto gate = rt::block(c0);
+    array a = multiply(x, x, c0);
+    array y = abs(a, g);
+    array z = add(sum(y, c1), array(1.0f), c2);
+    async_eval({z});
+    gate.open();
+    eval(z);
+    array ref = add(sum(multiply(x, x, Device(cpu)), Device(cpu)), array(1.0f),
+                    Device(cpu));
+    EXPECT_NEAR(z.item<float>(), ref.item<float>(),
+                1e-4 * std::abs(ref.item<float>()));
+  });
+}
+
 TEST_F(Gpu, CpuWorkThatAGpuWaitForIsRunByTheWaitingThreadOrAWorker) {
   // eval of a CPU -> GPU -> CPU -> GPU chain, over and over: the waiting
   // thread runs the CPU links itself where the pool is idle.

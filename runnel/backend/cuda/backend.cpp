@@ -90,8 +90,12 @@ class CudaBackend final : public detail::gpu::Backend {
           cudaStreamGetPriority(static_cast<cudaStream_t>(external), &priority),
           "[from_external] the handle", i);
     }
-    return std::make_shared<GpuStream>(index, i, priority,
-                                       static_cast<cudaStream_t>(external));
+    auto s = std::make_shared<GpuStream>(index, i, priority,
+                                         static_cast<cudaStream_t>(external));
+    // Before anyone can wait on it: a CPU strand may park on a stream that
+    // has launched nothing yet, and the watcher must be able to hold it.
+    s->gpu_timeline().set_self(s->timeline_ptr());
+    return s;
   }
 
   void eval(Primitive& p, const std::vector<array>& in,

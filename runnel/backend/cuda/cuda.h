@@ -265,8 +265,7 @@ class GpuStream final : public detail::StreamState {
   const int device_;
   cudaStream_t cu_ = nullptr;
   bool owned_ = true;  // false for an external stream
-  bool self_set_ = false;
-  std::mutex mu_;  // guards queue_ and launches: launch order = value order
+  std::mutex mu_;      // guards queue_ and launches: launch order = value order
   std::deque<std::unique_ptr<detail::Work>> queue_;
 };
 

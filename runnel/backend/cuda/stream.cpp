@@ -252,10 +252,6 @@ cudaStream_t GpuStream::cu() {
     gpu_timeline().set_counter(cuda::device(device_).counter_alloc());
     gpu_timeline().set_stream(cu_);
   }
-  if (!self_set_) {  // not in the constructor: shared_from_this needs an owner
-    gpu_timeline().set_self(timeline_ptr());
-    self_set_ = true;
-  }
   return cu_;
 }
 
