@@ -183,12 +183,16 @@ void release_foreign(const ForeignRef& r) {
   }
 }
 
-// A CPU buffer over `bytes` bytes of foreign memory at `ptr`.
+// A CPU buffer over `bytes` bytes of foreign memory at `ptr`. A copy to a
+// GPU launched from it (pinned memory, kDLCUDAHost) may still read it when
+// the last reference goes: the producer is let go only once every use is
+// reached.
 std::shared_ptr<detail::Buffer> foreign_buffer(void* ptr, size_t bytes,
                                                ForeignRef ref) {
   return std::make_shared<detail::Buffer>(
-      ptr, bytes, Device(cpu),
-      [ref](const detail::Buffer&) { release_foreign(ref); });
+      ptr, bytes, Device(cpu), [ref](const detail::Buffer& b) {
+        detail::after_uses(b.uses(), [ref] { release_foreign(ref); });
+      });
 }
 
 // ---------------------------------------------------------------------------
