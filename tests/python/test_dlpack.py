@@ -693,6 +693,43 @@ def test_torch_memory_is_not_released_while_a_runnel_kernel_reads_it(rng, torch_
 
 
 @requires_gpu
+def test_pinned_host_memory_is_not_released_while_a_copy_to_the_gpu_reads_it(
+    rng, torch_cuda
+):
+    torch = torch_cuda
+    warm_up(torch)
+    n = 1 << 22
+    x = rng.standard_normal(n).astype(np.float32)
+    # Host memory, but pinned: a copy from it to the GPU runs after the host
+    # has let go of it.
+    h = torch.from_numpy(x).pin_memory()
+    alive = weakref.ref(h)
+    s = rn.new_stream(rn.gpu)
+    b = rn.from_dlpack(h)
+    # The copy of b to the GPU is enqueued on s behind the spin.
+    slow = rn._testing.delay(rn.array(np.zeros(n, np.float32)), 500_000, stream=s)
+    y = rn.add(slow, b, stream=s)
+    rn.async_eval(y)
+    del h, b, slow
+    gc.collect()
+    run_python_bytecode()
+    assert alive() is not None  # the copy has not read it yet
+    # Had h been released, PyTorch's pinned-memory cache would hand its block
+    # to these at once.
+    fresh = [torch.full((n,), 7.0).pin_memory() for _ in range(3)]
+    assert not s.query()
+    np.testing.assert_array_equal(np.asarray(y), x)
+    del fresh
+    s.synchronize()
+    for _ in range(200):
+        run_python_bytecode()
+        if alive() is None:
+            break
+        threading.Event().wait(0.005)
+    assert alive() is None
+
+
+@requires_gpu
 def test_import_outlives_the_torch_tensor(rng, torch_cuda):
     torch = torch_cuda
     x = rng.standard_normal((64, 32)).astype(np.float32)
