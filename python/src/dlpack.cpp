@@ -1,6 +1,7 @@
 // DLPack: array.__dlpack__ / __dlpack_device__ (read-only exports) and
-// runnel.from_dlpack (zero-copy imports of host memory), and the queue that
-// releases foreign (Python-owned) memory under the GIL only (DESIGN.md §2).
+// runnel.from_dlpack (zero-copy imports of host and CUDA device memory), and
+// the queue that releases foreign (Python-owned) memory under the GIL only
+// (DESIGN.md §2).
 #include <nanobind/stl/string.h>
 
 #include <cstdint>
@@ -24,6 +25,7 @@ enum DLDeviceType : int32_t {
   kDLCPU = 1,
   kDLCUDA = 2,
   kDLCUDAHost = 3,
+  kDLCUDAManaged = 13,
 };
 enum DLDataTypeCode : uint8_t {
   kDLInt = 0,
@@ -183,12 +185,36 @@ void release_foreign(const ForeignRef& r) {
   }
 }
 
-// A CPU buffer over `bytes` bytes of foreign memory at `ptr`.
+// Whether release_foreign on this thread would skip the release: the
+// interpreter is going away.
+bool release_skipped() {
+  ReleaseQueue& q = release_queue();
+  std::lock_guard lock(q.mu);
+  switch (q.phase) {
+    case Phase::running:
+      return false;
+    case Phase::finalizing:
+      return !(std::this_thread::get_id() == q.finalizer && PyGILState_Check());
+    case Phase::gone:
+      return true;
+  }
+  return true;
+}
+
+// A buffer over `bytes` bytes of foreign memory at `ptr` on `device`. Work
+// launched on a GPU may still read it when the last reference goes (a copy
+// from pinned host memory, a kernel reading device memory): the producer is
+// let go only once every use is reached, else PyTorch's caching allocator,
+// say, would hand the block to new tensors under runnel's reads.
 std::shared_ptr<detail::Buffer> foreign_buffer(void* ptr, size_t bytes,
-                                               ForeignRef ref) {
+                                               Device device, ForeignRef ref) {
   return std::make_shared<detail::Buffer>(
-      ptr, bytes, Device(cpu),
-      [ref](const detail::Buffer&) { release_foreign(ref); });
+      ptr, bytes, device, [ref](const detail::Buffer& b) {
+        // A release that would be skipped asks no device about its uses
+        // either: the process may be past CUDA's teardown.
+        if (release_skipped()) return;
+        detail::after_uses(b.uses(), [ref] { release_foreign(ref); });
+      });
 }
 
 // ---------------------------------------------------------------------------
@@ -478,15 +504,58 @@ void copy_strided_bytes(const char* src, const std::vector<int64_t>& shape,
   }
 }
 
+[[noreturn]] void device_type_error(int64_t type) {
+  import_error(
+      "only host memory (kDLCPU, kDLCUDAHost) and CUDA device memory "
+      "(kDLCUDA) can be imported, not DLPack device type " +
+      std::to_string(type) +
+      (type == kDLCUDAManaged ? " (kDLCUDAManaged: CUDA managed memory)" : "") +
+      "; copy the data to the host or a GPU first.");
+}
+
+// The runnel device of CUDA device `id`; an error when runnel does not see
+// it (no CUDA backend, driver or GPU, or fewer GPUs).
+Device import_gpu(int64_t id) {
+  const int n = device_count(gpu);
+  if (id < 0 || id >= n) {
+    import_error("the data is on CUDA device " + std::to_string(id) +
+                 ", but runnel sees " +
+                 (n == 0 ? std::string("no GPU")
+                         : std::to_string(n) + (n == 1 ? " GPU" : " GPUs")) +
+                 " (device_count(gpu) == " + std::to_string(n) + ").");
+  }
+  return Device(DeviceType::gpu, static_cast<int>(id));
+}
+
+// The stream that imports of GPU data go on: the calling thread's default
+// stream for that GPU (a stream context's, inside one).
+Stream import_stream(const Device& d) {
+  nb::gil_scoped_release nogil;  // may start the GPU backend
+  return default_stream(d);
+}
+
+// `gpu_stream`: where a kDLCUDA tensor is adopted (for an import through
+// __dlpack__, the stream whose CUDA stream the producer made wait for its
+// pending work); for a capsule, the default stream of its GPU.
 array import_tensor(const DLTensor& t, const ForeignRef& ref,
+                    std::optional<Stream> gpu_stream,
                     bool& consumed_into_buffer) {
   consumed_into_buffer = false;
-  if (t.device.device_type != kDLCPU && t.device.device_type != kDLCUDAHost) {
-    import_error(
-        "only host memory (kDLCPU, kDLCUDAHost) can be imported, "
-        "not DLPack device type " +
-        std::to_string(t.device.device_type) +
-        "; copy the data to the host first.");
+  const int32_t type = t.device.device_type;
+  const bool on_gpu = type == kDLCUDA;
+  if (type != kDLCPU && type != kDLCUDAHost && !on_gpu) {
+    device_type_error(type);
+  }
+  if (on_gpu) {
+    const Device d = import_gpu(t.device.device_id);
+    if (!gpu_stream) {
+      gpu_stream = import_stream(d);
+    } else if (gpu_stream->device != d) {
+      import_error("__dlpack_device__ named CUDA device " +
+                   std::to_string(gpu_stream->device.index) +
+                   ", but the tensor is on CUDA device " +
+                   std::to_string(d.index) + ".");
+    }
   }
   auto dtype = from_dl_dtype(t.dtype);
   if (!dtype) {
@@ -535,11 +604,28 @@ array import_tensor(const DLTensor& t, const ForeignRef& ref,
   }
   char* first = static_cast<char*>(t.data) + t.byte_offset;
   if (reinterpret_cast<uintptr_t>(first) % static_cast<uintptr_t>(item) != 0) {
-    // Kernels read elements as typed values: misaligned data is copied.
+    // Kernels read elements as typed values: misaligned data is copied, on
+    // the host only (this code cannot read device memory).
+    if (on_gpu) {
+      import_error(
+          "the data on the GPU is not aligned to its element size (" +
+          std::to_string(item) +
+          " bytes), and misaligned GPU data cannot be copied on import: "
+          "make an aligned copy on the GPU first.");
+    }
     std::vector<char> tmp(size * static_cast<size_t>(item));
     copy_strided_bytes(first, shape, strides, static_cast<size_t>(item),
                        tmp.data());
     return array(tmp.data(), *dtype, std::move(rshape), *dtype);
+  }
+  const size_t bytes = static_cast<size_t>(hi_bytes - lo_bytes);
+  if (on_gpu) {
+    auto data =
+        foreign_buffer(first + lo_bytes, bytes, gpu_stream->device, ref);
+    consumed_into_buffer = true;
+    return detail::adopt(std::move(data), std::move(rshape),
+                         Strides(strides.begin(), strides.end()), -lo, *dtype,
+                         *gpu_stream);
   }
   auto node = std::make_shared<detail::ArrayNode>();
   node->shape = std::move(rshape);
@@ -547,8 +633,7 @@ array import_tensor(const DLTensor& t, const ForeignRef& ref,
   node->offset = -lo;
   node->dtype = *dtype;
   node->size = size;
-  node->data = foreign_buffer(first + lo_bytes,
-                              static_cast<size_t>(hi_bytes - lo_bytes), ref);
+  node->data = foreign_buffer(first + lo_bytes, bytes, Device(cpu), ref);
   consumed_into_buffer = true;
   return array(std::move(node));
 }
@@ -570,6 +655,7 @@ nb::object from_dlpack(nb::handle obj) {
   drain();
   if (nb::isinstance<array>(obj)) return nb::borrow(obj);
   nb::object capsule;
+  std::optional<Stream> gpu_stream;
   if (PyCapsule_CheckExact(obj.ptr())) {
     capsule = nb::borrow(obj);
   } else {
@@ -582,23 +668,41 @@ nb::object from_dlpack(nb::handle obj) {
     }
     if (nb::hasattr(obj, "__dlpack_device__")) {
       nb::object dev = obj.attr("__dlpack_device__")();
-      int type = nb::cast<int>(dev[0]);
-      if (type != kDLCPU && type != kDLCUDAHost) {
-        import_error(
-            "only host memory (kDLCPU, kDLCUDAHost) can be "
-            "imported, not DLPack device type " +
-            std::to_string(type) +
-            "; copy the data to the host "
-            "first.");
+      const auto type = nb::cast<int64_t>(dev[0]);
+      if (type == kDLCUDA) {
+        gpu_stream = import_stream(import_gpu(nb::cast<int64_t>(dev[1])));
+      } else if (type != kDLCPU && type != kDLCUDAHost) {
+        device_type_error(type);
       }
     }
     nb::object fn = obj.attr("__dlpack__");
+    // For GPU data, the producer makes our CUDA stream wait for its pending
+    // work on the tensor (the array API's rule for `stream`); the import's
+    // op is launched on that stream after this returns.
+    nb::object stream = nb::none();
+    if (gpu_stream) {
+      void* handle;
+      {
+        nb::gil_scoped_release nogil;  // waits for work held on the host
+        handle = gpu_stream->cuda_stream();
+      }
+      stream = nb::cast(reinterpret_cast<uintptr_t>(handle));
+    }
+    auto call = [&](bool versioned) {
+      if (versioned) {
+        auto max_version = nb::make_tuple(kMajor, kMinor);
+        return gpu_stream
+                   ? fn("stream"_a = stream, "max_version"_a = max_version)
+                   : fn("max_version"_a = max_version);
+      }
+      return gpu_stream ? fn("stream"_a = stream) : fn();
+    };
     try {
-      capsule = fn("max_version"_a = nb::make_tuple(kMajor, kMinor));
+      capsule = call(true);
     } catch (nb::python_error& e) {
       // Producers older than DLPack 1.0 take no max_version.
       if (!e.matches(PyExc_TypeError)) throw;
-      capsule = fn();
+      capsule = call(false);
     }
   }
   PyObject* cap = capsule.ptr();
@@ -639,7 +743,7 @@ nb::object from_dlpack(nb::handle obj) {
   if (numpy_owner) held.managed = nullptr;
   bool kept = false;
   try {
-    array out = import_tensor(*t, held, kept);
+    array out = import_tensor(*t, held, gpu_stream, kept);
     if (!kept) {
       ref.release();  // copied: the producer is not needed
     } else if (numpy_owner) {
@@ -680,10 +784,22 @@ void init_array_dlpack(nb::class_<array>& cls) {
 void init_dlpack(nb::module_& m) {
   m.def("from_dlpack", &from_dlpack, "x"_a,
         "from_dlpack(x) -> array: an array over the memory of x (an object "
-        "with __dlpack__, such as a numpy array, or a DLPack capsule), "
-        "without a copy. Host memory only. x is kept alive while runnel "
-        "reads the memory; x must not be written or freed until every array "
-        "reading it is evaluated. Misaligned data is copied.");
+        "with __dlpack__, such as a numpy array or a PyTorch or CuPy tensor, "
+        "or a DLPack capsule), without a copy. Host memory (kDLCPU, "
+        "kDLCUDAHost) and CUDA device memory (kDLCUDA) of a GPU runnel sees "
+        "are imported; managed memory is not. x is kept alive while runnel "
+        "reads the memory, also by GPU work still in flight; x must not be "
+        "written or freed until every array reading it is evaluated. "
+        "Misaligned host data is copied; misaligned GPU data raises "
+        "ValueError.\n\n"
+        "GPU data is imported on the calling thread's default stream of its "
+        "GPU (the stream context's, inside one): x.__dlpack__ is given that "
+        "stream's CUDA stream, and the producer makes it wait for the work "
+        "pending on x on the producer's current stream; later runnel work on "
+        "any stream is ordered after that wait. A capsule passed directly, "
+        "or an object without __dlpack_device__, comes with no such promise: "
+        "its GPU data is read on that default stream with no wait, so the "
+        "producer's writes must be complete (synchronize it first).");
   m.def(
       "_release_foreign_at_exit",
       [] {

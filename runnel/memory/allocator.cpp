@@ -274,32 +274,32 @@ void gpu::use_pinned_host_memory(Backend* b) {
 Buffer::Buffer(void* ptr, size_t size, Device device, Release release)
     : ptr_(ptr), size_(size), device_(device), release_(std::move(release)) {}
 
-namespace {
-// Frees a CPU block once every use is reached: a copy to a GPU from pinned
-// memory may still be reading it when its last reference goes.
-void free_after(std::vector<Dep> uses, void* p, size_t n) {
+void after_uses(std::vector<Dep> uses, std::function<void()> fn) {
   while (!uses.empty() && uses.back().reached()) uses.pop_back();
   if (uses.empty()) {
-    cpu_allocator().free(p, n);
+    fn();
     return;
   }
   Dep last = std::move(uses.back());
   uses.pop_back();
-  Timeline::Callback rest = [uses = std::move(uses), p, n]() mutable {
-    free_after(std::move(uses), p, n);
+  // The rest are checked again once `last` is reached: by then most are.
+  Timeline::Callback rest = [uses = std::move(uses),
+                             fn = std::move(fn)]() mutable {
+    after_uses(std::move(uses), std::move(fn));
   };
   if (!last.timeline->on_reached(last.value, rest)) rest();
 }
-}  // namespace
 
 Buffer::~Buffer() {
   if (release_) {
-    release_(*this);  // a device backend's memory: it does its own counting
+    release_(*this);  // a backend's or foreign memory: it waits for the uses
   } else if (ptr_) {
     if (uses_.empty()) {
       cpu_allocator().free(ptr_, size_);
     } else {
-      free_after(std::move(uses_), ptr_, size_);
+      // A copy to a GPU from pinned memory may still be reading it.
+      after_uses(std::move(uses_),
+                 [p = ptr_, n = size_] { cpu_allocator().free(p, n); });
     }
   }
 }

@@ -63,6 +63,13 @@ class Buffer {
   std::atomic<bool> has_uses_{false};
 };
 
+// Runs `fn` once every point in `uses` is reached: at once when all are,
+// otherwise from the callback of the last one reached, on whichever thread
+// reaches it (a pool worker, a GPU watcher): `fn` must be safe on any thread
+// and must not throw. How a Release frees memory that launched work may
+// still read.
+void after_uses(std::vector<Dep> uses, std::function<void()> fn);
+
 // Thrown by allocate() on a pool worker when the limit is reached while other
 // work is in flight: the op is retried once `retry_after` is reached (the
 // next free), see Work::resume_after.

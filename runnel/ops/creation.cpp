@@ -6,6 +6,7 @@
 
 #include "runnel/ops/elementwise.h"
 #include "runnel/primitives/creation.h"
+#include "runnel/scheduler/graph.h"
 
 namespace runnel {
 namespace {
@@ -144,5 +145,27 @@ array astype(const array& a, Dtype dtype, StreamOrDevice s) {
   if (a.dtype() == dtype) return a;
   return array(a.shape(), dtype, shared_primitive<AsType>(), {a}, to_stream(s));
 }
+
+void Adopt::eval_cpu(const std::vector<array>&, std::vector<array>& out) {
+  out[0].node().data = data_;
+}
+
+void Adopt::eval_gpu(const std::vector<array>& in, std::vector<array>& out) {
+  eval_cpu(in, out);
+}
+
+namespace detail {
+
+array adopt(std::shared_ptr<Buffer> data, Shape shape, Strides strides,
+            int64_t offset, Dtype dtype, const Stream& s) {
+  array out(std::move(shape), dtype, std::make_shared<Adopt>(std::move(data)),
+            {}, s);
+  ArrayNode& n = out.node();
+  n.strides = std::move(strides);
+  n.offset = offset;
+  return out;
+}
+
+}  // namespace detail
 
 }  // namespace runnel

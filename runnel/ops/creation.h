@@ -1,6 +1,9 @@
 // Creation ops. Each runs lazily on its stream, like every op.
 #pragma once
 
+#include <cstdint>
+#include <memory>
+
 #include "runnel/array.h"
 
 namespace runnel {
@@ -47,5 +50,18 @@ array identity(int n, Dtype dtype = float32, StreamOrDevice s = {});
 
 // A copy of `a` as `dtype` (numpy's casting of values).
 array astype(const array& a, Dtype dtype, StreamOrDevice s = {});
+
+namespace detail {
+
+class Buffer;
+
+// Internal (from_dlpack): an array over `data` that another library made,
+// with `strides` and `offset` in elements as on an array node. On `s`, it is
+// complete once the op adopting `data` has run there: for GPU memory, after
+// whatever `s`'s CUDA stream was made to wait for before then.
+array adopt(std::shared_ptr<Buffer> data, Shape shape, Strides strides,
+            int64_t offset, Dtype dtype, const Stream& s);
+
+}  // namespace detail
 
 }  // namespace runnel

@@ -1,8 +1,15 @@
 #pragma once
 
+#include <memory>
+#include <utility>
+
 #include "runnel/primitives/primitive.h"
 
 namespace runnel {
+
+namespace detail {
+class Buffer;
+}
 
 // Fills the output with its one input broadcast (also astype's kernel when
 // the shapes match).
@@ -51,6 +58,25 @@ class Eye : public Primitive {
 
  private:
   int k_;
+};
+
+// Memory made elsewhere (a DLPack import), taken as the output's buffer;
+// the strides and offset set on the output node say where its elements lie.
+// No kernel runs on any device (none is looked up on the GPU). It is an op,
+// not host data, for memory on a GPU: its point on its stream comes after
+// the producer's pending writes (the producer made that CUDA stream wait
+// before the op was launched), and later readers wait for that point as for
+// any other producer's.
+class Adopt : public Primitive {
+ public:
+  explicit Adopt(std::shared_ptr<detail::Buffer> data)
+      : data_(std::move(data)) {}
+  const char* name() const override { return "from_dlpack"; }
+  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
+  void eval_gpu(const std::vector<array>& in, std::vector<array>& out) override;
+
+ private:
+  std::shared_ptr<detail::Buffer> data_;
 };
 
 }  // namespace runnel

@@ -4,17 +4,23 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
+#include "runnel/memory/buffer.h"
 #include "runnel/runnel.h"
+#include "runnel/testing.h"
 
 using namespace runnel;
+namespace hooks = runnel::testing;
 
 namespace {
 
@@ -219,4 +225,47 @@ TEST(Creation, EyeAndIdentityEveryDtype) {
   expect_error("eye", [] { eye(-1, 2, 0); });
   expect_error("eye", [] { eye(2, -1, 0); });
   expect_error("identity", [] { identity(-3); });
+}
+
+// detail::adopt, from_dlpack's import of GPU memory (here on a CPU stream):
+// the array takes the buffer when its op runs, in order on its stream, with
+// the strides and offset given, and holds it until the last reader is done.
+TEST(Creation, AdoptedBufferBecomesTheArraysDataWhenItsOpRuns) {
+  Seeded r;
+  SCOPED_TRACE(r.trace());
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> host(12);  // a (3, 4) row-major block
+  for (float& x : host) x = u(r.rng);
+  auto released = std::make_shared<std::atomic<int>>(0);
+  auto buf = std::make_shared<detail::Buffer>(
+      host.data(), host.size() * sizeof(float), Device(cpu),
+      [released](const detail::Buffer&) { ++*released; });
+  Stream s = new_stream(Device(cpu));
+  const uint64_t runs = hooks::execution_count("from_dlpack");
+  {
+    // Columns 1 and 3 of the block, as a (3, 2) view.
+    array a = detail::adopt(buf, {3, 2}, {4, 2}, 1, float32, s);
+    buf.reset();
+    hooks::Gate gate = hooks::block(s);
+    array b = multiply(a, array(2.0f), s);
+    async_eval({b});
+    EXPECT_EQ(a.status(), ArrayStatus::scheduled);  // behind the gate
+    gate.open();
+    b.eval();
+    EXPECT_EQ(hooks::execution_count("from_dlpack"), runs + 1);
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 2; ++j) {
+        EXPECT_EQ(b.data<float>()[2 * i + j], 2 * host[1 + 4 * i + 2 * j]);
+      }
+    }
+    EXPECT_EQ(a.strides(), Strides({4, 2}));
+    EXPECT_EQ(a.data<float>(), host.data() + 1);
+    EXPECT_EQ(released->load(), 0);
+  }
+  // The stream's worker lets go of the op's inputs a moment after it ends.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (released->load() == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(released->load(), 1);
 }

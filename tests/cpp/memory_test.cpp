@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -261,6 +262,50 @@ TEST_F(Memory, BufferReadByAGatedStreamIsNotReusedByChurnOnTwoOthers) {
         }
       },
       60.0);
+}
+
+// Memory that is not the allocator's (a DLPack import) is given back by a
+// Release that waits for the buffer's uses through after_uses: only once
+// every stream that used it has passed its point, whichever passes last, on
+// whichever thread gets there.
+TEST_F(Memory, ReleaseAfterUsesWaitsForEveryStreamThatUsedTheBuffer) {
+  test::with_watchdog([] {
+    for (bool a_first : {true, false}) {
+      SCOPED_TRACE(a_first ? "stream a passes first" : "stream b passes first");
+      Stream sa = new_stream(kCpu), sb = new_stream(kCpu);
+      hooks::Gate gate_a = hooks::block(sa);
+      hooks::Gate gate_b = hooks::block(sb);
+      auto released = std::make_shared<std::atomic<int>>(0);
+      alignas(64) static char memory[64];
+      auto b = std::make_shared<detail::Buffer>(
+          memory, sizeof(memory), kCpu, [released](const detail::Buffer& buf) {
+            detail::after_uses(buf.uses(), [released] { ++*released; });
+          });
+      b->add_use(sa.state().tail());
+      b->add_use(sb.state().tail());
+      b.reset();
+      EXPECT_EQ(released->load(), 0);
+      (a_first ? gate_a : gate_b).open();
+      synchronize(a_first ? sa : sb);
+      EXPECT_EQ(released->load(), 0);  // the other stream still uses it
+      (a_first ? gate_b : gate_a).open();
+      synchronize(a_first ? sb : sa);
+      EXPECT_TRUE(eventually([&] { return released->load() == 1; }));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      EXPECT_EQ(released->load(), 1);  // once only
+    }
+  });
+}
+
+TEST_F(Memory, AfterUsesRunsAtOnceWhenEveryUseIsReached) {
+  Stream s = new_stream(kCpu);
+  array x = add(array(1), array(2), s);
+  x.eval();
+  int runs = 0;
+  detail::after_uses({}, [&runs] { ++runs; });
+  EXPECT_EQ(runs, 1);
+  detail::after_uses({s.state().tail(), detail::Dep{}}, [&runs] { ++runs; });
+  EXPECT_EQ(runs, 2);  // on this thread, before it returned
 }
 
 // The poison switch (RUNNEL_POISON=1, testing::set_poison): a new CPU

@@ -1,7 +1,10 @@
 """DLPack: __dlpack__/__dlpack_device__ exports (read-only, zero-copy, views)
 and from_dlpack imports (zero-copy, producer kept alive and released under
-the GIL only), against numpy on fresh random data."""
+the GIL only, and only once GPU work reading it is done; CUDA device memory
+ordered after the producer's pending work), against numpy on fresh random
+data. The GPU imports need PyTorch (or CuPy) with CUDA and skip without."""
 
+import ctypes
 import gc
 import subprocess
 import sys
@@ -63,6 +66,80 @@ def run_python_bytecode():
     # Pending calls (our release queue's drain) run at bytecode boundaries.
     for _ in range(10):
         pass
+
+
+class DeviceOnly:
+    """A producer that names a device but must never be asked for data."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def __dlpack__(self, **kwargs):
+        raise AssertionError("__dlpack__ must not be called")
+
+    def __dlpack_device__(self):
+        return self.device
+
+
+# A legacy DLPack capsule made by hand (the DLPack ABI through ctypes), for
+# tensors no installed library makes: on a GPU runnel does not see, or
+# misaligned on a GPU.
+class _DLDevice(ctypes.Structure):
+    _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
+
+
+class _DLDataType(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8),
+                ("lanes", ctypes.c_uint16)]
+
+
+class _DLTensor(ctypes.Structure):
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("device", _DLDevice),
+        ("ndim", ctypes.c_int32),
+        ("dtype", _DLDataType),
+        ("shape", ctypes.POINTER(ctypes.c_int64)),
+        ("strides", ctypes.POINTER(ctypes.c_int64)),
+        ("byte_offset", ctypes.c_uint64),
+    ]
+
+
+class _DLManagedTensor(ctypes.Structure):
+    _fields_ = [("dl_tensor", _DLTensor), ("manager_ctx", ctypes.c_void_p),
+                ("deleter", ctypes.c_void_p)]
+
+
+_CAPSULE_NAME = b"dltensor"  # outlives every capsule named by it
+_capsule_new = ctypes.pythonapi.PyCapsule_New
+_capsule_new.restype = ctypes.py_object
+_capsule_new.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+
+
+def hand_made_capsule(data, device, shape, byte_offset=0):
+    """A float32 "dltensor" capsule with no deleter; the returned objects
+    hold its memory and must outlive it."""
+    shape_arr = (ctypes.c_int64 * len(shape))(*shape)
+    m = _DLManagedTensor()
+    m.dl_tensor.data = data
+    m.dl_tensor.device = _DLDevice(*device)
+    m.dl_tensor.ndim = len(shape)
+    m.dl_tensor.dtype = _DLDataType(2, 32, 1)  # kDLFloat, 32 bits
+    m.dl_tensor.shape = shape_arr
+    m.dl_tensor.byte_offset = byte_offset
+    cap = _capsule_new(ctypes.addressof(m), _CAPSULE_NAME, None)
+    return cap, (m, shape_arr)
+
+
+def runnel_data_ptr(a):
+    """Where a's first element lies, as its DLPack export says (a legacy
+    capsule: its DLTensor, whose first field is the data pointer, comes
+    first)."""
+    cap = a.__dlpack__()
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype = ctypes.c_void_p
+    get.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    return ctypes.c_void_p.from_address(get(cap, _CAPSULE_NAME)).value
 
 
 # --- export ---------------------------------------------------------------
@@ -279,15 +356,6 @@ def test_import_errors():
     with pytest.raises(ValueError, match=r"\[from_dlpack\] expected an unconsumed"):
         rn.from_dlpack(cap)
 
-    class OnGpu:
-        def __dlpack__(self, **kwargs):
-            raise AssertionError("not called")
-
-        def __dlpack_device__(self):
-            return (2, 0)
-
-    with pytest.raises(ValueError, match=r"\[from_dlpack\] only host memory"):
-        rn.from_dlpack(OnGpu())
 
 
 def test_producer_is_kept_alive_and_released_on_the_main_thread(rng):
@@ -405,3 +473,287 @@ def test_torch_reads_gpu_data_without_a_copy(rng):
     np.testing.assert_allclose(t.cpu().numpy(), x * 2, rtol=1e-6)
     v = torch.from_dlpack(a.T)
     np.testing.assert_allclose(v.cpu().numpy(), (x * 2).T, rtol=1e-6)
+
+
+# --- import of CUDA device memory -----------------------------------------
+# Errors first: they run without a GPU (CI).
+
+
+def test_import_of_gpu_data_needs_a_gpu_runnel_sees():
+    n = rn.device_count(rn.gpu)
+    seen = "no GPU" if n == 0 else f"{n} "
+    with pytest.raises(
+        ValueError,
+        match=rf"\[from_dlpack\] the data is on CUDA device {n}, but runnel sees {seen}",
+    ):
+        rn.from_dlpack(DeviceOnly((2, n)))  # one past the last GPU
+    with pytest.raises(ValueError, match=r"\[from_dlpack\] the data is on CUDA device -1"):
+        rn.from_dlpack(DeviceOnly((2, -1)))
+    # A capsule says where its tensor is only inside.
+    x = np.ones(4, np.float32)
+    cap, keep = hand_made_capsule(x.ctypes.data, (2, n), (4,))
+    with pytest.raises(ValueError, match=rf"\[from_dlpack\] the data is on CUDA device {n}"):
+        rn.from_dlpack(cap)
+    assert capsule_name(cap) == "used_dltensor"  # consumed, and let go
+
+
+def test_import_of_managed_and_other_device_memory_is_refused():
+    with pytest.raises(ValueError, match=r"\[from_dlpack\].*type 13 \(kDLCUDAManaged"):
+        rn.from_dlpack(DeviceOnly((13, 0)))
+    with pytest.raises(ValueError, match=r"\[from_dlpack\].*type 4;"):
+        rn.from_dlpack(DeviceOnly((4, 0)))  # OpenCL
+    x = np.ones(4, np.float32)
+    cap, keep = hand_made_capsule(x.ctypes.data, (13, 0), (4,))
+    with pytest.raises(ValueError, match=r"\[from_dlpack\].*kDLCUDAManaged"):
+        rn.from_dlpack(cap)
+
+
+@pytest.fixture
+def torch_cuda():
+    """PyTorch with CUDA on the GPU runnel uses; skips without either."""
+    if rn.device_count(rn.gpu) == 0:
+        pytest.skip("no GPU: device_count(gpu) == 0")
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("PyTorch has no CUDA")
+    return torch
+
+
+# The dtypes runnel and PyTorch share (PyTorch's unsigned types beyond
+# uint8 have too few ops to make test data with).
+TORCH_DTYPES = [
+    rn.bool_, rn.uint8, rn.int8, rn.int16, rn.int32, rn.int64,
+    rn.float16, rn.bfloat16, rn.float32, rn.float64,
+]
+
+
+def torch_random(torch, rng, d, shape):
+    """A CUDA tensor of fresh random data of runnel dtype d."""
+    if d == rn.bfloat16:
+        x = rng.uniform(-10, 10, size=shape).astype(np.float32)
+        return torch.from_numpy(x).to("cuda", torch.bfloat16)
+    return torch.from_numpy(np.ascontiguousarray(random(rng, d, shape))).cuda()
+
+
+def as_numpy(a):
+    """a's values in numpy (bfloat16 widened, which numpy lacks)."""
+    if a.dtype == rn.bfloat16:
+        a = a.astype(rn.float32, stream=rn.cpu)
+    return np.asarray(a)
+
+
+def torch_numpy(t):
+    if str(t.dtype) == "torch.bfloat16":
+        t = t.float()
+    return t.cpu().numpy()
+
+
+def warm_up(torch):
+    """Loads the kernels these tests launch, and starts both libraries'
+    CUDA: CUDA loads a module on a kernel's first launch and waits for the
+    device to be idle for it, so a first launch behind a spinning kernel
+    would return only after it."""
+    x = rn.array(np.ones(8, np.float32))
+    rn.eval(rn.add(x, x, stream=rn.gpu), rn._testing.delay(x, 1, stream=rn.gpu))
+    torch.cuda._sleep(1000)
+    t = torch.zeros(8, device="cuda")
+    t.copy_(torch.ones(8, device="cuda"))
+    (t * 3).sum().item()
+    torch.full((8,), 7.0, device="cuda")
+    torch.cuda.synchronize()
+
+
+@requires_gpu
+@pytest.mark.parametrize("d", TORCH_DTYPES, ids=str)
+def test_import_of_torch_cuda_tensors_in_every_dtype(d, rng, torch_cuda):
+    torch = torch_cuda
+    t = torch_random(torch, rng, d, (5, 7))
+    expected = torch_numpy(t)
+    b = rn.from_dlpack(t)
+    assert b.dtype == d and b.shape == (5, 7)
+    assert b.__dlpack_device__() == (2, t.device.index)
+    assert runnel_data_ptr(b) == t.data_ptr()  # no copy
+    np.testing.assert_array_equal(as_numpy(b), expected)
+    if d != rn.bool_:
+        got = rn.add(b, b, stream=rn.gpu)
+        np.testing.assert_array_equal(as_numpy(got), torch_numpy(t + t))
+    # A capsule, legacy or versioned, imports the same memory (no stream was
+    # given to the producer: its work is done, synchronized here).
+    torch.cuda.synchronize()
+    caps = [torch.utils.dlpack.to_dlpack(t)]
+    try:
+        caps.append(t.__dlpack__(max_version=(1, 0)))
+    except TypeError:  # a PyTorch before DLPack 1.0
+        pass
+    for cap in caps:
+        c = rn.from_dlpack(cap)
+        assert runnel_data_ptr(c) == t.data_ptr()
+        np.testing.assert_array_equal(as_numpy(c), expected)
+
+
+@requires_gpu
+@pytest.mark.parametrize(
+    "view",
+    [
+        lambda t: t[:, 1::2],
+        lambda t: t.T,
+        lambda t: t[2:, 3],
+        lambda t: t[1:4, ::3].T,
+        lambda t: t[:1].expand(5, 6),
+        lambda t: t[:0],
+    ],
+    ids=["step", "T", "offset-column", "offset-step-T", "broadcast", "empty"],
+)
+def test_import_of_strided_torch_cuda_views(view, rng, torch_cuda):
+    torch = torch_cuda
+    base = torch.from_numpy(rng.standard_normal((5, 6))).cuda()
+    v = view(base)
+    expected = v.cpu().numpy()
+    b = rn.from_dlpack(v)
+    assert b.shape == tuple(v.shape) and b.dtype == rn.float64
+    np.testing.assert_array_equal(np.asarray(b), expected)
+    with rn.stream(rn.cpu):  # the CPU reads a host copy
+        np.testing.assert_array_equal(np.asarray(rn.multiply(b, 2)), expected * 2)
+    if v.numel():
+        np.testing.assert_allclose(
+            np.asarray(rn.exp(b, stream=rn.gpu)), np.exp(expected), rtol=1e-14
+        )
+        assert runnel_data_ptr(b) == v.data_ptr()
+
+
+@requires_gpu
+def test_misaligned_gpu_data_is_refused(torch_cuda):
+    torch = torch_cuda
+    t = torch.zeros(8, device="cuda")
+    cap, keep = hand_made_capsule(t.data_ptr(), (2, t.device.index), (4,), 2)
+    with pytest.raises(ValueError, match=r"\[from_dlpack\] the data on the GPU is not aligned"):
+        rn.from_dlpack(cap)
+
+
+@requires_gpu
+def test_import_waits_for_torch_work_pending_on_its_current_stream(rng, torch_cuda):
+    torch = torch_cuda
+    warm_up(torch)
+    n = 1 << 20
+    x = rng.standard_normal(n).astype(np.float32)
+    src = torch.from_numpy(x).cuda()
+    t = torch.zeros(n, device="cuda")
+    torch.cuda.synchronize()
+    side = torch.cuda.Stream()
+    with torch.cuda.stream(side):
+        torch.cuda._sleep(500_000_000)  # hundreds of ms of GPU spinning
+        t.copy_(src)  # the final values land after the sleep
+        # torch's current stream is `side`: __dlpack__ makes runnel's stream
+        # wait for it.
+        b = rn.from_dlpack(t)
+    other = rn.new_stream(rn.gpu)
+    on_other = rn.multiply(b, 2, stream=other)
+    on_default = rn.add(b, 1, stream=rn.gpu)
+    with rn.stream(rn.cpu):
+        on_cpu = rn.subtract(b, 1)
+    rn.async_eval(on_other, on_default, on_cpu)
+    assert not side.query()  # still spinning: the reads below had to wait
+    np.testing.assert_array_equal(np.asarray(on_other), x * 2)
+    np.testing.assert_array_equal(np.asarray(on_default), x + 1)
+    np.testing.assert_array_equal(np.asarray(on_cpu), x - 1)
+    np.testing.assert_array_equal(np.asarray(b), x)
+
+
+@requires_gpu
+def test_torch_memory_is_not_released_while_a_runnel_kernel_reads_it(rng, torch_cuda):
+    torch = torch_cuda
+    warm_up(torch)
+    n = 1 << 22  # 16 MiB: a block of its own in PyTorch's caching allocator
+    x = rng.standard_normal(n).astype(np.float32)
+    t = torch.from_numpy(x).cuda()
+    torch.cuda.synchronize()
+    alive = weakref.ref(t)
+    s = rn.new_stream(rn.gpu)
+    b = rn.from_dlpack(t)
+    # The GPU spins on s before reading t's memory (delay passes b on).
+    y = rn.add(rn._testing.delay(b, 500_000, stream=s), b, stream=s)
+    rn.async_eval(y)
+    del t, b  # runnel's launched kernels are the memory's only readers
+    gc.collect()
+    run_python_bytecode()
+    assert alive() is not None  # s has not passed its reads yet
+    # Had t been released, PyTorch would hand its block to these at once and
+    # write them under runnel's read.
+    fresh = [torch.full((n,), 7.0, device="cuda") for _ in range(3)]
+    assert not s.query()
+    np.testing.assert_array_equal(np.asarray(y), x + x)
+    del fresh
+    s.synchronize()
+    for _ in range(200):  # released from the GPU watcher, then under the GIL
+        run_python_bytecode()
+        if alive() is None:
+            break
+        threading.Event().wait(0.005)
+    assert alive() is None
+
+
+@requires_gpu
+def test_pinned_host_memory_is_not_released_while_a_copy_to_the_gpu_reads_it(
+    rng, torch_cuda
+):
+    torch = torch_cuda
+    warm_up(torch)
+    n = 1 << 22
+    x = rng.standard_normal(n).astype(np.float32)
+    # Host memory, but pinned: a copy from it to the GPU runs after the host
+    # has let go of it.
+    h = torch.from_numpy(x).pin_memory()
+    alive = weakref.ref(h)
+    s = rn.new_stream(rn.gpu)
+    b = rn.from_dlpack(h)
+    # The copy of b to the GPU is enqueued on s behind the spin.
+    slow = rn._testing.delay(rn.array(np.zeros(n, np.float32)), 500_000, stream=s)
+    y = rn.add(slow, b, stream=s)
+    rn.async_eval(y)
+    del h, b, slow
+    gc.collect()
+    run_python_bytecode()
+    assert alive() is not None  # the copy has not read it yet
+    # Had h been released, PyTorch's pinned-memory cache would hand its block
+    # to these at once.
+    fresh = [torch.full((n,), 7.0).pin_memory() for _ in range(3)]
+    assert not s.query()
+    np.testing.assert_array_equal(np.asarray(y), x)
+    del fresh
+    s.synchronize()
+    for _ in range(200):
+        run_python_bytecode()
+        if alive() is None:
+            break
+        threading.Event().wait(0.005)
+    assert alive() is None
+
+
+@requires_gpu
+def test_import_outlives_the_torch_tensor(rng, torch_cuda):
+    torch = torch_cuda
+    x = rng.standard_normal((64, 32)).astype(np.float32)
+    t = torch.from_numpy(x).cuda()
+    b = rn.from_dlpack(t[:, ::2])
+    del t
+    gc.collect()
+    junk = [torch.full((64, 32), -1.0, device="cuda") for _ in range(4)]
+    torch.cuda.synchronize()
+    np.testing.assert_array_equal(np.asarray(rn.add(b, 0, stream=rn.gpu)), x[:, ::2])
+    np.testing.assert_array_equal(np.asarray(b), x[:, ::2])
+    del junk
+
+
+@requires_gpu
+def test_import_of_cupy_arrays(rng):
+    cp = pytest.importorskip("cupy")
+    x = rng.standard_normal((6, 8)).astype(np.float32)
+    c = cp.asarray(x)
+    b = rn.from_dlpack(c)
+    assert b.__dlpack_device__() == (2, c.device.id)
+    np.testing.assert_array_equal(np.asarray(b), x)
+    v = rn.from_dlpack(c[1:, ::2].T)
+    np.testing.assert_array_equal(np.asarray(v), x[1:, ::2].T)
+    np.testing.assert_array_equal(np.asarray(rn.multiply(v, 3, stream=rn.gpu)), x[1:, ::2].T * 3)
+    i = cp.asarray(rng.integers(-100, 100, size=(3, 4), dtype=np.int32))
+    np.testing.assert_array_equal(np.asarray(rn.from_dlpack(i)), cp.asnumpy(i))
