@@ -29,6 +29,7 @@
 #include <variant>
 #include <vector>
 
+#include "bench/sampler.h"
 #include "runnel/runnel.h"
 #include "runnel/testing.h"
 
@@ -686,6 +687,61 @@ std::string header() {
 
 }  // namespace
 
+// GPU_BENCH_PROFILE=<loop>: instead of the benchmark, runs one runnel loop
+// for about 6 s under the sampling profiler and prints where the host time
+// goes (bench/sampler.h). Loops: pingpong, handoff_cg, handoff_gc, alloc, d2h.
+int profile(Env& e, const std::string& what) {
+  std::function<void()> body;
+  array xc = ones({1}, float32, e.cpus), xg = ones({1}, float32, e.s0);
+  array x0 = zeros({1}, float32, e.s0), src = zeros({1 << 18}, float32, e.s0);
+  eval(xc, xg, x0, src);
+  if (what == "pingpong") {
+    body = [&] {
+      array x = x0;
+      for (int i = 0; i < 1000; ++i) x = add(x, e.one_g, i & 1 ? e.s1 : e.s0);
+      eval(x);
+    };
+  } else if (what == "handoff_cg") {
+    body = [&] {
+      array g = add(add(xc, e.one_c, e.cpus), e.one_g, e.s0);
+      eval(g);
+    };
+  } else if (what == "handoff_gc") {
+    body = [&] {
+      array c = add(add(xg, e.one_g, e.s0), e.one_c, e.cpus);
+      eval(c);
+    };
+  } else if (what == "alloc") {
+    body = [&] {
+      for (int i = 0; i < 100; ++i) {
+        array z = abs(src, e.s0);
+        async_eval({z});
+      }
+      synchronize(e.s0);
+    };
+  } else if (what == "d2h") {
+    body = [&] {
+      array g = full({1 << 26}, array(2.5f), float32, e.s0);
+      eval(g);
+      g_sink = g.data<float>()[0];
+    };
+  } else {
+    std::fprintf(stderr, "gpu_bench: unknown profile loop %s\n", what.c_str());
+    return 2;
+  }
+  for (int i = 0; i < 20; ++i) body();
+  bench::Sampler sampler;
+  sampler.start(4000);
+  auto t0 = Clock::now();
+  int n = 0;
+  for (; us_since(t0) < 6e6; ++n) body();
+  const double us = us_since(t0);
+  std::printf("profile %s: %d iterations, %.2f us each\n", what.c_str(), n,
+              us / n);
+  sampler.stop_and_report(stdout);
+  return 0;
+}
+
 int main() {
   auto start = Clock::now();
   try {
@@ -709,6 +765,7 @@ int main() {
     spin<<<1, 1, 0, e.r0>>>(1000);
     CK_LAUNCH();
     CK(cudaStreamSynchronize(e.r0));
+    if (const char* p = std::getenv("GPU_BENCH_PROFILE")) return profile(e, p);
 
     bench_event(e);
     bench_pingpong(e);
