@@ -376,7 +376,7 @@ class Evaluator {
           if (ps == s) continue;
           cross = true;
           after.push_back(seg_of_[p->slot]);  // ends with p (read_across_)
-        } else if (&p->stream.state() != s && !in.node().done.reached()) {
+        } else if (&p->stream.state() != s && !in.node().done.seen_reached()) {
           cross = true;
         }
       }
@@ -426,7 +426,7 @@ class Evaluator {
     auto work = std::make_unique<SegmentWork>(g.stream);
     // Dependencies, one per timeline (the latest value).
     auto add_dep = [&](const Dep& d) {
-      if (d.reached()) return;
+      if (d.seen_reached()) return;
       for (Dep& e : work->deps) {
         if (e.timeline == d.timeline) {
           e.value = std::max(e.value, d.value);

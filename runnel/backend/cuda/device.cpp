@@ -358,8 +358,10 @@ void DeviceState::free(const Buffer& b, size_t capacity) {
   if (exiting() || lost.load()) return;
   void* p = b.ptr();
   std::vector<Dep> pending;
+  // The published progress only: asking each use's events would cost more
+  // than the cudaStreamWaitEvent an unseen end may add.
   for (Dep& u : b.uses()) {
-    if (!u.reached()) pending.push_back(std::move(u));
+    if (!u.seen_reached()) pending.push_back(std::move(u));
   }
   auto on_this_device = [&](const Dep& u) -> GpuTimeline* {
     auto* gt = dynamic_cast<GpuTimeline*>(u.timeline.get());
