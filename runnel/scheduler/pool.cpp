@@ -126,6 +126,20 @@ void Pool::enqueue(std::shared_ptr<CpuStream> s) {
   }
 }
 
+bool Pool::take(const CpuStream* s) {
+  std::lock_guard lock(mu_);
+  for (auto& level : levels_) {
+    for (auto it = level.begin(); it != level.end(); ++it) {
+      if (it->strand.get() == s) {  // not its last reference: the caller's
+        level.erase(it);
+        ready_.fetch_sub(1);
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 void Pool::wake_one() {
   if (idle_.load() > 0) cv_.notify_one();
 }
@@ -392,7 +406,7 @@ bool CpuStream::run_here(uint64_t until) {
   // Our own entry is the one ready strand: running it here takes no turn
   // from a strand the pool would have run first.
   if (pool.ready_count() != 1 || timeline_->reached(until)) return false;
-  if (!try_claim()) return false;
+  if (!pool.take(this) || !try_claim()) return false;
   run_claimed(until);
   return true;
 }

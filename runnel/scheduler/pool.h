@@ -79,6 +79,10 @@ class Pool {
   void enqueue(std::shared_ptr<CpuStream> s);
   // Wakes one idle worker, if any.
   void wake_one();
+  // Takes `s`'s entry out of the ready queue (a thread about to run it
+  // itself): false when a worker took it first. Otherwise the entry would
+  // stay queued, stale, counted as ready until a worker pops it.
+  bool take(const CpuStream* s);
   bool has_ready() const { return ready_.load() > 0; }
   int ready_count() const { return ready_.load(); }
   // Strands on a worker right now (or being taken by one).
