@@ -54,7 +54,10 @@ def test_device_info_is_a_dict():
     for key in ("device_name", "architecture", "total_memory"):
         assert key in info
     assert info["total_memory"] > 0
-    assert rn.device_info() == rn.device_info(rn.default_device())
+    # Free memory moves between two calls on a GPU that other work uses.
+    def fixed(i):
+        return {k: v for k, v in i.items() if k != "free_memory"}
+    assert fixed(rn.device_info()) == fixed(rn.device_info(rn.default_device()))
 
 
 def test_default_device_starts_as_gpu_when_available():
