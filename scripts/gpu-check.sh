@@ -5,6 +5,8 @@
 #   scripts/gpu-check.sh test    the C++ suite with the GPU as default device
 #   scripts/gpu-check.sh bench   the GPU benchmarks (builds the CPU ones too)
 #   scripts/gpu-check.sh cpubench  the CPU scheduler benchmarks (after bench)
+#   scripts/gpu-check.sh profile [loops]  where a runnel loop's host time
+#                                goes (after bench)
 #   scripts/gpu-check.sh python  the Python package (with the CUDA backend)
 #                                and its pytest suite
 # GoogleTest and Google Benchmark travel in .deps/ (scripts/pack-gpu-deps.sh makes it here): the
@@ -57,6 +59,15 @@ case "$stage" in
     timeout 240 "$BUILD/bench/gpu_bench" 2>&1 | tee "$OUT/gpu_bench.log"
     rc=${PIPESTATUS[0]}
     exit "$rc"
+    ;;
+  profile)
+    # Where the host time of one runnel loop goes (after bench): a SIGPROF
+    # sampler in gpu_bench (bench/sampler.h); loops: pingpong handoff_cg
+    # handoff_gc alloc d2h.
+    for loop in ${2:-pingpong handoff_cg alloc}; do
+      GPU_BENCH_PROFILE=$loop timeout 60 "$BUILD/bench/gpu_bench" 2>&1 \
+        | tee "$OUT/profile_$loop.log" | grep -m1 "^profile"
+    done
     ;;
   cpubench)
     # The scheduler benchmarks (CPU streams) on this machine's cores.
