@@ -66,14 +66,19 @@ void Timeline::advance(uint64_t v) {
 }
 
 bool Timeline::on_reached(uint64_t v, Callback cb) {
-  std::lock_guard lock(mu_);
-  has_waiters_.store(true);
-  if (completed_.load() >= v) {
-    if (waiters_.empty()) has_waiters_.store(false);
-    return false;
+  {
+    std::lock_guard lock(mu_);
+    has_waiters_.store(true);
+    if (completed_.load() >= v) {
+      if (waiters_.empty()) has_waiters_.store(false);
+      return false;
+    }
+    waiters_.push_back({v, std::move(cb)});
+    std::push_heap(waiters_.begin(), waiters_.end(), later<Waiter, Waiter>);
   }
-  waiters_.push_back({v, std::move(cb)});
-  std::push_heap(waiters_.begin(), waiters_.end(), later<Waiter, Waiter>);
+  // Outside the lock: a device timeline makes driver calls here, which
+  // advance() on another thread need not wait for. Should the callback have
+  // run meanwhile, the watcher finds no waiters and lets the timeline go.
   watch(v);
   return true;
 }
