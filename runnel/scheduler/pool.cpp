@@ -305,6 +305,7 @@ uint64_t CpuStream::submit(std::unique_ptr<Work> w) {
     }
   }
   Work* head = nullptr;
+  bool waits = false;
   uint64_t v;
   {
     std::lock_guard lock(mu_);
@@ -315,13 +316,15 @@ uint64_t CpuStream::submit(std::unique_ptr<Work> w) {
     if (state_ == State::idle) {
       // Ours to start. While we look at what its next work waits for, it
       // is parked: no stale pool entry claims it, no priority boost queues
-      // it.
+      // it. Once queued, a stale entry may claim it and run (and free) the
+      // head at once: `head` is read after the lock only when parked.
       head = queue_.front().get();
-      state_ = head->deps.empty() ? State::queued : State::parked;
+      waits = !head->deps.empty();
+      state_ = waits ? State::parked : State::queued;
     }
   }
   if (!head) return v;
-  if (!head->deps.empty()) {
+  if (waits) {
     // A strand whose next work waits on another stream parks on it here
     // rather than take a worker (and its wake-up) only to park: the thread
     // that reaches the value queues it, and runs it itself when it is a
