@@ -275,7 +275,11 @@ Buffer::Buffer(void* ptr, size_t size, Device device, Release release)
     : ptr_(ptr), size_(size), device_(device), release_(std::move(release)) {}
 
 void after_uses(std::vector<Dep> uses, std::function<void()> fn) {
-  while (!uses.empty() && uses.back().reached()) uses.pop_back();
+  try {
+    while (!uses.empty() && uses.back().reached()) uses.pop_back();
+  } catch (...) {
+    uses.clear();  // a lost device (asking it threw): none of its work runs
+  }
   if (uses.empty()) {
     fn();
     return;

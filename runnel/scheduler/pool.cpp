@@ -132,6 +132,9 @@ bool Pool::take(const CpuStream* s) {
     for (auto it = level.begin(); it != level.end(); ++it) {
       if (it->strand.get() == s) {  // not its last reference: the caller's
         level.erase(it);
+        // As pop_ready: running before it stops being ready, for the
+        // allocator's "could anything still free memory" test.
+        running_.fetch_add(1);
         ready_.fetch_sub(1);
         return true;
       }
@@ -393,9 +396,9 @@ bool CpuStream::help(uint64_t until) {
   return true;
 }
 
-void CpuStream::run_claimed(uint64_t until) {
+void CpuStream::run_claimed(uint64_t until, bool counted) {
   Pool& pool = Pool::get();
-  pool.add_running(1);
+  if (!counted) pool.add_running(1);
   const bool was_worker = std::exchange(tls_worker, true);
   drain(until, true);
   tls_worker = was_worker;
@@ -409,8 +412,12 @@ bool CpuStream::run_here(uint64_t until) {
   // Our own entry is the one ready strand: running it here takes no turn
   // from a strand the pool would have run first.
   if (pool.ready_count() != 1 || timeline_->reached(until)) return false;
-  if (!pool.take(this) || !try_claim()) return false;
-  run_claimed(until);
+  if (!pool.take(this)) return false;
+  if (!try_claim()) {  // a stale entry: the strand runs elsewhere
+    if (pool.add_running(-1) == 0) wake_memory_waiters();
+    return false;
+  }
+  run_claimed(until, true);
   return true;
 }
 
@@ -475,7 +482,10 @@ bool CpuStream::park_on(std::span<const Dep> deps, State otherwise) {
     if (CpuStream* t = d.timeline->strand)
       t->inherit(effective_priority(), d.value);
     auto self = std::static_pointer_cast<CpuStream>(shared_from_this());
-    if (d.timeline->on_reached(d.value, [self] { self->wake(); })) {
+    // Held here: once the callback is in, the strand may run and drop the
+    // work that `d` belongs to while on_reached still runs.
+    const std::shared_ptr<Timeline> on = d.timeline;
+    if (on->on_reached(d.value, [self] { self->wake(); })) {
       return true;  // the callback re-queues us; touch nothing more
     }
     Dep was;  // dropped outside the lock

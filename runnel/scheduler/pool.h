@@ -44,8 +44,8 @@ class CpuStream final : public StreamState {
   // ready strand.
   bool run_here(uint64_t until);
   // Runs the strand, claimed by the calling thread (not a worker), until
-  // `until`.
-  void run_claimed(uint64_t until);
+  // `until`; `counted`: Pool::take already counted it as running.
+  void run_claimed(uint64_t until, bool counted = false);
   void inherit(int priority, uint64_t until);
   void wake();
   // Runs ready work; a helping thread stops once `until` is reached.
@@ -81,7 +81,8 @@ class Pool {
   void wake_one();
   // Takes `s`'s entry out of the ready queue (a thread about to run it
   // itself): false when a worker took it first. Otherwise the entry would
-  // stay queued, stale, counted as ready until a worker pops it.
+  // stay queued, stale, counted as ready until a worker pops it. When it
+  // returns true the strand counts as running (add_running(-1) after).
   bool take(const CpuStream* s);
   bool has_ready() const { return ready_.load() > 0; }
   int ready_count() const { return ready_.load(); }

@@ -79,7 +79,13 @@ bool Timeline::on_reached(uint64_t v, Callback cb) {
   // Outside the lock: a device timeline makes driver calls here, which
   // advance() on another thread need not wait for. Should the callback have
   // run meanwhile, the watcher finds no waiters and lets the timeline go.
-  watch(v);
+  // (The caller holds this timeline alive across the call.) The callback is
+  // in: a failure to watch (a lost device) must not make the caller run it
+  // too; waits on a lost device raise its error.
+  try {
+    watch(v);
+  } catch (...) {
+  }
   return true;
 }
 

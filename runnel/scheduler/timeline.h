@@ -34,7 +34,9 @@ class Timeline {
   void advance(uint64_t v);
 
   // Runs `cb` once the timeline reaches `v`. Returns false, without keeping
-  // `cb`, when `v` is already reached: the caller goes on itself.
+  // `cb`, when `v` is already reached: the caller goes on itself. The caller
+  // keeps the timeline alive for the call (`cb` may run, and drop the work
+  // that held it, before on_reached returns).
   bool on_reached(uint64_t v, Callback cb);
 
   // Blocks the calling thread until `v` is reached: spins briefly, then
