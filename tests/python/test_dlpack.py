@@ -68,6 +68,18 @@ def run_python_bytecode():
         pass
 
 
+def assert_released(alive):
+    """The producer behind weakref `alive` is let go soon: queued by the
+    thread that saw runnel's last use end (a pool worker, a GPU watcher),
+    then released under the GIL at a bytecode boundary."""
+    for _ in range(200):
+        run_python_bytecode()
+        if alive() is None:
+            break
+        threading.Event().wait(0.005)
+    assert alive() is None
+
+
 class DeviceOnly:
     """A producer that names a device but must never be asked for data."""
 
@@ -393,12 +405,7 @@ def test_release_after_work_on_a_worker_happens_under_the_gil(rng):
     gate.open()
     np.testing.assert_allclose(np.asarray(y), (x + 1) * 3, rtol=1e-6)
     s.synchronize()
-    for _ in range(200):
-        run_python_bytecode()
-        if alive() is None:
-            break
-        threading.Event().wait(0.005)
-    assert alive() is None
+    assert_released(alive)
     assert Producer.died_on == [threading.main_thread().ident]
 
 
@@ -684,12 +691,7 @@ def test_torch_memory_is_not_released_while_a_runnel_kernel_reads_it(rng, torch_
     np.testing.assert_array_equal(np.asarray(y), x + x)
     del fresh
     s.synchronize()
-    for _ in range(200):  # released from the GPU watcher, then under the GIL
-        run_python_bytecode()
-        if alive() is None:
-            break
-        threading.Event().wait(0.005)
-    assert alive() is None
+    assert_released(alive)
 
 
 @requires_gpu
@@ -721,12 +723,7 @@ def test_pinned_host_memory_is_not_released_while_a_copy_to_the_gpu_reads_it(
     np.testing.assert_array_equal(np.asarray(y), x)
     del fresh
     s.synchronize()
-    for _ in range(200):
-        run_python_bytecode()
-        if alive() is None:
-            break
-        threading.Event().wait(0.005)
-    assert alive() is None
+    assert_released(alive)
 
 
 @requires_gpu
