@@ -109,17 +109,20 @@ void copy_to_row_major(const array& a, void* dst) {
   }
 }
 
-std::shared_ptr<Buffer> ArrayNode::copy_on(const Device& d) const {
+std::shared_ptr<Buffer> ArrayNode::copy_on(const Device& d,
+                                           Dep* ready) const {
   std::lock_guard lock(copies_mu);
   for (auto& c : copies) {
-    if (c->device() == d) return c;
+    if (c.buffer->device() != d) continue;
+    if (ready) *ready = c.ready;
+    return c.buffer;
   }
   return nullptr;
 }
 
-void ArrayNode::add_copy(std::shared_ptr<Buffer> b) {
+void ArrayNode::add_copy(std::shared_ptr<Buffer> b, Dep ready) {
   std::lock_guard lock(copies_mu);
-  copies.push_back(std::move(b));
+  copies.push_back({std::move(b), std::move(ready)});
 }
 
 std::shared_ptr<Buffer> host_data(const ArrayNode& n) {

@@ -62,12 +62,19 @@ struct ArrayNode {
   ErrorPtr error;
 
   // Copies of `data` on other devices, made once and kept while the array
-  // lives (the cached copy counts in memory figures).
-  std::shared_ptr<Buffer> copy_on(const Device& d) const;
-  void add_copy(std::shared_ptr<Buffer> b);
+  // lives (the cached copy counts in memory figures). A copy made by a
+  // device stream is complete at `ready` (that stream's point after the
+  // copy); a reader on another stream waits for it. `ready` is empty for a
+  // copy complete when added.
+  struct Copy {
+    std::shared_ptr<Buffer> buffer;
+    Dep ready;
+  };
+  std::shared_ptr<Buffer> copy_on(const Device& d, Dep* ready = nullptr) const;
+  void add_copy(std::shared_ptr<Buffer> b, Dep ready = {});
 
   mutable std::mutex copies_mu;
-  std::vector<std::shared_ptr<Buffer>> copies;
+  std::vector<Copy> copies;
 
   bool submitted() const {
     return !op ||

@@ -180,6 +180,26 @@ TEST_F(Gpu, HostBufferOutlivesItsCopyToTheGpu) {
   });
 }
 
+// A host array's copy on the GPU is made once, by the first stream that
+// reads it, and cached on the array: a reader on another stream must wait
+// for that copy, which here is queued behind 300 ms of spinning. (Seen as a
+// wrong value in LifetimeThreads.ManyShortLivedThreadsEvaluatingLeaveNothing-
+// Behind, where threads read one host array on their default streams.)
+TEST_F(Gpu, CachedCopyOfAHostArrayIsWaitedForByAnotherStream) {
+  with_watchdog([] {
+    Stream a = new_stream(gpu), b = new_stream(gpu);
+    for (Dtype d : {float32, int64}) {
+      array x = random_array({1 << 18}, d);  // host data
+      array late = add(x, rt::delay(zeros({1}, d, a), 300'000, a), a);
+      async_eval({late});  // launched: x's copy is made on a, behind the spin
+      array early = add(x, ones({1}, d, b), b);
+      eval(early);
+      expect_close(early, add(x, ones({1}, d, Device(cpu)), Device(cpu)), d);
+      expect_close(late, x, d);
+    }
+  });
+}
+
 TEST_F(Gpu, CpuToGpuWorkWaitsForAGatedCpuProducerWithoutBlockingTheHost) {
   with_watchdog([] {
     Stream c = new_stream(cpu), g = new_stream(gpu);

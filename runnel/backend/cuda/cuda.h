@@ -279,6 +279,9 @@ struct Launch {
   // Scratch the work's kernels read: freed (in stream order) only after the
   // whole work is launched, so no later allocation of the work reuses it.
   std::vector<std::shared_ptr<Buffer>> keep;
+  // Copies of inputs made here, added to their arrays once the work is
+  // launched (a reader on another stream then finds this launch's event).
+  std::vector<std::pair<detail::ArrayNode*, std::shared_ptr<Buffer>>> made;
 };
 Launch& current_launch();
 
@@ -286,6 +289,8 @@ Launch& current_launch();
 // device (copied here once, cached on the array), or a fresh output buffer.
 // Both record the launch as a use of the buffer.
 const void* input_ptr(const array& a);
+// The buffer behind input_ptr (the array's own, or its copy on this device).
+std::shared_ptr<Buffer> input_buffer(const array& a);
 void* output_ptr(array& a);
 // Copies the one element of `a` into `out` (its dtype's size) when `a` has
 // one element and its data is in host memory; false otherwise. Kernels pass

@@ -372,6 +372,9 @@ void GpuStream::launch(detail::Work& w, std::vector<Timeline::Callback>& fire) {
   for (auto& f : gpu_timeline().on_launch(w.value, std::move(ev), ran)) {
     fire.push_back(std::move(f));
   }
+  for (auto& [node, copy] : ctx.made) {
+    node->add_copy(std::move(copy), Dep{timeline_ptr(), w.value});
+  }
   // A CPU strand waits on this stream: the watcher reads the counter.
   if (timeline_->has_waiters()) gpu_timeline().signal(w.value);
 }
@@ -393,39 +396,57 @@ void after_launch(const char* op) {
 
 // ---- buffers for kernels ----
 
-const void* input_ptr(const array& a) {
+std::shared_ptr<Buffer> input_buffer(const array& a) {
   Launch& l = current_launch();
   detail::ArrayNode& n = a.node();
   const Device here(DeviceType::gpu, l.device);
   std::shared_ptr<Buffer> b = n.data;
   if (!b) throw std::logic_error("[gpu] an input has no data");
-  if (b->device() != here) {
-    std::shared_ptr<Buffer> c = n.copy_on(here);
-    if (!c) {
-      c = cuda::device(l.device).allocate(b->size(), l.cu);
-      if (b->device().type == DeviceType::cpu) {
-        check(cudaMemcpyAsync(c->ptr(), b->ptr(), b->size(),
-                              cudaMemcpyHostToDevice, l.cu),
-              "copy to the GPU", l.device);
-        // From pinned memory the copy runs after this returns: the host
-        // buffer is freed only once it is done.
-        b->add_use(l.use);
-      } else {
-        check(cudaMemcpyPeerAsync(c->ptr(), l.device, b->ptr(),
-                                  b->device().index, b->size(), l.cu),
-              "copy between GPUs", l.device);
-        b->add_use(l.use);
-      }
-      n.add_copy(c);
-    }
-    b = std::move(c);
-    b->add_use(l.use);
-  } else {
+  if (b->device() == here) {
     // This work waited for the array's producer (a dependency of the work,
     // or earlier on this stream).
     b->add_use_after(n.done, l.use);
+    return b;
   }
-  return static_cast<const char*>(b->ptr()) +
+  std::shared_ptr<Buffer> c;
+  for (auto& [node, copy] : l.made) {
+    if (node == &n) c = copy;  // read twice by this work
+  }
+  Dep ready;
+  if (!c && (c = n.copy_on(here, &ready))) {
+    // Made by another stream's launch: wait for its copy to complete.
+    if (ready.timeline && ready.timeline != l.use.timeline &&
+        !ready.seen_reached()) {
+      auto* gt = static_cast<GpuTimeline*>(ready.timeline.get());
+      if (EventPtr ev = gt->event_for(ready.value)) {
+        check(cudaStreamWaitEvent(l.cu, ev->ev, 0), "cudaStreamWaitEvent",
+              l.device);
+      }
+    }
+  }
+  if (!c) {
+    c = cuda::device(l.device).allocate(b->size(), l.cu);
+    if (b->device().type == DeviceType::cpu) {
+      check(cudaMemcpyAsync(c->ptr(), b->ptr(), b->size(),
+                            cudaMemcpyHostToDevice, l.cu),
+            "copy to the GPU", l.device);
+    } else {
+      check(cudaMemcpyPeerAsync(c->ptr(), l.device, b->ptr(),
+                                b->device().index, b->size(), l.cu),
+            "copy between GPUs", l.device);
+    }
+    // From pinned memory the copy runs after this returns: the source is
+    // freed only once it is done.
+    b->add_use(l.use);
+    l.made.emplace_back(&n, c);
+  }
+  c->add_use(l.use);
+  return c;
+}
+
+const void* input_ptr(const array& a) {
+  detail::ArrayNode& n = a.node();
+  return static_cast<const char*>(input_buffer(a)->ptr()) +
          n.offset * static_cast<int64_t>(size_of(n.dtype));
 }
 

@@ -30,12 +30,7 @@ void register_testing_kernels() {
   register_kernel("delay", [](Primitive& p, const std::vector<array>& in,
                               std::vector<array>& out) {
     auto& d = static_cast<Delay&>(p);
-    input_ptr(in[0]);  // on this device, a use recorded
-    auto& n = in[0].node();
-    auto buf =
-        n.data->device() == Device(DeviceType::gpu, current_launch().device)
-            ? n.data
-            : n.copy_on(Device(DeviceType::gpu, current_launch().device));
+    auto buf = input_buffer(in[0]);  // on this device, a use recorded
     spin_kernel<<<1, 1, 0, current_launch().cu>>>(
         static_cast<uint64_t>(d.microseconds()) * 1000);
     after_launch("delay");
