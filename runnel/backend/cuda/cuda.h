@@ -223,8 +223,9 @@ class GpuTimeline final : public Timeline {
     Ran ran;
   };
   mutable std::deque<Launched> events_;
-  // "the work [ops] on Stream(gpu, d, i)", for fault messages.
-  std::string describe(const Launched& l) const;
+  // "the work [ops] on Stream(gpu, d, i)", naming the works in events_ (mu_
+  // held), for fault messages.
+  std::string describe_pending() const;
   std::vector<std::pair<uint64_t, Callback>> launch_waiters_;
 };
 

@@ -113,15 +113,27 @@ bool GpuTimeline::read_counter() {
   return true;
 }
 
-std::string GpuTimeline::describe(const Launched& l) const {
-  std::string ops;
-  for (size_t i = 0; i < l.ran.n; ++i) {
-    ops += (i ? ", " : "") + std::string(l.ran.ops[i]);
+std::string GpuTimeline::describe_pending() const {
+  // A sticky fault fails every later query, so the work whose event first
+  // reports it may have completed before the faulting one: name the first
+  // few works not seen done.
+  constexpr size_t kWorks = 4;
+  std::string works;
+  size_t n = 0;
+  for (const Launched& l : events_) {
+    if (n == kWorks) {
+      works += ", ...";
+      break;
+    }
+    std::string ops;
+    for (size_t i = 0; i < l.ran.n; ++i) {
+      ops += (i ? ", " : "") + std::string(l.ran.ops[i]);
+    }
+    works += (n++ ? ", [" : "[") + (ops.empty() ? "no op" : ops) + "]";
   }
-  if (ops.empty()) ops = "no op";
   // Streams named as errors name them (eval.cpp): Stream(device, index).
   std::ostringstream s;
-  s << "the work [" << ops << "] on Stream("
+  s << (n > 1 ? "one of the works " : "the work ") << works << " on Stream("
     << Device(DeviceType::gpu, device_);
   if (owner) s << ", " << owner->index;
   s << ") (seen asynchronously)";
@@ -143,7 +155,7 @@ bool GpuTimeline::poll() {
         // forever; waits raise the lost device's error, which names the
         // ops of the earliest work not seen done here.
         try {
-          check(e, describe(events_.front()).c_str(), device_);
+          check(e, describe_pending().c_str(), device_);
         } catch (...) {
         }
       }
