@@ -2,8 +2,10 @@
 // (the lent GPU machine): SIGPROF at a fixed rate of process CPU time, a
 // backtrace per sample, and at the end the functions that were running
 // (self) and those on the stack (inclusive), with the share of samples.
-// Names come from the dynamic symbol table (dladdr): a static function shows
-// as the nearest exported one before it, or as library+offset.
+// Names come from the dynamic symbol table (dladdr); addresses it cannot
+// name (static and hidden functions) are named by addr2line from the
+// library's own symbol table where binutils is installed, else shown as
+// library+page. A third list gives the self samples with their caller.
 #pragma once
 
 #include <cxxabi.h>
@@ -44,13 +46,15 @@ class Sampler {
     itimerval off{};
     setitimer(ITIMER_PROF, &off, nullptr);
     const int n = std::min(count().load(), kMax);
-    std::map<std::string, int> self, incl;
+    resolve(n);
+    std::map<std::string, int> self, incl, pairs;
     for (int i = 0; i < n; ++i) {
       // Frames 0-1: this handler and the signal trampoline.
       std::set<std::string> seen;
       for (int k = 2; k < depth()[i]; ++k) {
         std::string name = symbol(frames()[i][k]);
         if (k == 2) ++self[name];
+        if (k == 3) ++pairs[self_name(i) + "  <-  " + name.substr(0, 70)];
         if (seen.insert(name).second) ++incl[name];
       }
     }
@@ -66,6 +70,7 @@ class Sampler {
     };
     print("self", self);
     print("inclusive", incl);
+    print("self, by caller", pairs);
   }
 
  private:
@@ -85,6 +90,49 @@ class Sampler {
     static int* d = new int[kMax]();
     return d;
   }
+  std::string self_name(int i) {
+    return depth()[i] > 2 ? symbol(frames()[i][2]).substr(0, 70) : "?";
+  }
+
+  // Names for the addresses dladdr cannot name: one addr2line per library.
+  void resolve(int n) {
+    std::map<std::string, std::set<size_t>> want;  // library -> offsets
+    for (int i = 0; i < n; ++i) {
+      for (int k = 2; k < depth()[i]; ++k) {
+        Dl_info info{};
+        void* at = static_cast<char*>(frames()[i][k]) - 1;
+        if (!dladdr(at, &info) || info.dli_sname || !info.dli_fname) continue;
+        want[info.dli_fname].insert(static_cast<char*>(at) -
+                                    static_cast<char*>(info.dli_fbase));
+      }
+    }
+    for (auto& [lib, offs] : want) {
+      if (lib.find("libcuda") != std::string::npos) continue;  // stripped
+      std::string path = "/tmp/sampler_offsets.txt";
+      FILE* o = std::fopen(path.c_str(), "w");
+      if (!o) return;
+      for (size_t off : offs) std::fprintf(o, "0x%zx\n", off);
+      std::fclose(o);
+      std::string cmd = "addr2line -f -C -e '" + lib + "' < " + path +
+                        " 2>/dev/null";
+      FILE* p = popen(cmd.c_str(), "r");
+      if (!p) return;
+      char line[4096];
+      for (size_t off : offs) {
+        if (!std::fgets(line, sizeof line, p)) break;
+        std::string fn = line;
+        fn.erase(fn.find_last_not_of("\n") + 1);
+        if (!std::fgets(line, sizeof line, p)) break;  // file:line
+        if (fn != "??") names()[lib + "@" + std::to_string(off)] = fn;
+      }
+      pclose(p);
+    }
+  }
+  static std::map<std::string, std::string>& names() {
+    static auto* m = new std::map<std::string, std::string>();
+    return *m;
+  }
+
   static std::string symbol(void* addr) {
     Dl_info info{};
     // A return address: look up the call instruction before it.
@@ -97,13 +145,14 @@ class Sampler {
       std::free(d);
       return s;
     }
-    std::string lib = info.dli_fname ? info.dli_fname : "?";
-    lib = lib.substr(lib.find_last_of('/') + 1);
+    const size_t offset = static_cast<size_t>(static_cast<char*>(at) -
+                                              static_cast<char*>(info.dli_fbase));
+    std::string path = info.dli_fname ? info.dli_fname : "?";
+    auto it = names().find(path + "@" + std::to_string(offset));
+    if (it != names().end()) return it->second;
+    std::string lib = path.substr(path.find_last_of('/') + 1);
     char off[32];
-    std::snprintf(off, sizeof off, "+0x%zx",
-                  static_cast<size_t>(static_cast<char*>(at) -
-                                      static_cast<char*>(info.dli_fbase)) &
-                      ~size_t{0xfff});
+    std::snprintf(off, sizeof off, "+0x%zx", offset & ~size_t{0xfff});
     return lib + off;  // by 4 KiB page: nearby code counts together
   }
 };

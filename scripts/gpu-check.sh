@@ -9,6 +9,8 @@
 #                                goes (after bench)
 #   scripts/gpu-check.sh python  the Python package (with the CUDA backend)
 #                                and its pytest suite
+#   scripts/gpu-check.sh timeline  GPU-side timeline of a ping-pong (after
+#                                python)
 # GoogleTest and Google Benchmark travel in .deps/ (scripts/pack-gpu-deps.sh makes it here): the
 # machine has no network.
 set -uo pipefail
@@ -68,6 +70,12 @@ case "$stage" in
       GPU_BENCH_PROFILE=$loop timeout 60 "$BUILD/bench/gpu_bench" 2>&1 \
         | tee "$OUT/profile_$loop.log" | grep -m1 "^profile"
     done
+    ;;
+  timeline)
+    # The GPU-side timeline of a cross-stream ping-pong, runnel's against
+    # PyTorch's (CUPTI through torch.profiler; after python).
+    timeout 120 python3 bench/gpu_timeline.py --json "$OUT" 2>&1 | tee "$OUT/timeline.log"
+    exit "${PIPESTATUS[0]}"
     ;;
   cpubench)
     # The scheduler benchmarks (CPU streams) on this machine's cores.
