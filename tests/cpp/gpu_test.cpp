@@ -146,6 +146,28 @@ TEST_F(Gpu, GpuToGpuConsumerWaitsForADelayedProducer) {
   });
 }
 
+// A stream waits once for a point of another stream: its later readers of
+// that point (or of earlier ones) are behind the wait in stream order, and
+// every one of them still sees the delayed producer's values.
+TEST_F(Gpu, LaterReadersBehindOneWaitSeeTheDelayedProducer) {
+  with_watchdog([] {
+    Stream a = new_stream(gpu), b = new_stream(gpu);
+    array x = random_array({1000}, float32);
+    array early = multiply(x, array(3.0f), a);
+    array y = rt::delay(add(x, array(0.0f), a), 300'000, a);
+    array first = add(y, array(1.0f), b);
+    async_eval({first});  // b waits for y
+    array second = multiply(y, array(2.0f), b);  // behind that wait
+    array third = add(early, y, b);              // an earlier point of a
+    async_eval({second, third});
+    EXPECT_FALSE(b.query());
+    eval(first, second, third);
+    expect_close(first, add(x, array(1.0f), Device(cpu)), float32);
+    expect_close(second, multiply(x, array(2.0f), Device(cpu)), float32);
+    expect_close(third, multiply(x, array(4.0f), Device(cpu)), float32);
+  });
+}
+
 // Once a GPU is in use, runnel's host memory is pinned and a copy to the GPU
 // runs after its launch returns: the host buffer must outlive the copy even
 // when its last handle goes at once, and new CPU arrays must not be given

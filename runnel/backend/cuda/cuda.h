@@ -268,6 +268,18 @@ class GpuStream final : public detail::StreamState {
   bool owned_ = true;  // false for an external stream
   std::mutex mu_;      // guards queue_ and launches: launch order = value order
   std::deque<std::unique_ptr<detail::Work>> queue_;
+  // The latest point of each other GPU stream that this CUDA stream has
+  // waited for (mu_): later work is behind that wait in stream order, so a
+  // dependency at or before it needs no wait of its own. Weak: streams
+  // that wait on each other must not keep each other alive.
+  struct Waited {
+    const Timeline* timeline;
+    std::weak_ptr<Timeline> alive;  // an expired entry's address may be reused
+    uint64_t value;
+  };
+  std::vector<Waited> waited_;
+  bool waited_for(const Dep& d);  // mu_ held
+  void note_wait(const Dep& d);   // mu_ held
 };
 
 // What a kernel launches on: set while a GPU stream runs a work's launch.

@@ -363,8 +363,10 @@ void GpuStream::launch(detail::Work& w, std::vector<Timeline::Callback>& fire) {
     if (d.timeline.get() == timeline_.get()) continue;
     auto* gt = dynamic_cast<GpuTimeline*>(d.timeline.get());
     if (!gt || gt->completed() >= d.value) continue;
+    if (waited_for(d)) continue;
     if (EventPtr ev = gt->event_for(d.value)) {
       check(cudaStreamWaitEvent(s, ev->ev, 0), "cudaStreamWaitEvent", device_);
+      note_wait(d);
     }
   }
   Launch ctx{this, s, device_, w.value, Dep{timeline_ptr(), w.value}, {}};
@@ -389,6 +391,22 @@ void GpuStream::launch(detail::Work& w, std::vector<Timeline::Callback>& fire) {
   }
   // A CPU strand waits on this stream: the watcher reads the counter.
   if (timeline_->has_waiters()) gpu_timeline().signal(w.value);
+}
+
+bool GpuStream::waited_for(const Dep& d) {
+  for (const Waited& u : waited_) {
+    if (u.timeline == d.timeline.get() && !u.alive.expired()) {
+      return u.value >= d.value;
+    }
+  }
+  return false;
+}
+
+void GpuStream::note_wait(const Dep& d) {
+  std::erase_if(waited_, [&](const Waited& u) {
+    return u.alive.expired() || u.timeline == d.timeline.get();
+  });
+  waited_.push_back({d.timeline.get(), d.timeline, d.value});
 }
 
 Launch& current_launch() {
