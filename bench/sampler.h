@@ -113,8 +113,8 @@ class Sampler {
       if (!o) return;
       for (size_t off : offs) std::fprintf(o, "0x%zx\n", off);
       std::fclose(o);
-      std::string cmd = "addr2line -f -C -e '" + lib + "' < " + path +
-                        " 2>/dev/null";
+      std::string cmd =
+          "addr2line -f -C -e '" + lib + "' < " + path + " 2>/dev/null";
       FILE* p = popen(cmd.c_str(), "r");
       if (!p) return;
       char line[4096];
@@ -145,8 +145,8 @@ class Sampler {
       std::free(d);
       return s;
     }
-    const size_t offset = static_cast<size_t>(static_cast<char*>(at) -
-                                              static_cast<char*>(info.dli_fbase));
+    const size_t offset = static_cast<size_t>(
+        static_cast<char*>(at) - static_cast<char*>(info.dli_fbase));
     std::string path = info.dli_fname ? info.dli_fname : "?";
     auto it = names().find(path + "@" + std::to_string(offset));
     if (it != names().end()) return it->second;

@@ -109,8 +109,7 @@ void copy_to_row_major(const array& a, void* dst) {
   }
 }
 
-std::shared_ptr<Buffer> ArrayNode::copy_on(const Device& d,
-                                           Dep* ready) const {
+std::shared_ptr<Buffer> ArrayNode::copy_on(const Device& d, Dep* ready) const {
   std::lock_guard lock(copies_mu);
   for (auto& c : copies) {
     if (c.buffer->device() != d) continue;

@@ -156,7 +156,7 @@ TEST_F(Gpu, LaterReadersBehindOneWaitSeeTheDelayedProducer) {
     array early = multiply(x, array(3.0f), a);
     array y = rt::delay(add(x, array(0.0f), a), 300'000, a);
     array first = add(y, array(1.0f), b);
-    async_eval({first});  // b waits for y
+    async_eval({first});                         // b waits for y
     array second = multiply(y, array(2.0f), b);  // behind that wait
     array third = add(early, y, b);              // an earlier point of a
     async_eval({second, third});

@@ -369,7 +369,7 @@ void GpuStream::launch(detail::Work& w, std::vector<Timeline::Callback>& fire) {
       note_wait(d);
     }
   }
-  Launch ctx{this, s, device_, w.value, Dep{timeline_ptr(), w.value}, {}};
+  Launch ctx{this, s, device_, w.value, Dep{timeline_ptr(), w.value}, {}, {}};
   tls_launch = &ctx;
   w.run();
   tls_launch = nullptr;
@@ -461,8 +461,8 @@ std::shared_ptr<Buffer> input_buffer(const array& a) {
                             cudaMemcpyHostToDevice, l.cu),
             "copy to the GPU", l.device);
     } else {
-      check(cudaMemcpyPeerAsync(c->ptr(), l.device, b->ptr(),
-                                b->device().index, b->size(), l.cu),
+      check(cudaMemcpyPeerAsync(c->ptr(), l.device, b->ptr(), b->device().index,
+                                b->size(), l.cu),
             "copy between GPUs", l.device);
     }
     // From pinned memory the copy runs after this returns: the source is
