@@ -4,6 +4,7 @@
 
 #include <cuda_runtime.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -74,6 +75,19 @@ const T* in_contiguous(const array& a) {
 namespace {
 __global__ void module_anchor() {}
 }  // namespace
+
+// 16 bytes of T: contiguous kernels load and store a whole vector per lane
+// where their pointers are 16-byte aligned (pool blocks are; views may not
+// be).
+template <class T>
+struct alignas(16) Vec {
+  static constexpr int kLanes = 16 / sizeof(T);
+  T v[kLanes];
+};
+
+inline bool aligned16(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & 15) == 0;
+}
 
 inline unsigned blocks_for(int64_t n) {
   int64_t b = (n + kThreads - 1) / kThreads;

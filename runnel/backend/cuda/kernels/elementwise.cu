@@ -30,6 +30,64 @@ __global__ void unary_contiguous(const T* a, T* out, int64_t n, Op op) {
   }
 }
 
+// Flat kernels by 16-byte vectors, then the tail element by element. An
+// operand with kOne set is a single element read once (a broadcast scalar).
+template <class T, class Op, bool kOneA, bool kOneB>
+__global__ void binary_flat(const T* a, const T* b, T* out, int64_t n, Op op) {
+  using V = Vec<T>;
+  const int64_t vectors = n / V::kLanes;
+  const int64_t step = int64_t{gridDim.x} * blockDim.x;
+  const int64_t t = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  T a0{}, b0{};
+  if constexpr (kOneA) a0 = a[0];
+  if constexpr (kOneB) b0 = b[0];
+  for (int64_t i = t; i < vectors; i += step) {
+    V va, vb, vo;
+    if constexpr (!kOneA) va = reinterpret_cast<const V*>(a)[i];
+    if constexpr (!kOneB) vb = reinterpret_cast<const V*>(b)[i];
+#pragma unroll
+    for (int k = 0; k < V::kLanes; ++k) {
+      vo.v[k] = op(kOneA ? a0 : va.v[k], kOneB ? b0 : vb.v[k]);
+    }
+    reinterpret_cast<V*>(out)[i] = vo;
+  }
+  for (int64_t i = vectors * V::kLanes + t; i < n; i += step) {
+    out[i] = op(kOneA ? a0 : a[i], kOneB ? b0 : b[i]);
+  }
+}
+
+template <class T, class Op>
+__global__ void unary_flat(const T* a, T* out, int64_t n, Op op) {
+  using V = Vec<T>;
+  const int64_t vectors = n / V::kLanes;
+  const int64_t step = int64_t{gridDim.x} * blockDim.x;
+  const int64_t t = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  for (int64_t i = t; i < vectors; i += step) {
+    V va = reinterpret_cast<const V*>(a)[i], vo;
+#pragma unroll
+    for (int k = 0; k < V::kLanes; ++k) vo.v[k] = op(va.v[k]);
+    reinterpret_cast<V*>(out)[i] = vo;
+  }
+  for (int64_t i = vectors * V::kLanes + t; i < n; i += step) out[i] = op(a[i]);
+}
+
+// Threads for a flat kernel of n elements: one per vector, and enough for
+// the tail.
+template <class T>
+unsigned flat_blocks(int64_t n) {
+  return blocks_for(std::max<int64_t>(n / Vec<T>::kLanes, 1));
+}
+
+template <class T, class Op>
+void launch_unary(const T* src, T* dst, int64_t n, Op op) {
+  cudaStream_t s = current_launch().cu;
+  if (aligned16(src) && aligned16(dst)) {
+    unary_flat<<<flat_blocks<T>(n), kThreads, 0, s>>>(src, dst, n, op);
+  } else {
+    unary_contiguous<<<blocks_for(n), kThreads, 0, s>>>(src, dst, n, op);
+  }
+}
+
 template <class Op>
 void binary(const std::vector<array>& in, std::vector<array>& outs,
             const char* name) {
@@ -44,7 +102,22 @@ void binary(const std::vector<array>& in, std::vector<array>& outs,
     T* dst = out<T>(o);
     if (n == 0) return;
     cudaStream_t s = current_launch().cu;
-    if (ca && cb) {
+    // Each operand is read flat, or is one element; flat ones are aligned.
+    const bool one_a = in[0].size() == 1 && n > 1;
+    const bool one_b = in[1].size() == 1 && n > 1;
+    const bool flat = (ca || one_a) && (cb || one_b) && aligned16(dst) &&
+                      (one_a || aligned16(a)) && (one_b || aligned16(b));
+    const unsigned blocks = flat_blocks<T>(n);
+    if (flat && !one_a && !one_b) {
+      binary_flat<T, Op, false, false>
+          <<<blocks, kThreads, 0, s>>>(a, b, dst, n, Op{});
+    } else if (flat && one_a && !one_b) {
+      binary_flat<T, Op, true, false>
+          <<<blocks, kThreads, 0, s>>>(a, b, dst, n, Op{});
+    } else if (flat && !one_a && one_b) {
+      binary_flat<T, Op, false, true>
+          <<<blocks, kThreads, 0, s>>>(a, b, dst, n, Op{});
+    } else if (ca && cb) {
       binary_contiguous<<<blocks_for(n), kThreads, 0, s>>>(a, b, dst, n, Op{});
     } else {
       binary_strided<<<blocks_for(n), kThreads, 0, s>>>(a, b, dst, n, sa, sb,
@@ -61,8 +134,7 @@ void unary(const array& a, array& o, const char* name) {
     const T* src = in_contiguous<T>(a);
     T* dst = out<T>(o);
     if (n == 0) return;
-    unary_contiguous<<<blocks_for(n), kThreads, 0, current_launch().cu>>>(
-        src, dst, n, Op{});
+    launch_unary(src, dst, n, Op{});
   });
   after_launch(name);
 }
@@ -76,8 +148,7 @@ void exp_kernel(Primitive&, const std::vector<array>& in,
     const T* src = in_contiguous<T>(in[0]);
     T* dst = cuda::out<T>(o);
     if (n == 0) return;
-    unary_contiguous<<<blocks_for(n), kThreads, 0, current_launch().cu>>>(
-        src, dst, n, ops::Exp{});
+    launch_unary(src, dst, n, ops::Exp{});
   };
   switch (o.dtype()) {
     case Dtype::float16:
