@@ -140,6 +140,40 @@ TEST_F(Gpu, OpsMatchTheCpuInEveryDtype) {
       120);
 }
 
+// The flat kernels go by 16-byte vectors (2 to 16 elements by dtype) and
+// then a tail; a misaligned view takes the element-wise kernel, and a
+// one-element operand is read once, on either side.
+TEST_F(Gpu, FlatKernelsCoverTailsMisalignedViewsAndOneElementOperands) {
+  with_watchdog(
+      [] {
+        Stream g = new_stream(gpu), c = new_stream(cpu);
+        for (Dtype d : kAll) {
+          for (int n : {1, 2, 15, 16, 17, 33, 4099}) {
+            SCOPED_TRACE(::testing::Message() << d << " n=" << n);
+            array x = random_array({n + 1}, d), y = random_array({n + 1}, d);
+            array one = random_array({1}, d);
+            // Starting at element 1: contiguous, and off 16-byte alignment.
+            array xs = slice(x, {1}, {n + 1}, Device(cpu));
+            array ys = slice(y, {0}, {n}, Device(cpu));
+            auto both = [&](auto op) { expect_close(op(g), op(c), d); };
+            both([&](Stream s) { return add(xs, ys, s); });
+            both([&](Stream s) { return multiply(one, ys, s); });
+            both([&](Stream s) { return add(xs, one, s); });
+            both([&](Stream s) { return abs(xs, s); });
+            // Aligned: made on the GPU (pool blocks are aligned).
+            array xg = abs(ys, g), yg = add(xs, ys, g);
+            both([&](Stream s) { return multiply(xg, yg, s); });
+            both([&](Stream s) { return add(one, yg, s); });
+            if (is_floating_point(d)) {
+              both([&](Stream s) { return exp(xs, s); });
+              both([&](Stream s) { return exp(yg, s); });
+            }
+          }
+        }
+      },
+      120);
+}
+
 TEST_F(Gpu, LargeSumIsRightAndTheSameEveryTime) {
   Stream g = new_stream(gpu);
   array x = random_array({1 << 22}, float32);
