@@ -1,7 +1,10 @@
 #include "runnel/memory/small_alloc.h"
 
+#include <pthread.h>
+
 #include <cstdint>
 #include <mutex>
+#include <new>
 
 namespace runnel::detail {
 namespace {
@@ -41,7 +44,17 @@ struct Shared {
   size_t bytes = 0;
 };
 Shared& shared(size_t c) {
-  static auto* s = new Shared[kClasses];  // never destroyed: used at exit
+  static auto* s = [] {
+    auto* lists = new Shared[kClasses];  // never destroyed: used at exit
+    // A fork while another thread holds a list's lock would leave the
+    // child's copy locked forever: the child starts with fresh locks. Every
+    // update under them is a pointer or counter store, so a fork in the
+    // middle of one leaves at worst a batch that nobody takes.
+    pthread_atfork(nullptr, nullptr, [] {
+      for (size_t k = 0; k < kClasses; ++k) new (&shared(k).mu) std::mutex();
+    });
+    return lists;
+  }();
   return s[c];
 }
 
@@ -117,11 +130,15 @@ void* small_alloc(size_t n) {
   Block* b = l->head[c];
   if (!b) {
     Shared& s = shared(c);
-    std::lock_guard lock(s.mu);
-    b = s.batches;
+    {
+      std::lock_guard lock(s.mu);
+      b = s.batches;
+      if (b) {
+        s.batches = b->next_batch;
+        s.bytes -= kBatch * block_bytes(c);
+      }
+    }
     if (!b) return ::operator new(block_bytes(c));
-    s.batches = b->next_batch;
-    s.bytes -= kBatch * block_bytes(c);
     l->count[c] = kBatch;
   }
   l->head[c] = b->next;

@@ -1,13 +1,17 @@
 // A child process for the exit and fork tests: `exit_child pending` exits
 // with a 60 s op still running; `exit_child fork` forks after using the pool
 // and checks the child computes on a fresh pool; `exit_child fork-pending`
-// forks with work pending and checks the child raises instead of hanging.
+// forks with work pending and checks the child raises instead of hanging;
+// `exit_child fork-busy` forks while other threads allocate.
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "runnel/runnel.h"
 #include "runnel/testing.h"
@@ -46,6 +50,43 @@ int main(int argc, char** argv) {
     int status = 0;
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 5;
+  }
+  if (std::strcmp(argv[1], "fork-busy") == 0) {
+    // Forks again and again while other threads make and drop arrays, so
+    // that some fork lands while one of them holds an allocator's lock (the
+    // small-object lists', the CPU allocator's): each child must still make
+    // arrays and compute, within the parent's timeout.
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> busy;
+    for (int t = 0; t < 3; ++t) {
+      busy.emplace_back([&stop] {
+        Stream s = new_stream(cpu);
+        while (!stop.load(std::memory_order_relaxed)) {
+          std::vector<array> keep;
+          for (int i = 0; i < 64; ++i) keep.push_back(full({i + 1}, i, s));
+          eval(add(keep[63], keep[0], s));
+        }
+      });
+    }
+    int failed = 0;
+    for (int i = 0; i < 40 && !failed; ++i) {
+      usleep(2000);
+      pid_t pid = fork();
+      if (pid == 0) {
+        Stream t = new_stream(cpu);
+        std::vector<array> keep;
+        for (int k = 0; k < 64; ++k) keep.push_back(full({k + 1}, k, t));
+        int ok = sum(add(keep[9], keep[9], t), t).item<int>() == 180;
+        _exit(ok ? 0 : 4);
+      }
+      int status = 0;
+      waitpid(pid, &status, 0);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed = i + 1;
+    }
+    stop = true;
+    for (auto& t : busy) t.join();
+    if (failed) std::printf("fork %d: the child failed\n", failed);
+    return failed ? 4 : 0;
   }
   if (std::strcmp(argv[1], "fork-pending") == 0) {
     // Forks while a stream has work parked behind a gate: in the child that

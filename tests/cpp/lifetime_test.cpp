@@ -154,6 +154,17 @@ TEST(LifetimeExit, ForkedChildComputesOnFreshPool) {
   });
 }
 
+// A fork while another thread holds an allocator's lock: the child's
+// allocators still work (the locks are held across fork or reset in the
+// child).
+TEST(LifetimeExit, ForkWhileOtherThreadsAllocateLeavesTheChildWorking) {
+  watchdog_eval(90, [] {
+    ChildRun run = run_exit_child("fork-busy", 60);
+    EXPECT_FALSE(run.timed_out) << run.output;
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+  });
+}
+
 // Work pending at fork never runs in the child: waits on it raise "[fork]"
 // there (no hang), and the parent's work completes.
 TEST(LifetimeExit, ForkedChildRaisesOnWorkPendingAtFork) {
