@@ -36,9 +36,9 @@ int main(int argc, char** argv) {
     array a = sum(arange(1000, s), s);
     if (a.item<int>() != 499500) return 3;
     // The workers may still be freeing the op's inputs: a child forked while
-    // a worker holds an allocator's lock waits forever (seen under ASan, in
-    // its allocator; runnel's CPU allocator does not reset its lock at fork
-    // either). Let them park first.
+    // a worker holds ASan's allocator lock waits forever (seen under ASan;
+    // runnel's own allocators are fork-safe, see fork-busy). Let them park
+    // first.
     usleep(50000);
     pid_t pid = fork();
     if (pid == 0) {
