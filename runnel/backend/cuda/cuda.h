@@ -250,6 +250,9 @@ class GpuStream final : public detail::StreamState {
   // What the head of the host queue waits for; empty when nothing is queued
   // or it is launchable.
   Dep blocker();
+  // Orders this CUDA stream after point `d` of a launched GPU stream (an
+  // event wait), unless an earlier wait covers it. During a launch (mu_).
+  void wait_on(const Dep& d);
 
  private:
   bool launchable(const detail::Work& w, Dep* blocker);
@@ -278,8 +281,6 @@ class GpuStream final : public detail::StreamState {
     uint64_t value;
   };
   std::vector<Waited> waited_;
-  bool waited_for(const Dep& d);  // mu_ held
-  void note_wait(const Dep& d);   // mu_ held
 };
 
 // What a kernel launches on: set while a GPU stream runs a work's launch.

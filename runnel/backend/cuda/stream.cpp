@@ -361,13 +361,7 @@ void GpuStream::launch(detail::Work& w, std::vector<Timeline::Callback>& fire) {
   // since the producer was launched (launchable).
   for (const Dep& d : w.deps) {
     if (d.timeline.get() == timeline_.get()) continue;
-    auto* gt = dynamic_cast<GpuTimeline*>(d.timeline.get());
-    if (!gt || gt->completed() >= d.value) continue;
-    if (waited_for(d)) continue;
-    if (EventPtr ev = gt->event_for(d.value)) {
-      check(cudaStreamWaitEvent(s, ev->ev, 0), "cudaStreamWaitEvent", device_);
-      note_wait(d);
-    }
+    if (dynamic_cast<GpuTimeline*>(d.timeline.get())) wait_on(d);
   }
   Launch ctx{this, s, device_, w.value, Dep{timeline_ptr(), w.value}, {}, {}};
   tls_launch = &ctx;
@@ -393,20 +387,20 @@ void GpuStream::launch(detail::Work& w, std::vector<Timeline::Callback>& fire) {
   if (timeline_->has_waiters()) gpu_timeline().signal(w.value);
 }
 
-bool GpuStream::waited_for(const Dep& d) {
-  for (const Waited& u : waited_) {
-    if (u.timeline == d.timeline.get() && !u.alive.expired()) {
-      return u.value >= d.value;
-    }
+void GpuStream::wait_on(const Dep& d) {
+  auto* gt = static_cast<GpuTimeline*>(d.timeline.get());
+  if (gt->completed() >= d.value) return;
+  auto same = [&](const Waited& u) { return u.timeline == gt; };
+  auto it = std::find_if(waited_.begin(), waited_.end(), same);
+  if (it != waited_.end() && !it->alive.expired() && it->value >= d.value) {
+    return;  // behind an earlier wait for that point or a later one
   }
-  return false;
-}
-
-void GpuStream::note_wait(const Dep& d) {
-  std::erase_if(waited_, [&](const Waited& u) {
-    return u.alive.expired() || u.timeline == d.timeline.get();
-  });
-  waited_.push_back({d.timeline.get(), d.timeline, d.value});
+  if (EventPtr ev = gt->event_for(d.value)) {
+    check(cudaStreamWaitEvent(cu(), ev->ev, 0), "cudaStreamWaitEvent", device_);
+    std::erase_if(
+        waited_, [&](const Waited& u) { return same(u) || u.alive.expired(); });
+    waited_.push_back({gt, d.timeline, d.value});
+  }
 }
 
 Launch& current_launch() {
@@ -445,13 +439,8 @@ std::shared_ptr<Buffer> input_buffer(const array& a) {
   Dep ready;
   if (!c && (c = n.copy_on(here, &ready))) {
     // Made by another stream's launch: wait for its copy to complete.
-    if (ready.timeline && ready.timeline != l.use.timeline &&
-        !ready.seen_reached()) {
-      auto* gt = static_cast<GpuTimeline*>(ready.timeline.get());
-      if (EventPtr ev = gt->event_for(ready.value)) {
-        check(cudaStreamWaitEvent(l.cu, ev->ev, 0), "cudaStreamWaitEvent",
-              l.device);
-      }
+    if (ready.timeline && ready.timeline != l.use.timeline) {
+      l.stream->wait_on(ready);
     }
   }
   if (!c) {
