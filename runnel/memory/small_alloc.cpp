@@ -43,15 +43,25 @@ struct Shared {
   Block* batches = nullptr;
   size_t bytes = 0;
 };
+// The lists, for the fork handler (which must not run a static's guarded
+// initialisation: a fork during it would leave the guard taken).
+Shared* g_lists = nullptr;
+
 Shared& shared(size_t c) {
   static auto* s = [] {
     auto* lists = new Shared[kClasses];  // never destroyed: used at exit
-    // A fork while another thread holds a list's lock would leave the
-    // child's copy locked forever: the child starts with fresh locks. Every
-    // update under them is a pointer or counter store, so a fork in the
-    // middle of one leaves at worst a batch that nobody takes.
+    g_lists = lists;
+    // A list whose lock another thread held at the fork may be half
+    // changed: the child drops it (its blocks, at most kSharedBytes, stay
+    // unused there) and gives it a fresh lock. The other lists are whole.
     pthread_atfork(nullptr, nullptr, [] {
-      for (size_t k = 0; k < kClasses; ++k) new (&shared(k).mu) std::mutex();
+      for (size_t k = 0; k < kClasses; ++k) {
+        if (g_lists[k].mu.try_lock()) {
+          g_lists[k].mu.unlock();
+        } else {
+          new (&g_lists[k]) Shared();
+        }
+      }
     });
     return lists;
   }();

@@ -159,6 +159,7 @@ TEST_F(Gpu, FlatKernelsCoverTailsMisalignedViewsAndOneElementOperands) {
             both([&](Stream s) { return add(xs, ys, s); });
             both([&](Stream s) { return multiply(one, ys, s); });
             both([&](Stream s) { return add(xs, one, s); });
+            both([&](Stream s) { return multiply(ys, one, s); });
             both([&](Stream s) { return abs(xs, s); });
             // Aligned: made on the GPU (pool blocks are aligned).
             array xg = abs(ys, g), yg = add(xs, ys, g);

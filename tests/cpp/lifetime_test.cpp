@@ -158,6 +158,11 @@ TEST(LifetimeExit, ForkedChildComputesOnFreshPool) {
 // allocators still work (the locks are held across fork or reset in the
 // child).
 TEST(LifetimeExit, ForkWhileOtherThreadsAllocateLeavesTheChildWorking) {
+#if defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer the small-object lists are off, and a child forked
+  // while another thread is in ASan's allocator can hang in it.
+  GTEST_SKIP() << "small-object lists are off under AddressSanitizer";
+#endif
   watchdog_eval(90, [] {
     ChildRun run = run_exit_child("fork-busy", 60);
     EXPECT_FALSE(run.timed_out) << run.output;

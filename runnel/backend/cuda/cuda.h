@@ -295,7 +295,10 @@ struct Launch {
   std::vector<std::shared_ptr<Buffer>> keep;
   // Copies of inputs made here, added to their arrays once the work is
   // launched (a reader on another stream then finds this launch's event).
-  std::vector<std::pair<detail::ArrayNode*, std::shared_ptr<Buffer>>> made;
+  // The node is held: the work may drop its last handle while it runs.
+  std::vector<
+      std::pair<std::shared_ptr<detail::ArrayNode>, std::shared_ptr<Buffer>>>
+      made;
 };
 Launch& current_launch();
 

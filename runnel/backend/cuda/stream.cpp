@@ -434,7 +434,7 @@ std::shared_ptr<Buffer> input_buffer(const array& a) {
   }
   std::shared_ptr<Buffer> c;
   for (auto& [node, copy] : l.made) {
-    if (node == &n) c = copy;  // read twice by this work
+    if (node.get() == &n) c = copy;  // read twice by this work
   }
   Dep ready;
   if (!c && (c = n.copy_on(here, &ready))) {
@@ -457,7 +457,7 @@ std::shared_ptr<Buffer> input_buffer(const array& a) {
     // From pinned memory the copy runs after this returns: the source is
     // freed only once it is done.
     b->add_use(l.use);
-    l.made.emplace_back(&n, c);
+    l.made.emplace_back(a.node_ptr(), c);
   }
   c->add_use(l.use);
   return c;
