@@ -388,8 +388,8 @@ void GpuStream::launch(detail::Work& w, std::vector<Timeline::Callback>& fire) {
 }
 
 void GpuStream::wait_on(const Dep& d) {
+  if (d.seen_reached()) return;
   auto* gt = static_cast<GpuTimeline*>(d.timeline.get());
-  if (gt->completed() >= d.value) return;
   auto same = [&](const Waited& u) { return u.timeline == gt; };
   auto it = std::find_if(waited_.begin(), waited_.end(), same);
   if (it != waited_.end() && !it->alive.expired() && it->value >= d.value) {
