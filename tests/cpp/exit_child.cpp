@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     }
     usleep(20000);
     std::printf("exiting\n");
+    std::fflush(stdout);
     return 0;
   }
   if (std::strcmp(argv[1], "fork") == 0) {
