@@ -109,14 +109,12 @@ void copy_to_row_major(const array& a, void* dst) {
   }
 }
 
-std::shared_ptr<Buffer> ArrayNode::copy_on(const Device& d, Dep* ready) const {
+ArrayNode::Copy ArrayNode::copy_on(const Device& d) const {
   std::lock_guard lock(copies_mu);
-  for (auto& c : copies) {
-    if (c.buffer->device() != d) continue;
-    if (ready) *ready = c.ready;
-    return c.buffer;
+  for (const Copy& c : copies) {
+    if (c.buffer->device() == d) return c;
   }
-  return nullptr;
+  return {};
 }
 
 void ArrayNode::add_copy(std::shared_ptr<Buffer> b, Dep ready) {
@@ -126,7 +124,7 @@ void ArrayNode::add_copy(std::shared_ptr<Buffer> b, Dep ready) {
 
 std::shared_ptr<Buffer> host_data(const ArrayNode& n) {
   if (!n.data || n.data->device().type == DeviceType::cpu) return n.data;
-  if (auto c = n.copy_on(Device(cpu))) return c;
+  if (auto c = n.copy_on(Device(cpu)).buffer) return c;
   // Two readers may both copy; the copies are equal and both are kept
   // alive only as long as the node.
   auto c = gpu::backend("data").to_host(*n.data);

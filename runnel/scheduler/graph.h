@@ -65,12 +65,12 @@ struct ArrayNode {
   // lives (the cached copy counts in memory figures). A copy made by a
   // device stream is complete at `ready` (that stream's point after the
   // copy); a reader on another stream waits for it. `ready` is empty for a
-  // copy complete when added.
+  // copy complete when added. copy_on's buffer is null where none is.
   struct Copy {
     std::shared_ptr<Buffer> buffer;
     Dep ready;
   };
-  std::shared_ptr<Buffer> copy_on(const Device& d, Dep* ready = nullptr) const;
+  Copy copy_on(const Device& d) const;
   void add_copy(std::shared_ptr<Buffer> b, Dep ready = {});
 
   mutable std::mutex copies_mu;

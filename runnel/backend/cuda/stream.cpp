@@ -436,12 +436,13 @@ std::shared_ptr<Buffer> input_buffer(const array& a) {
   for (auto& [node, copy] : l.made) {
     if (node.get() == &n) c = copy;  // read twice by this work
   }
-  Dep ready;
-  if (!c && (c = n.copy_on(here, &ready))) {
+  if (!c) {
+    detail::ArrayNode::Copy cached = n.copy_on(here);
     // Made by another stream's launch: wait for its copy to complete.
-    if (ready.timeline && ready.timeline != l.use.timeline) {
-      l.stream->wait_on(ready);
+    if (cached.ready.timeline && cached.ready.timeline != l.use.timeline) {
+      l.stream->wait_on(cached.ready);
     }
+    c = std::move(cached.buffer);
   }
   if (!c) {
     c = cuda::device(l.device).allocate(b->size(), l.cu);
