@@ -32,8 +32,13 @@ namespace {
 
 // ---- Random data, host values and the seed that made them ----
 
+// A fresh seed per test, or RUNNEL_TEST_SEED's to replay a failure.
 struct Seeded {
-  uint32_t seed = std::random_device{}();
+  uint32_t seed = [] {
+    const char* env = std::getenv("RUNNEL_TEST_SEED");
+    return env ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10))
+               : std::random_device{}();
+  }();
   std::mt19937 rng{seed};
   std::string trace() const { return "seed=" + std::to_string(seed); }
 };
@@ -91,6 +96,12 @@ double min_normal_of() {
   } else {
     return std::numeric_limits<float>::min();
   }
+}
+// The spacing of T's subnormals: the absolute rounding of a result too
+// small to be normal (float16 below about 6e-5).
+template <class T>
+double subnormal_step() {
+  return min_normal_of<T>() * eps_of<T>();
 }
 // The accumulator's epsilon: float for half and float, double for double.
 template <class T>
@@ -362,7 +373,7 @@ void check_prod(const array& r, const Host<T>& h, const Groups& g) {
       long double bound =
           ((g.members[o].size() + 2) * acc_eps<T>() + eps_of<T>()) *
               std::fabs(want) +
-          min_normal_of<T>() * eps_of<T>();
+          subnormal_step<T>();
       ASSERT_TRUE(near(ld(v[o]), want, bound)) << "output " << o;
     }
   }
@@ -436,7 +447,8 @@ double out_eps() {
   return kFloat<T> ? eps_of<T>() : std::ldexp(1.0, -23);
 }
 
-// mean: the sum's bound over n, plus a rounding.
+// mean: the sum's bound over n, plus a rounding (absolute where the mean is
+// subnormal).
 template <class T>
 void check_mean(const array& r, const Host<T>& h, const Groups& g) {
   ASSERT_EQ(r.shape(), g.out_shape);
@@ -456,7 +468,7 @@ void check_mean(const array& r, const Host<T>& h, const Groups& g) {
     long double want = sum / n;
     long double bound =
         (std::log2(std::max(n, 2.0)) + 34) * acc_eps<T>() * abs_sum / n +
-        2 * out_eps<T>() * std::fabs(want);
+        2 * out_eps<T>() * std::fabs(want) + subnormal_step<T>();
     ASSERT_TRUE(near(v[o], want, bound)) << "output " << o;
   }
 }
@@ -483,7 +495,7 @@ void check_var(const array& r, const Host<T>& h, const Groups& g, int ddof,
     // square; results may be subnormal (float16).
     const long double mean_err =
         (std::log2(std::max(n, 2.0)) + 4) * out_eps<T>() * std::fabs(mean);
-    const long double sub = min_normal_of<T>() * eps_of<T>();
+    const long double sub = subnormal_step<T>();
     long double bound =
         (std::log2(std::max(n, 2.0)) + 34) * acc_eps<T>() * std::fabs(want) +
         4 * out_eps<T>() * std::fabs(want) + 2 * mean_err * mean_err + sub;
@@ -809,7 +821,7 @@ TYPED_TEST(ReduceTyped, CumsumAndCumprodMatchSequentialScans) {
                                      std::fabs(want)
                                : (n + 2) * acc_eps<T>() * abs_acc +
                                      eps_of<T>() * std::fabs(want)) +
-                      min_normal_of<T>() * eps_of<T>();
+                      subnormal_step<T>();
                   ASSERT_TRUE(near(got[i], want, bound)) << "element " << i;
                 } else if constexpr (kBool<T>) {
                   ASSERT_EQ(igot[i], is_prod ? uint64_t{iwant != 0} : iwant)
@@ -853,7 +865,7 @@ TYPED_TEST(ReduceFloat, SoftmaxOverEveryAxisSet) {
           long double want = std::exp(ld(h[i]) - mx) / sum;
           long double bound =
               ((std::log2(n) + 40) * acc_eps<T>() + 2 * eps_of<T>()) * want +
-              min_normal_of<T>() * eps_of<T>();
+              subnormal_step<T>();
           ASSERT_TRUE(near(ld(v[i]), want, bound)) << "element " << i;
         }
       }
@@ -956,7 +968,7 @@ TYPED_TEST(ReduceFloat, SoftmaxOfLongRowsAndColumns) {
         long double bound =
             ((std::log2(m.size()) + 40) * acc_eps<T>() + 2 * eps_of<T>()) *
                 want +
-            min_normal_of<T>() * eps_of<T>();
+            subnormal_step<T>();
         ASSERT_TRUE(near(ld(v[i]), want, bound)) << "element " << i;
       }
     }
@@ -1048,7 +1060,7 @@ TYPED_TEST(ReduceTyped, StridedInputsReduceAsTheirLogicalValues) {
           long double want = std::exp(ld(h[i]) - mx) / sum;
           ASSERT_TRUE(near(ld(sm[i]), want,
                            (50 * acc_eps<T>() + 2 * eps_of<T>()) * want +
-                               min_normal_of<T>() * eps_of<T>()))
+                               subnormal_step<T>()))
               << i;
         }
       }
@@ -1097,9 +1109,9 @@ TYPED_TEST(ReduceTyped, ViewsReduceLikeTheirContiguousCopies) {
         auto want = values<T>(softmax(c, axes));
         for (size_t i = 0; i < got.size(); ++i) {
           const long double w = ld(want[i]);
-          ASSERT_TRUE(near(ld(got[i]), w,
-                           (60 * acc_eps<T>() + 4 * eps_of<T>()) * w +
-                               min_normal_of<T>() * eps_of<T>()))
+          ASSERT_TRUE(near(
+              ld(got[i]), w,
+              (60 * acc_eps<T>() + 4 * eps_of<T>()) * w + subnormal_step<T>()))
               << "softmax element " << i;
         }
       }
