@@ -175,6 +175,12 @@ TEST(LifetimeExit, ForkWhileOtherThreadsAllocateLeavesTheChildWorking) {
   // Under AddressSanitizer the small-object lists are off, and a child forked
   // while another thread is in ASan's allocator can hang in it.
   GTEST_SKIP() << "small-object lists are off under AddressSanitizer";
+#elif defined(__SANITIZE_THREAD__)
+  // A child forked while another thread is in ThreadSanitizer's allocator
+  // can hang in it: seen once in CI, the child waiting in TSan's
+  // SizeClassAllocator64::GetFromAllocator under operator new. The test runs
+  // in the other builds.
+  GTEST_SKIP() << "ThreadSanitizer's allocator is not fork-safe";
 #endif
   watchdog_eval(90, [] {
     ChildRun run = run_exit_child("fork-busy", 60);
