@@ -79,7 +79,7 @@ void Event::record(StreamOrDevice s) {
   if (impl_->timing) {
     stamp = std::make_shared<Stamp>();
     uint64_t v =
-        state.submit(std::make_unique<StampWork>(stamp, st.device.type));
+        state.submit(std::make_unique<StampWork>(stamp, st.device().type));
     point = detail::Dep{state.timeline_ptr(), v};
   } else {
     point = state.tail();
@@ -87,7 +87,7 @@ void Event::record(StreamOrDevice s) {
   std::lock_guard lock(impl_->mu);
   impl_->point = std::move(point);
   impl_->stamp = std::move(stamp);
-  impl_->device = st.device;
+  impl_->device = st.device();
   impl_->recorded = true;
 }
 

@@ -4,6 +4,7 @@
 #include "runnel/array.h"
 #include "runnel/device.h"
 #include "runnel/dtype.h"
+#include "runnel/errors.h"
 #include "runnel/event.h"
 #include "runnel/memory.h"
 #include "runnel/ops.h"

@@ -62,7 +62,7 @@ std::optional<Device> context_device() {
 }  // namespace detail
 
 Stream::Stream(std::shared_ptr<detail::StreamState> state)
-    : index(state->index), device(state->device), state_(std::move(state)) {}
+    : index_(state->index), device_(state->device), state_(std::move(state)) {}
 
 Stream::Stream(int index)
     : Stream([index] {
@@ -85,7 +85,7 @@ bool Stream::query() const {
 void Stream::synchronize() const { detail::synchronize_state(*state_); }
 
 void* Stream::cuda_stream() const {
-  if (device.type != DeviceType::gpu) {
+  if (device_.type != DeviceType::gpu) {
     std::ostringstream os;
     os << "[cuda_stream] " << *this << " is not a GPU stream.";
     throw std::invalid_argument(os.str());
@@ -110,7 +110,7 @@ Stream Stream::from_external(void* handle, const Device& device) {
 }
 
 std::ostream& operator<<(std::ostream& os, const Stream& s) {
-  return os << "Stream(" << s.device << ", " << s.index << ")";
+  return os << "Stream(" << s.device() << ", " << s.index() << ")";
 }
 
 Stream default_stream(const Device& d) {
@@ -142,12 +142,12 @@ std::pair<int, int> stream_priority_range(const Device& d) {
 }
 
 void set_default_stream(const Stream& s) {
-  detail::check_available(s.device, "set_default_stream");
+  detail::check_available(s.device(), "set_default_stream");
   auto& t = detail::tls();
-  if (auto* cur = t.find(s.device)) {
+  if (auto* cur = t.find(s.device())) {
     *cur = s.state_ptr();
   } else {
-    t.streams.emplace_back(s.device, s.state_ptr());
+    t.streams.emplace_back(s.device(), s.state_ptr());
   }
 }
 
@@ -179,8 +179,8 @@ StreamContext::StreamContext(const StreamOrDevice& s) : device_(cpu) {
     throw std::invalid_argument("[stream] expected a Stream or a Device.");
   }
   Stream target = to_stream(s);
-  detail::check_available(target.device, "stream");
-  device_ = target.device;
+  detail::check_available(target.device(), "stream");
+  device_ = target.device();
   auto& t = detail::tls();
   if (!t.find(device_)) default_stream(device_);
   auto* cur = t.find(device_);

@@ -22,8 +22,9 @@ class Stream {
   explicit Stream(int index);
   explicit Stream(std::shared_ptr<detail::StreamState> state);
 
-  int index;
-  Device device;
+  // Unique in the process; the stream's device.
+  int index() const { return index_; }
+  const Device& device() const { return device_; }
 
   // The clamped priority; lower is more urgent.
   int priority() const;
@@ -50,10 +51,12 @@ class Stream {
   }
 
   friend bool operator==(const Stream& a, const Stream& b) {
-    return a.index == b.index;
+    return a.index_ == b.index_;
   }
 
  private:
+  int index_;
+  Device device_;
   std::shared_ptr<detail::StreamState> state_;
 };
 
@@ -73,7 +76,7 @@ Stream new_stream(const Device& d, int priority = 0);
 // (most urgent, least urgent) priority values of a device: lower is more
 // urgent, as in CUDA.
 std::pair<int, int> stream_priority_range(const Device& d);
-// Makes `s` this thread's default stream for s.device.
+// Makes `s` this thread's default stream for s.device().
 void set_default_stream(const Stream& s);
 // Forgets this thread's default streams; their pending work still completes.
 void clear_streams();
@@ -104,6 +107,6 @@ class StreamContext {
 template <>
 struct std::hash<runnel::Stream> {
   size_t operator()(const runnel::Stream& s) const noexcept {
-    return std::hash<int>()(s.index);
+    return std::hash<int>()(s.index());
   }
 };

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "python/src/common.h"
-#include "runnel/scheduler/errors.h"
+#include "runnel/errors.h"
 
 namespace runnel::python {
 namespace {

@@ -125,10 +125,10 @@ void init_device_stream(nb::module_& m) {
       .def(nb::init<int>(), "index"_a,
            "Rebuilds a handle to the live stream with this index; "
            "ValueError when there is none.")
-      .def_ro("device", &Stream::device, "The stream's Device.")
-      .def_ro("index", &Stream::index,
-              "The stream's index, unique in the "
-              "process.")
+      .def_prop_ro("device", &Stream::device, "The stream's Device.")
+      .def_prop_ro("index", &Stream::index,
+                   "The stream's index, unique in the "
+                   "process.")
       .def_prop_ro("priority", &Stream::priority,
                    "The stream's priority (clamped; lower is more urgent).")
       .def(

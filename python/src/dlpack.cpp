@@ -550,9 +550,9 @@ array import_tensor(const DLTensor& t, const ForeignRef& ref,
     const Device d = import_gpu(t.device.device_id);
     if (!gpu_stream) {
       gpu_stream = import_stream(d);
-    } else if (gpu_stream->device != d) {
+    } else if (gpu_stream->device() != d) {
       import_error("__dlpack_device__ named CUDA device " +
-                   std::to_string(gpu_stream->device.index) +
+                   std::to_string(gpu_stream->device().index) +
                    ", but the tensor is on CUDA device " +
                    std::to_string(d.index) + ".");
     }
@@ -621,7 +621,7 @@ array import_tensor(const DLTensor& t, const ForeignRef& ref,
   const size_t bytes = static_cast<size_t>(hi_bytes - lo_bytes);
   if (on_gpu) {
     auto data =
-        foreign_buffer(first + lo_bytes, bytes, gpu_stream->device, ref);
+        foreign_buffer(first + lo_bytes, bytes, gpu_stream->device(), ref);
     consumed_into_buffer = true;
     return detail::adopt(std::move(data), std::move(rshape),
                          Strides(strides.begin(), strides.end()), -lo, *dtype,

@@ -1,6 +1,6 @@
 // runnel._core: the module, its exception mapping and the binding families.
 #include "python/src/common.h"
-#include "runnel/scheduler/errors.h"
+#include "runnel/errors.h"
 
 NB_MODULE(_core, m) {
   using namespace runnel::python;

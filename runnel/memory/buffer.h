@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "runnel/device.h"
-#include "runnel/scheduler/timeline.h"
+#include "runnel/core/timeline.h"
 
 namespace runnel::detail {
 

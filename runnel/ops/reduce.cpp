@@ -115,7 +115,7 @@ array sum_impl(const array& a, const std::vector<int>& axes_in, bool keepdims,
     // The GPU's full-sum kernel reads its input as one contiguous run: a
     // view (a slice, a broadcast) is copied first there. The CPU kernel
     // reads any strides.
-    if (st.device.type == DeviceType::gpu &&
+    if (st.device().type == DeviceType::gpu &&
         !detail::is_row_contiguous(in.shape(), in.strides())) {
       in = contiguous(in, st);
     }

@@ -11,15 +11,9 @@
 #include <string>
 #include <vector>
 
-namespace runnel {
+#include "runnel/errors.h"
 
-// Out of memory, from runnel's own accounting (Python MemoryError).
-class out_of_memory : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-namespace detail {
+namespace runnel::detail {
 
 // What failed, once: shared by every array and slot that holds it.
 struct ErrorRecord {
@@ -50,5 +44,4 @@ class ErrorSlot {
 // Raises the earliest of `errors` (by seq), the others attached as notes.
 void raise_errors(const std::vector<ErrorPtr>& errors);
 
-}  // namespace detail
-}  // namespace runnel
+}  // namespace runnel::detail

@@ -10,7 +10,7 @@
 #include "runnel/memory/buffer.h"
 #include "runnel/primitives/primitive.h"
 #include "runnel/scheduler/errors.h"
-#include "runnel/scheduler/timeline.h"
+#include "runnel/core/timeline.h"
 
 namespace runnel::detail {
 

@@ -290,7 +290,7 @@ void Pool::parallel_for(int64_t n, int64_t grain,
 
 CpuStream::CpuStream(int index, Device device, int priority)
     : StreamState(index, device, priority) {
-  timeline_->strand = this;
+  timeline_->driver = this;
 }
 
 int CpuStream::effective_priority() const {
@@ -444,31 +444,35 @@ void CpuStream::wake() {
   Pool::get().enqueue(std::static_pointer_cast<CpuStream>(shared_from_this()));
 }
 
-void CpuStream::inherit(int p, uint64_t until) {
-  // Passed down the chain: a strand parked on another lends it the priority
-  // too, until the value it waits for. Iterative: chains may be long.
-  CpuStream* s = this;
-  Dep next;  // keeps the next strand alive
-  while (s) {
-    bool requeue = false;
-    Dep down;
-    {
-      std::lock_guard lock(s->mu_);
-      if (p >= s->effective_priority()) return;
-      s->inherited_.store(p, std::memory_order_relaxed);
-      s->boost_until_ = std::max(s->boost_until_, until);
-      requeue = s->state_ == State::queued;
-      if (s->state_ == State::parked) down = s->parked_on_;
-    }
-    // A second entry at the new level; whichever is taken first claims it.
-    if (requeue) {
-      Pool::get().enqueue(
-          std::static_pointer_cast<CpuStream>(s->shared_from_this()));
-    }
-    next = std::move(down);
-    s = next.timeline ? next.timeline->strand : nullptr;
-    until = next.value;
+namespace {
+// Lends priority `p` to the strand that reaches `d`, and down the chain: a
+// strand parked on another lends it the priority too, until the value it
+// waits for. Iterative: chains may be long.
+void lend_down(int p, Dep d) {
+  while (d.timeline && d.timeline->driver) {
+    Dep next = d.timeline->driver->lend(p, d.value);  // holds the next strand
+    d = std::move(next);
   }
+}
+}  // namespace
+
+Dep CpuStream::lend(int p, uint64_t until) {
+  bool requeue = false;
+  Dep down;
+  {
+    std::lock_guard lock(mu_);
+    if (p >= effective_priority()) return {};
+    inherited_.store(p, std::memory_order_relaxed);
+    boost_until_ = std::max(boost_until_, until);
+    requeue = state_ == State::queued;
+    if (state_ == State::parked) down = parked_on_;
+  }
+  // A second entry at the new level; whichever is taken first claims it.
+  if (requeue) {
+    Pool::get().enqueue(
+        std::static_pointer_cast<CpuStream>(shared_from_this()));
+  }
+  return down;
 }
 
 bool CpuStream::park_on(std::span<const Dep> deps, State otherwise) {
@@ -479,8 +483,7 @@ bool CpuStream::park_on(std::span<const Dep> deps, State otherwise) {
       state_ = State::parked;
       parked_on_ = d;
     }
-    if (CpuStream* t = d.timeline->strand)
-      t->inherit(effective_priority(), d.value);
+    lend_down(effective_priority(), d);
     auto self = std::static_pointer_cast<CpuStream>(shared_from_this());
     // Held here: once the callback is in, the strand may run and drop the
     // work that `d` belongs to while on_reached still runs.

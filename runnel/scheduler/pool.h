@@ -19,7 +19,7 @@
 
 namespace runnel::detail {
 
-class CpuStream final : public StreamState {
+class CpuStream final : public StreamState, public Driver {
  public:
   CpuStream(int index, Device device, int priority);
   uint64_t submit(std::unique_ptr<Work> w) override;
@@ -33,7 +33,9 @@ class CpuStream final : public StreamState {
   // `until`, leaving later work to the pool. False when it did not claim it.
   // A strand parked on a GPU stream's work, with nothing else ready, waits
   // for that work on the calling thread first.
-  bool help(uint64_t until);
+  bool help(uint64_t until) override;
+  // One step of passing a priority down a chain of waits.
+  Dep lend(int priority, uint64_t until) override;
   // The priority the pool schedules it at: its own, or that of a more urgent
   // strand waiting for it, until the awaited value is reached.
   int effective_priority() const;
@@ -46,7 +48,6 @@ class CpuStream final : public StreamState {
   // Runs the strand, claimed by the calling thread (not a worker), until
   // `until`; `counted`: Pool::take already counted it as running.
   void run_claimed(uint64_t until, bool counted = false);
-  void inherit(int priority, uint64_t until);
   void wake();
   // Runs ready work; a helping thread stops once `until` is reached.
   void drain(uint64_t until, bool helping);

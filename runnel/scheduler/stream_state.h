@@ -10,7 +10,7 @@
 #include "runnel/device.h"
 #include "runnel/memory/small_vector.h"
 #include "runnel/scheduler/errors.h"
-#include "runnel/scheduler/timeline.h"
+#include "runnel/core/timeline.h"
 
 namespace runnel::detail {
 

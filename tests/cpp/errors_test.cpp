@@ -2,7 +2,7 @@
 // allocation faults, out of memory from runnel's accounting. What finished
 // stays correct, the failure is raised where the user waits, every time for
 // arrays and once for stream slots, and nothing aborts or hangs.
-#include "runnel/scheduler/errors.h"
+#include "runnel/errors.h"
 
 #include <gtest/gtest.h>
 
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "runnel/runnel.h"
+#include "runnel/scheduler/errors.h"
 #include "runnel/testing.h"
 #include "tests/cpp/watchdog.h"
 

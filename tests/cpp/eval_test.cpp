@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "runnel/errors.h"
 #include "runnel/primitives/primitive.h"
 #include "runnel/runnel.h"
 #include "runnel/scheduler/errors.h"

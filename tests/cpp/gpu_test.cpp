@@ -10,6 +10,7 @@
 #include <thread>
 #include <variant>
 
+#include "runnel/errors.h"
 #include "runnel/runnel.h"
 #include "runnel/scheduler/errors.h"
 #include "runnel/testing.h"
@@ -617,7 +618,7 @@ TEST_F(Gpu, ExternalStreamSharesTheCudaStreamOfItsHandle) {
     void* handle = owner.cuda_stream();  // the delay is on it now
     ASSERT_NE(handle, nullptr);
     Stream ext = Stream::from_external(handle, Device(gpu));
-    EXPECT_NE(ext.index, owner.index);
+    EXPECT_NE(ext.index(), owner.index());
     EXPECT_EQ(ext.cuda_stream(), handle);
     array x = random_array({4096}, float32);
     array y = add(x, x, ext);  // no runnel dependency on `slow`

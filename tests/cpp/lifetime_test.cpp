@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "runnel/errors.h"
 #include "runnel/runnel.h"
 #include "runnel/scheduler/errors.h"
 #include "runnel/testing.h"

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "runnel/errors.h"
 #include "runnel/memory/buffer.h"
 #include "runnel/runnel.h"
 #include "runnel/scheduler/errors.h"

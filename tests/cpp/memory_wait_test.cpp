@@ -5,6 +5,7 @@
 
 #include <future>
 
+#include "runnel/errors.h"
 #include "runnel/runnel.h"
 #include "runnel/scheduler/errors.h"
 #include "runnel/scheduler/pool.h"

@@ -82,13 +82,13 @@ TEST_F(MultiGpu, EveryGpuIsADeviceWithItsOwnInfo) {
 
 TEST_F(MultiGpu, DefaultStreamsArePerDeviceAndThread) {
   Stream s0 = default_stream(g(0)), s1 = default_stream(g(1));
-  EXPECT_EQ(s0.device, g(0));
-  EXPECT_EQ(s1.device, g(1));
+  EXPECT_EQ(s0.device(), g(0));
+  EXPECT_EQ(s1.device(), g(1));
   EXPECT_NE(s0, s1);
   std::optional<Stream> other;
   std::thread t([&] { other = default_stream(g(1)); });
   t.join();
-  EXPECT_EQ(other->device, g(1));
+  EXPECT_EQ(other->device(), g(1));
   // A thread's own default for GPU 1 does not move GPU 0's.
   Stream mine = new_stream(g(1));
   set_default_stream(mine);

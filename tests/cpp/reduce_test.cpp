@@ -1288,7 +1288,7 @@ TEST(ReduceOps, RunOnTheirStreamAfterTheirInputs) {
   array r = sum(x, 0, false, s2);
   EXPECT_EQ(r.node().op->stream, s2);
   EXPECT_EQ(values<float>(r), std::vector<float>(10, 1000.0f));
-  EXPECT_EQ(argmax(x, 1, false, Device(cpu)).node().op->stream.device,
+  EXPECT_EQ(argmax(x, 1, false, Device(cpu)).node().op->stream.device(),
             Device(cpu));
 }
 

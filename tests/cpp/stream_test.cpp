@@ -126,8 +126,8 @@ TEST(Stream, PrintsDeviceAndIndex) {
   std::ostringstream os;
   os << s;
   EXPECT_EQ(os.str(),
-            "Stream(Device(cpu, 0), " + std::to_string(s.index) + ")");
-  EXPECT_EQ(s.device, Device(cpu, 0));
+            "Stream(Device(cpu, 0), " + std::to_string(s.index()) + ")");
+  EXPECT_EQ(s.device(), Device(cpu, 0));
 }
 
 TEST(Stream, IndicesAreUniqueInTheProcess) {
@@ -136,13 +136,13 @@ TEST(Stream, IndicesAreUniqueInTheProcess) {
   int n = random_int(500, 1000);
   for (int i = 0; i < n; ++i) {
     keep.push_back(new_stream(cpu, random_int(-10, 10)));
-    EXPECT_TRUE(seen.insert(keep.back().index).second);
+    EXPECT_TRUE(seen.insert(keep.back().index()).second);
   }
   // Dropped streams' indices are not reused either.
   std::set<int> dropped(seen);
   keep.clear();
   for (int i = 0; i < 100; ++i) {
-    EXPECT_FALSE(dropped.count(new_stream(cpu).index));
+    EXPECT_FALSE(dropped.count(new_stream(cpu).index()));
   }
 }
 
@@ -157,9 +157,9 @@ TEST(Stream, EqualityAndHashFollowIndex) {
 TEST(Stream, RebuiltFromIndexOfLiveStreamSharesIt) {
   int p = random_int(-5, 0);
   Stream s = new_stream(cpu, p);
-  Stream r(s.index);
+  Stream r(s.index());
   EXPECT_EQ(r, s);
-  EXPECT_EQ(r.device, s.device);
+  EXPECT_EQ(r.device(), s.device());
   EXPECT_EQ(r.priority(), p);
   EXPECT_EQ(r.state_ptr(), s.state_ptr());
   // Work through either handle lands on the same ordered queue.
@@ -179,7 +179,7 @@ TEST(Stream, RebuildFromDeadIndexRaisesInvalidArgument) {
   int index;
   {
     Stream s = new_stream(cpu);
-    index = s.index;
+    index = s.index();
   }
   for (int bad : {index, -1, INT_MAX}) {
     try {
@@ -474,19 +474,19 @@ TEST(DefaultStream, SameOnOneThreadDifferentAcrossThreads) {
   Stream a = default_stream(cpu);
   EXPECT_EQ(default_stream(cpu), a);
   EXPECT_EQ(default_stream(Device(cpu, 0)), a);
-  EXPECT_EQ(a.device, Device(cpu));
+  EXPECT_EQ(a.device(), Device(cpu));
   std::vector<int> other(2, -1);
   test::with_watchdog([&] {
     std::thread t1([&] {
-      other[0] = default_stream(cpu).index;
-      EXPECT_EQ(default_stream(cpu).index, other[0]);
+      other[0] = default_stream(cpu).index();
+      EXPECT_EQ(default_stream(cpu).index(), other[0]);
     });
-    std::thread t2([&] { other[1] = default_stream(cpu).index; });
+    std::thread t2([&] { other[1] = default_stream(cpu).index(); });
     t1.join();
     t2.join();
   });
-  EXPECT_NE(other[0], a.index);
-  EXPECT_NE(other[1], a.index);
+  EXPECT_NE(other[0], a.index());
+  EXPECT_NE(other[1], a.index());
   EXPECT_NE(other[0], other[1]);
 }
 
@@ -516,7 +516,7 @@ TEST(DefaultStream, ReleasedAtThreadExit) {
   test::with_watchdog([&] {
     std::thread t([&] {
       Stream s = default_stream(cpu);
-      index = s.index;
+      index = s.index();
       rt::enqueue(s, [] {});
       synchronize();
     });
@@ -540,10 +540,10 @@ TEST(DefaultStream, SetDefaultStreamChangesOnlyThisThreadsDefault) {
   EXPECT_EQ(default_device(), device_before);
   int other = -1;
   test::with_watchdog([&] {
-    std::thread t([&] { other = default_stream(cpu).index; });
+    std::thread t([&] { other = default_stream(cpu).index(); });
     t.join();
   });
-  EXPECT_NE(other, s.index);
+  EXPECT_NE(other, s.index());
   // Ops with no stream run on it: synchronize() waits for it.
   std::atomic<bool> ran{false};
   test::with_watchdog([&] {
@@ -564,14 +564,14 @@ TEST(DefaultStream, ClearStreamsForgetsDefaultsButWorkStillCompletes) {
   int old_index;
   rt::Gate g = [&] {
     Stream s = default_stream(cpu);
-    old_index = s.index;
+    old_index = s.index();
     rt::Gate gate = rt::block(s);
     rt::enqueue(s, [&] { ran = true; });
     return gate;
   }();
   clear_streams();
   Stream fresh = default_stream(cpu);
-  EXPECT_NE(fresh.index, old_index);
+  EXPECT_NE(fresh.index(), old_index);
   EXPECT_TRUE(stream_alive(old_index));  // its pending work holds it
   EXPECT_FALSE(ran.load());
   g.open();
@@ -603,7 +603,7 @@ TEST(StreamContext, InsideDefaultsAreTheContextsStream) {
     Stream s = new_stream(cpu);
     {
       StreamContext c(s);
-      EXPECT_EQ(default_device(), s.device);
+      EXPECT_EQ(default_device(), s.device());
       EXPECT_EQ(default_stream(cpu), s);
       EXPECT_EQ(to_stream({}), s);
       std::atomic<bool> ran{false};
@@ -717,9 +717,9 @@ TEST(StreamContext, OtherThreadsAreNeverAffected) {
     std::promise<void> entered, checked;
     int other_default = -1, other_in_ctx = -1, other_after = -1;
     std::thread t([&] {
-      other_default = default_stream(cpu).index;
+      other_default = default_stream(cpu).index();
       entered.get_future().wait();
-      other_in_ctx = default_stream(cpu).index;
+      other_in_ctx = default_stream(cpu).index();
       checked.set_value();
     });
     {
@@ -730,7 +730,7 @@ TEST(StreamContext, OtherThreadsAreNeverAffected) {
     }
     t.join();
     EXPECT_EQ(other_in_ctx, other_default);
-    EXPECT_NE(other_in_ctx, s.index);
+    EXPECT_NE(other_in_ctx, s.index());
 
     // And a context on another thread does not change ours.
     std::promise<void> in_ctx, done;
@@ -738,13 +738,13 @@ TEST(StreamContext, OtherThreadsAreNeverAffected) {
       StreamContext c(s);
       in_ctx.set_value();
       done.get_future().wait();
-      other_after = default_stream(cpu).index;
+      other_after = default_stream(cpu).index();
     });
     in_ctx.get_future().wait();
     EXPECT_NE(default_stream(cpu), s);
     done.set_value();
     u.join();
-    EXPECT_EQ(other_after, s.index);
+    EXPECT_EQ(other_after, s.index());
   });
   EXPECT_EQ(default_stream(cpu), main_default);
 }
@@ -793,7 +793,7 @@ TEST(StreamRelease, PendingWorkKeepsStateAliveUntilDone) {
   std::atomic<bool> ran{false};
   rt::Gate g = [&] {
     Stream s = new_stream(cpu);
-    index = s.index;
+    index = s.index();
     rt::Gate gate = rt::block(s);
     rt::enqueue(s, [&] { ran = true; });
     return gate;
@@ -810,13 +810,13 @@ TEST(StreamRelease, ArrayBoundToStreamKeepsItAlive) {
   array a = array(0);
   {
     Stream s = new_stream(cpu);
-    index = s.index;
+    index = s.index();
     a = arange(16, s);
   }
   EXPECT_TRUE(stream_alive(index));
   {
     Stream back(index);
-    EXPECT_EQ(back.index, index);
+    EXPECT_EQ(back.index(), index);
   }
   a = array(0);
   EXPECT_TRUE(eventually([&] { return !stream_alive(index); }));
@@ -861,11 +861,11 @@ TEST(StreamRelease, StreamsCreatedFromManyThreadsAtOnce) {
     for (int t = 0; t < threads; ++t) {
       ts.emplace_back([&, t] {
         start.arrive_and_wait();
-        indices[t].push_back(default_stream(cpu).index);
+        indices[t].push_back(default_stream(cpu).index());
         std::vector<Stream> mine;
         for (int i = 0; i < per; ++i) {
           mine.push_back(new_stream(cpu, random_int(-5, 0) * (i & 1)));
-          indices[t].push_back(mine.back().index);
+          indices[t].push_back(mine.back().index());
           rt::enqueue(mine.back(), [&] { ran.fetch_add(1); });
         }
         for (auto& s : mine) s.synchronize();

@@ -12,7 +12,22 @@
 
 namespace runnel::detail {
 
-class CpuStream;
+struct Dep;
+
+// What advances a timeline from the host (a CPU strand of the scheduler);
+// the timeline knows it only through this.
+class Driver {
+ public:
+  // Runs on the calling thread what reaching `until` takes, where it can;
+  // false when it ran nothing (Timeline::help).
+  virtual bool help(uint64_t until) = 0;
+  // Runs at `priority` or more urgently until `until` is reached; returns
+  // the point it is parked on, to lend the priority on down the chain.
+  virtual Dep lend(int priority, uint64_t until) = 0;
+
+ protected:
+  ~Driver() = default;
+};
 
 class Timeline {
  public:
@@ -65,7 +80,7 @@ class Timeline {
 
   // The CPU strand that advances this timeline, if any: strands waiting on it
   // lend it their priority.
-  CpuStream* strand = nullptr;
+  Driver* driver = nullptr;
 
  protected:
   // Device timelines: learn from the device whether `v` is done (and

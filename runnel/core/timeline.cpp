@@ -1,4 +1,4 @@
-#include "runnel/scheduler/timeline.h"
+#include "runnel/core/timeline.h"
 
 #include <pthread.h>
 
@@ -8,7 +8,6 @@
 #include <string>
 #include <thread>
 
-#include "runnel/scheduler/pool.h"
 
 namespace runnel::detail {
 namespace {
@@ -89,7 +88,7 @@ bool Timeline::on_reached(uint64_t v, Callback cb) {
   return true;
 }
 
-bool Timeline::help(uint64_t v) { return strand && strand->help(v); }
+bool Timeline::help(uint64_t v) { return driver && driver->help(v); }
 
 void Timeline::wait(uint64_t v) const {
   if (reached(v)) return;
