@@ -6,28 +6,12 @@
 
 #include "runnel/backend/common/ops.h"
 #include "runnel/backend/gpu.h"
-#include "runnel/memory/small_alloc.h"
+#include "runnel/core/small_alloc.h"
 #include "runnel/scheduler/graph.h"
 #include "runnel/transforms.h"
 
 namespace runnel {
 namespace detail {
-
-Strides contiguous_strides(const Shape& shape) {
-  Strides s(shape.size());
-  int64_t acc = 1;
-  for (size_t i = shape.size(); i-- > 0;) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
-
-size_t shape_size(const Shape& shape) {
-  size_t n = 1;
-  for (int d : shape) n *= static_cast<size_t>(d);
-  return n;
-}
 
 namespace {
 

@@ -8,17 +8,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "runnel/core/small_alloc.h"
+#include "runnel/core/small_vector.h"
 #include "runnel/dtype.h"
-#include "runnel/memory/small_alloc.h"
-#include "runnel/memory/small_vector.h"
 #include "runnel/stream.h"
+#include "runnel/utils.h"
 
 namespace runnel {
-
-// Every array node has a shape and strides: their few elements come from the
-// per-thread small-block lists rather than the system allocator.
-using Shape = std::vector<int, detail::SmallAllocator<int>>;
-using Strides = std::vector<int64_t, detail::SmallAllocator<int64_t>>;
 
 class Primitive;
 class array;

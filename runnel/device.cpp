@@ -3,7 +3,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <fstream>
 #include <ostream>
 #include <sstream>
@@ -11,8 +10,7 @@
 #include <thread>
 
 #include "runnel/backend/gpu.h"
-#include "runnel/scheduler/context.h"
-#include "runnel/scheduler/stream_state.h"
+#include "runnel/utils.h"
 
 namespace runnel {
 
@@ -45,14 +43,6 @@ bool is_available(const Device& d) {
 
 namespace {
 
-// The process-wide default; -1 until first read (gpu 0 when available).
-std::atomic<int> g_default_device{-1};
-
-int encode(const Device& d) {
-  return static_cast<int>(d.type) | (d.index << 1);
-}
-Device decode(int v) { return Device(static_cast<DeviceType>(v & 1), v >> 1); }
-
 std::string cpu_model_name() {
   std::ifstream f("/proc/cpuinfo");
   std::string line;
@@ -66,22 +56,6 @@ std::string cpu_model_name() {
 }
 
 }  // namespace
-
-Device default_device() {
-  if (auto d = detail::context_device()) return *d;
-  int v = g_default_device.load(std::memory_order_acquire);
-  if (v < 0) {
-    int init = encode(device_count(gpu) > 0 ? Device(gpu, 0) : Device(cpu, 0));
-    g_default_device.compare_exchange_strong(v, init);
-    v = g_default_device.load(std::memory_order_acquire);
-  }
-  return decode(v);
-}
-
-void set_default_device(const Device& d) {
-  detail::check_available(d, "set_default_device");
-  g_default_device.store(encode(d), std::memory_order_release);
-}
 
 DeviceInfo device_info(const Device& d) {
   detail::check_available(d, "device_info");

@@ -3,15 +3,16 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 
 #include "runnel/backend/gpu.h"
-#include "runnel/scheduler/context.h"
 #include "runnel/scheduler/pool.h"
 #include "runnel/scheduler/stream_state.h"
+#include "runnel/utils.h"
 
 namespace runnel {
 namespace detail {
@@ -51,15 +52,35 @@ ThreadDefaults& tls() {
   return t;
 }
 
-}  // namespace
+// The process-wide default device; -1 until first read (gpu 0 when
+// available).
+std::atomic<int> g_default_device{-1};
 
-std::optional<Device> context_device() {
-  auto& c = tls().contexts;
-  if (c.empty()) return std::nullopt;
-  return c.back();
+int encode(const Device& d) {
+  return static_cast<int>(d.type) | (d.index << 1);
+}
+Device decode(int v) { return Device(static_cast<DeviceType>(v & 1), v >> 1); }
+
+}  // namespace
+}  // namespace detail
+
+Device default_device() {
+  // The innermost stream context's device on this thread, if any.
+  if (auto& c = detail::tls().contexts; !c.empty()) return c.back();
+  int v = detail::g_default_device.load(std::memory_order_acquire);
+  if (v < 0) {
+    int init =
+        detail::encode(device_count(gpu) > 0 ? Device(gpu, 0) : Device(cpu, 0));
+    detail::g_default_device.compare_exchange_strong(v, init);
+    v = detail::g_default_device.load(std::memory_order_acquire);
+  }
+  return detail::decode(v);
 }
 
-}  // namespace detail
+void set_default_device(const Device& d) {
+  detail::check_available(d, "set_default_device");
+  detail::g_default_device.store(detail::encode(d), std::memory_order_release);
+}
 
 Stream::Stream(std::shared_ptr<detail::StreamState> state)
     : index_(state->index), device_(state->device), state_(std::move(state)) {}

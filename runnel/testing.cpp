@@ -1,14 +1,9 @@
 #include "runnel/testing.h"
 
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <mutex>
 #include <stdexcept>
 #include <string>
-#include <thread>
-#include <unordered_map>
 
+#include "runnel/core/hooks.h"
 #include "runnel/primitives/testing.h"
 #include "runnel/scheduler/graph.h"
 #include "runnel/scheduler/stream_state.h"
@@ -38,110 +33,7 @@ class HostWork final : public detail::Work {
   detail::StreamState* stream_;
 };
 
-// Fault injection: one spec at a time, under mu. `armed` keeps the hot path
-// to one relaxed load when no fault is set.
-struct Faults {
-  std::mutex mu;
-  std::atomic<bool> armed{false};
-  bool alloc = false;
-  std::string op;
-  int64_t left = 0;
-
-  // Read on first use, maybe from inside an allocation: a malformed value
-  // is reported and ignored, never thrown from there.
-  Faults() {
-    if (const char* env = std::getenv("RUNNEL_FAULT")) {
-      try {
-        set(env);
-      } catch (const std::invalid_argument& e) {
-        std::fprintf(stderr, "runnel: RUNNEL_FAULT ignored: %s\n", e.what());
-      }
-    }
-  }
-  void set(const std::string& spec) {
-    std::lock_guard lock(mu);
-    armed = false;
-    if (spec.empty()) return;
-    auto bad = [&] {
-      return std::invalid_argument(
-          "[set_fault] Expected alloc:N or "
-          "op:NAME:N, got '" +
-          spec + "'.");
-    };
-    try {
-      if (spec.rfind("alloc:", 0) == 0) {
-        alloc = true;
-        left = std::stoll(spec.substr(6));
-      } else if (spec.rfind("op:", 0) == 0) {
-        auto colon = spec.rfind(':');
-        if (colon <= 3) throw bad();
-        alloc = false;
-        op = spec.substr(3, colon - 3);
-        left = std::stoll(spec.substr(colon + 1));
-      } else {
-        throw bad();
-      }
-    } catch (const std::invalid_argument&) {
-      throw bad();
-    } catch (const std::out_of_range&) {
-      throw bad();
-    }
-    if (left < 1) throw bad();
-    armed = true;
-  }
-  bool hit(bool is_alloc, const char* name) {
-    if (!armed.load(std::memory_order_relaxed)) return false;
-    std::lock_guard lock(mu);
-    if (!armed || alloc != is_alloc || (!is_alloc && op != name)) return false;
-    if (--left > 0) return false;
-    armed = false;
-    return true;
-  }
-};
-
-Faults& faults() {
-  static auto* f = new Faults();
-  return *f;
-}
-
-struct Counts {
-  std::mutex mu;
-  std::unordered_map<std::string, std::atomic<uint64_t>> by_name;
-  std::atomic<uint64_t>& get(const std::string& name) {
-    std::lock_guard lock(mu);
-    return by_name[name];
-  }
-};
-
-Counts& counts() {
-  static auto* c = new Counts();
-  return *c;
-}
-
-int env_int(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::atoi(v) : 0;
-}
-
-std::atomic<int> g_max_batch{env_int("RUNNEL_MAX_BATCH")};
-std::atomic<int64_t> g_claim_delay{0};
-std::atomic<bool> g_poison{env_int("RUNNEL_POISON") != 0};
-
 }  // namespace
-
-}  // namespace runnel::testing
-
-void runnel::Delay::eval_cpu(const std::vector<array>& in,
-                             std::vector<array>& out) {
-  std::this_thread::sleep_for(std::chrono::microseconds(us_));
-  out[0].node().data = in[0].node().data;
-}
-
-void runnel::Trap::eval_cpu(const std::vector<array>&, std::vector<array>&) {
-  throw std::runtime_error("[trap] the CPU has no trap; this op always fails");
-}
-
-namespace runnel::testing {
 
 struct Gate::State {
   std::shared_ptr<detail::Timeline> timeline =
@@ -180,50 +72,17 @@ array trap(const array& a, StreamOrDevice s) {
 }
 
 uint64_t execution_count(const std::string& op_name) {
-  return counts().get(op_name).load();
+  return detail::hooks::execution_count(op_name);
 }
 
-void set_max_batch(int n) { g_max_batch.store(std::max(n, 0)); }
-int max_batch() { return g_max_batch.load(std::memory_order_relaxed); }
+void set_max_batch(int n) { detail::hooks::set_max_batch(n); }
+int max_batch() { return detail::hooks::max_batch(); }
 
-void set_poison(bool on) { g_poison.store(on); }
-bool poison() { return g_poison.load(std::memory_order_relaxed); }
+void set_poison(bool on) { detail::hooks::set_poison(on); }
+bool poison() { return detail::hooks::poison(); }
 
-void set_fault(const std::string& spec) { faults().set(spec); }
+void set_fault(const std::string& spec) { detail::hooks::set_fault(spec); }
 
-void set_claim_delay(int64_t us) { g_claim_delay.store(us); }
-
-bool detail_fault_alloc() { return faults().hit(true, nullptr); }
-bool detail_fault_op(const char* name) { return faults().hit(false, name); }
-
-namespace {
-// Per thread: the counters by name pointer, and the last one used in front
-// (a chain runs one op many times).
-struct CountCache {
-  const char* last_name = nullptr;
-  std::atomic<uint64_t>* last = nullptr;
-  std::unordered_map<const char*, std::atomic<uint64_t>*> by_name;
-};
-thread_local CountCache tls_counts;
-}  // namespace
-
-std::atomic<uint64_t>* detail_execution_counter(const char* name) {
-  CountCache* cc = &tls_counts;
-  if (name != cc->last_name) {
-    auto& c = cc->by_name[name];
-    if (!c) c = &counts().get(name);
-    cc->last_name = name;
-    cc->last = c;
-  }
-  return cc->last;
-}
-
-void detail_count_execution(const char* name) {
-  detail_execution_counter(name)->fetch_add(1, std::memory_order_relaxed);
-}
-
-int64_t detail_claim_delay() {
-  return g_claim_delay.load(std::memory_order_relaxed);
-}
+void set_claim_delay(int64_t us) { detail::hooks::set_claim_delay(us); }
 
 }  // namespace runnel::testing

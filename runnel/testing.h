@@ -1,4 +1,4 @@
-// Test hooks (DESIGN.md §2), built with the library: they make orderings
+// Test hooks, built with the library: they make orderings
 // observable without relying on timing.
 #pragma once
 
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "runnel/array.h"
+#include "runnel/core/hooks.h"
 #include "runnel/stream.h"
 
 namespace runnel::testing {
@@ -58,18 +59,10 @@ void set_fault(const std::string& spec);
 // kernel leaves unwritten shows up as a wrong value.
 void set_poison(bool on);
 bool poison();
-inline constexpr unsigned char kPoisonByte = 0xA5;
+inline constexpr unsigned char kPoisonByte = detail::hooks::kPoisonByte;
 
 // Sleeps a random time up to `microseconds` between claiming and submitting
 // in every eval (0: off), to widen races between concurrent evals.
 void set_claim_delay(int64_t microseconds);
-
-// Internal: called by the allocator and by the op runner.
-bool detail_fault_alloc();
-bool detail_fault_op(const char* name);
-void detail_count_execution(const char* name);
-// The counter detail_count_execution(name) adds to, for callers that keep it.
-std::atomic<uint64_t>* detail_execution_counter(const char* name);
-int64_t detail_claim_delay();
 
 }  // namespace runnel::testing

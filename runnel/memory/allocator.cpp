@@ -1,5 +1,7 @@
 // The CPU allocator: accounting against a limit, and a size-keyed cache of
 // freed blocks so that steady-state loops do not call the system allocator.
+#include "runnel/memory/allocator.h"
+
 #include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -16,13 +18,11 @@
 #include <vector>
 
 #include "runnel/backend/gpu.h"
+#include "runnel/core/hooks.h"
+#include "runnel/core/small_alloc.h"
+#include "runnel/errors.h"
 #include "runnel/memory.h"
-#include "runnel/memory/buffer.h"
-#include "runnel/memory/small_alloc.h"
-#include "runnel/scheduler/errors.h"
-#include "runnel/scheduler/pool.h"
-#include "runnel/scheduler/stream_state.h"
-#include "runnel/testing.h"
+#include "runnel/utils.h"
 
 namespace runnel::detail {
 namespace {
@@ -62,6 +62,9 @@ void* map_huge(size_t size) {
   return reinterpret_cast<void*>(aligned);
 }
 
+// The scheduler's answer to "may this thread wait for a free?".
+std::atomic<ParkPolicy> g_park_policy{nullptr};
+
 // Set once a GPU stream exists: new host memory is then page-locked.
 std::atomic<gpu::Backend*> g_pinned{nullptr};
 
@@ -82,7 +85,7 @@ class CpuAllocator {
   }
 
   void* malloc(size_t n) {
-    if (testing::detail_fault_alloc()) {
+    if (hooks::fault_alloc()) {
       throw out_of_memory("[malloc] injected allocation failure (" +
                           human_bytes(n) + " asked for; RUNNEL_FAULT)");
     }
@@ -101,9 +104,8 @@ class CpuAllocator {
       if (active_ + size > limit_) {
         // Work still queued or running may free enough: a worker parks its
         // strand until the next free instead of failing.
-        Pool& pool = Pool::get();
-        // Ready first, then running: a strand moves from one to the other.
-        if (on_worker_thread() && (pool.has_ready() || pool.running() > 1)) {
+        ParkPolicy can_park = g_park_policy.load(std::memory_order_acquire);
+        if (can_park && can_park()) {
           throw MemoryWait{Dep{free_timeline_, frees_ + 1}};
         }
         size_t free = limit_ > active_ ? limit_ - active_ : 0;
@@ -252,20 +254,11 @@ CpuAllocator& cpu_allocator() {
 
 }  // namespace
 
-std::string human_bytes(size_t n) {
-  char buf[64];
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 5) {
-    v /= 1024;
-    ++u;
-  }
-  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
-  return buf;
-}
-
 void wake_memory_waiters() { cpu_allocator().wake_waiters(); }
+
+void set_park_policy(ParkPolicy can_park) {
+  g_park_policy.store(can_park, std::memory_order_release);
+}
 
 void gpu::use_pinned_host_memory(Backend* b) {
   g_pinned.store(b, std::memory_order_release);
@@ -342,7 +335,7 @@ std::vector<Dep> Buffer::uses() const {
 
 std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d) {
   void* p = cpu_allocator().malloc(nbytes);
-  if (testing::poison()) std::memset(p, testing::kPoisonByte, nbytes);
+  if (hooks::poison()) std::memset(p, hooks::kPoisonByte, nbytes);
   return std::allocate_shared<Buffer>(SmallAllocator<Buffer>{}, p, nbytes, d);
 }
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "runnel/device.h"
 #include "runnel/core/timeline.h"
+#include "runnel/device.h"
 
 namespace runnel::detail {
 
@@ -69,19 +69,5 @@ class Buffer {
 // and must not throw. How a Release frees memory that launched work may
 // still read.
 void after_uses(std::vector<Dep> uses, std::function<void()> fn);
-
-// Thrown by allocate() on a pool worker when the limit is reached while other
-// work is in flight: the op is retried once `retry_after` is reached (the
-// next free), see Work::resume_after.
-struct MemoryWait {
-  Dep retry_after;
-};
-
-// "4.00 MiB": sizes in messages.
-std::string human_bytes(size_t n);
-
-// Memory from runnel's accounting: out_of_memory, naming the size asked for
-// and what is free, when it would pass the device's limit.
-std::shared_ptr<Buffer> allocate(size_t nbytes, const Device& d);
 
 }  // namespace runnel::detail

@@ -9,21 +9,6 @@
 #include "runnel/scheduler/graph.h"
 
 namespace runnel {
-namespace {
-
-// Negative sizes are an error of the op the user called, not of the node.
-void check_shape(const Shape& shape, const char* fn) {
-  for (int d : shape) {
-    if (d < 0) {
-      throw std::invalid_argument(std::string("[") + fn +
-                                  "] Negative dimension " + std::to_string(d) +
-                                  " in shape.");
-    }
-  }
-}
-
-}  // namespace
-
 array full(Shape shape, const array& value, Dtype dtype, StreamOrDevice s) {
   check_shape(shape, "full");
   Shape out = broadcast_shapes(shape, value.shape(), "full");
@@ -144,14 +129,6 @@ array identity(int n, Dtype dtype, StreamOrDevice s) {
 array astype(const array& a, Dtype dtype, StreamOrDevice s) {
   if (a.dtype() == dtype) return a;
   return array(a.shape(), dtype, shared_primitive<AsType>(), {a}, to_stream(s));
-}
-
-void Adopt::eval_cpu(const std::vector<array>&, std::vector<array>& out) {
-  out[0].node().data = data_;
-}
-
-void Adopt::eval_gpu(const std::vector<array>& in, std::vector<array>& out) {
-  eval_cpu(in, out);
 }
 
 namespace detail {

@@ -11,14 +11,6 @@
 namespace runnel {
 namespace {
 
-std::string shape_str(const Shape& s) {
-  std::ostringstream os;
-  os << "(";
-  for (size_t i = 0; i < s.size(); ++i) os << (i ? "," : "") << s[i];
-  os << (s.size() == 1 ? ",)" : ")");
-  return os.str();
-}
-
 // The dtype float functions compute in: floats keep theirs, the rest float32.
 Dtype at_least_float(Dtype d) { return is_floating_point(d) ? d : float32; }
 

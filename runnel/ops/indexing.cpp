@@ -15,14 +15,6 @@
 namespace runnel {
 namespace {
 
-std::string shape_str(const Shape& s) {
-  std::ostringstream os;
-  os << "(";
-  for (size_t i = 0; i < s.size(); ++i) os << (i ? "," : "") << s[i];
-  os << (s.size() == 1 ? ",)" : ")");
-  return os.str();
-}
-
 std::string bracket(const char* fn) { return std::string("[") + fn + "] "; }
 
 // Which errors are std::out_of_range (Python IndexError) and which are
@@ -32,15 +24,6 @@ std::string bracket(const char* fn) { return std::string("[") + fn + "] "; }
 // index into an empty axis) and a subscript key (a[...], index/index_put)
 // that numpy rejects with IndexError. Every other bad argument, an `axis=`
 // out of range included, is invalid_argument, as in every op family.
-int normalize_axis(int axis, int ndim, const char* fn) {
-  if (axis < -ndim || axis >= ndim) {
-    throw std::invalid_argument(bracket(fn) + "axis " + std::to_string(axis) +
-                                " is out of bounds for an array of " +
-                                std::to_string(ndim) + " dimensions.");
-  }
-  return axis < 0 ? axis + ndim : axis;
-}
-
 void check_indices(const array& idx, const char* fn) {
   if (!is_integral(idx.dtype())) {
     throw std::invalid_argument(bracket(fn) + "indices must be integers, got " +

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "runnel/array.h"
+#include "runnel/scatter_op.h"
 
 namespace runnel {
 
@@ -58,9 +59,6 @@ array gather(const array& a, const array& indices, int axis,
 
 // ---- Scatters ----
 // Each returns a new array: `a` with updates written in; `a` is unchanged.
-
-// How a scatter combines an update with the value already there.
-enum class ScatterOp : uint8_t { none, add, prod, max, min };
 
 // MLX's scatter: the index arrays broadcast to B and select positions on
 // `axes`; `updates` has shape B followed by one slice size per axis of `a`

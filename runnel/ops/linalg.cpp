@@ -12,14 +12,6 @@
 namespace runnel {
 namespace {
 
-std::string shape_str(const Shape& s) {
-  std::ostringstream os;
-  os << "(";
-  for (size_t i = 0; i < s.size(); ++i) os << (i ? "," : "") << s[i];
-  os << (s.size() == 1 ? ",)" : ")");
-  return os.str();
-}
-
 // The shape of a @ b, after checking the operands.
 Shape product_shape(const array& a, const array& b, const char* fn) {
   if (a.ndim() == 0 || b.ndim() == 0) {

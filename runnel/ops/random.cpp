@@ -14,31 +14,12 @@
 namespace runnel::random {
 namespace {
 
-std::string shape_str(const Shape& s) {
-  std::ostringstream os;
-  os << "(";
-  for (size_t i = 0; i < s.size(); ++i) os << (i ? "," : "") << s[i];
-  os << (s.size() == 1 ? ",)" : ")");
-  return os.str();
-}
-
-[[noreturn]] void fail(const char* fn, const std::string& what) {
-  throw std::invalid_argument(std::string("[") + fn + "] " + what);
-}
-
-void check_shape(const Shape& shape, const char* fn) {
-  for (int d : shape) {
-    if (d < 0)
-      fail(fn, "Negative dimension " + std::to_string(d) + " in shape.");
-  }
-}
-
 void check_key(const array& k, const char* fn) {
   if (k.dtype() != uint32 || k.shape() != Shape{2}) {
     std::ostringstream os;
     os << "The key must be a uint32 array of shape (2,), not " << k.dtype()
        << " " << shape_str(k.shape()) << ".";
-    fail(fn, os.str());
+    invalid_argument(fn, os.str());
   }
 }
 
@@ -89,8 +70,9 @@ void check_params(const Shape& shape, const array& a, const array& b,
   Shape out = broadcast_shapes(shape, a.shape(), fn);
   out = broadcast_shapes(out, b.shape(), fn);
   if (out != shape) {
-    fail(fn, "Cannot generate random values of shape " + shape_str(shape) +
-                 " from parameters broadcast to " + shape_str(out) + ".");
+    invalid_argument(
+        fn, "Cannot generate random values of shape " + shape_str(shape) +
+                " from parameters broadcast to " + shape_str(out) + ".");
   }
 }
 
@@ -110,7 +92,8 @@ array key(uint64_t seed) {
 array split(const array& key, int num, StreamOrDevice s) {
   check_key(key, "split");
   if (num < 0)
-    fail("split", "num must be non-negative, not " + std::to_string(num) + ".");
+    invalid_argument(
+        "split", "num must be non-negative, not " + std::to_string(num) + ".");
   return array(Shape{num, 2}, uint32, shared_primitive<RandomBits>(), {key},
                to_stream(s));
 }
@@ -128,7 +111,8 @@ array bits(const Shape& shape, int width, const std::optional<array>& key,
   check_shape(shape, "bits");
   Dtype t = width == 1 ? uint8 : width == 2 ? uint16 : uint32;
   if (width != 1 && width != 2 && width != 4) {
-    fail("bits", "width must be 1, 2 or 4, not " + std::to_string(width) + ".");
+    invalid_argument(
+        "bits", "width must be 1, 2 or 4, not " + std::to_string(width) + ".");
   }
   array k = resolve_key(key, "bits");
   return array(shape, t, shared_primitive<RandomBits>(), {k}, to_stream(s));
@@ -141,7 +125,7 @@ array uniform(const array& low, const array& high, const Shape& shape,
     std::ostringstream os;
     os << "Can only generate uniform numbers of a floating point type, not "
        << dtype << ".";
-    fail("uniform", os.str());
+    invalid_argument("uniform", os.str());
   }
   check_params(shape, low, high, "uniform");
   array k = resolve_key(key, "uniform");
@@ -163,7 +147,7 @@ array normal(const Shape& shape, Dtype dtype, const array& loc,
     std::ostringstream os;
     os << "Can only generate normal numbers of a floating point type, not "
        << dtype << ".";
-    fail("normal", os.str());
+    invalid_argument("normal", os.str());
   }
   check_params(shape, loc, scale, "normal");
   array k = resolve_key(key, "normal");
@@ -183,7 +167,7 @@ array randint(const array& low, const array& high, const Shape& shape,
   if (!is_integral(dtype)) {
     std::ostringstream os;
     os << "randint only generates integer types, not " << dtype << ".";
-    fail("randint", os.str());
+    invalid_argument("randint", os.str());
   }
   check_params(shape, low, high, "randint");
   array k = resolve_key(key, "randint");
@@ -200,7 +184,7 @@ array bernoulli(const array& p, const Shape& shape,
     std::ostringstream os;
     os << "The probability p must be of a floating point type, not "
        << p.dtype() << ".";
-    fail("bernoulli", os.str());
+    invalid_argument("bernoulli", os.str());
   }
   check_params(shape, p, p, "bernoulli");
   array k = resolve_key(key, "bernoulli");

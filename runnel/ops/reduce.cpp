@@ -22,16 +22,6 @@ std::string axes_str(const std::vector<int>& axes) {
   return s + (axes.size() == 1 ? ",)" : ")");
 }
 
-int normalize_axis(int axis, int ndim, const char* fn) {
-  if (axis < -ndim || axis >= ndim) {
-    throw std::invalid_argument(std::string("[") + fn + "] Axis " +
-                                std::to_string(axis) +
-                                " is out of bounds for an array with " +
-                                std::to_string(ndim) + " dimensions.");
-  }
-  return axis < 0 ? axis + ndim : axis;
-}
-
 // In range, distinct, sorted; std::invalid_argument naming `fn` otherwise.
 std::vector<int> normalize_axes(const std::vector<int>& axes, int ndim,
                                 const char* fn) {

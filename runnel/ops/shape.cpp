@@ -14,52 +14,14 @@
 
 namespace runnel {
 
-// Views run no kernel on any device: the output takes the input's buffer
-// (and its copies on other devices, which are copies of the same buffer).
-void View::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  detail::ArrayNode& src = in[0].node();
-  detail::ArrayNode& dst = out[0].node();
-  dst.data = src.data;
-  std::scoped_lock lock(src.copies_mu, dst.copies_mu);
-  dst.copies = src.copies;
-}
-
-void View::eval_gpu(const std::vector<array>& in, std::vector<array>& out) {
-  eval_cpu(in, out);
-}
-
 namespace {
-
-std::string shape_str(const Shape& s) {
-  std::ostringstream os;
-  os << "(";
-  for (size_t i = 0; i < s.size(); ++i) os << (i ? "," : "") << s[i];
-  os << (s.size() == 1 ? ",)" : ")");
-  return os.str();
-}
-
-[[noreturn]] void invalid(const char* fn, const std::string& msg) {
-  throw std::invalid_argument(std::string("[") + fn + "] " + msg);
-}
-
-// `axis` in [0, ndim), negative counting from the end; std::invalid_argument
-// else, as every bad argument (an axis is not an index: std::out_of_range is
-// kept for index values out of bounds, see ops/indexing.cpp).
-int norm_axis(int axis, int ndim, const char* fn) {
-  int a = axis < 0 ? axis + ndim : axis;
-  if (a < 0 || a >= ndim) {
-    invalid(fn, "Axis " + std::to_string(axis) +
-                    " is out of bounds for an array of " +
-                    std::to_string(ndim) + " dimensions.");
-  }
-  return a;
-}
 
 // A dimension computed in 64 bits, checked to fit an axis.
 int checked_dim(int64_t d, const char* fn) {
   if (d > INT_MAX) {
-    invalid(fn, "The result would have an axis of " + std::to_string(d) +
-                    " elements, more than an axis can hold.");
+    invalid_argument(fn, "The result would have an axis of " +
+                             std::to_string(d) +
+                             " elements, more than an axis can hold.");
   }
   return static_cast<int>(d);
 }
@@ -135,26 +97,28 @@ Shape infer_shape(Shape shape, size_t size, const char* fn) {
   size_t known = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
-      if (infer >= 0) invalid(fn, "Only one dimension can be -1.");
+      if (infer >= 0) invalid_argument(fn, "Only one dimension can be -1.");
       infer = static_cast<int>(i);
     } else if (shape[i] < 0) {
-      invalid(fn, "Invalid dimension " + std::to_string(shape[i]) +
-                      " in shape " + shape_str(shape) + ".");
+      invalid_argument(fn, "Invalid dimension " + std::to_string(shape[i]) +
+                               " in shape " + shape_str(shape) + ".");
     } else {
       known *= static_cast<size_t>(shape[i]);
     }
   }
   if (infer >= 0) {
     if (known == 0 || size % known != 0) {
-      invalid(fn, "Cannot reshape an array of size " + std::to_string(size) +
-                      " into shape " + shape_str(shape) + ".");
+      invalid_argument(fn, "Cannot reshape an array of size " +
+                               std::to_string(size) + " into shape " +
+                               shape_str(shape) + ".");
     }
     shape[infer] = checked_dim(static_cast<int64_t>(size / known), fn);
     known = size;
   }
   if (known != size) {
-    invalid(fn, "Cannot reshape an array of size " + std::to_string(size) +
-                    " into shape " + shape_str(shape) + ".");
+    invalid_argument(fn, "Cannot reshape an array of size " +
+                             std::to_string(size) + " into shape " +
+                             shape_str(shape) + ".");
   }
   return shape;
 }
@@ -177,11 +141,12 @@ array slice_impl(const array& a, const Shape& start, const Shape& stop,
   if (static_cast<int>(start.size()) != nd ||
       static_cast<int>(stop.size()) != nd ||
       (!steps.empty() && static_cast<int>(steps.size()) != nd)) {
-    invalid(fn, "Expected one start, stop and stride per axis of an array of " +
-                    std::to_string(nd) + " dimensions; got " +
-                    std::to_string(start.size()) + ", " +
-                    std::to_string(stop.size()) + " and " +
-                    std::to_string(steps.size()) + ".");
+    invalid_argument(
+        fn, "Expected one start, stop and stride per axis of an array of " +
+                std::to_string(nd) + " dimensions; got " +
+                std::to_string(start.size()) + ", " +
+                std::to_string(stop.size()) + " and " +
+                std::to_string(steps.size()) + ".");
   }
   Shape shape(nd);
   Strides strides(nd);
@@ -190,7 +155,7 @@ array slice_impl(const array& a, const Shape& start, const Shape& stop,
   for (int i = 0; i < nd; ++i) {
     const int64_t n = a.shape()[i];
     const int64_t step = steps.empty() ? 1 : steps[i];
-    if (step == 0) invalid(fn, "Slice step cannot be zero.");
+    if (step == 0) invalid_argument(fn, "Slice step cannot be zero.");
     int64_t lo = start[i], hi = stop[i];
     if (lo < 0) lo += n;
     if (hi < 0) hi += n;
@@ -223,8 +188,9 @@ array expand_dims_impl(const array& a, std::vector<int> axes, const Stream& st,
   const int nd = a.ndim() + static_cast<int>(axes.size());
   std::vector<char> inserted(nd, 0);
   for (int& ax : axes) {
-    ax = norm_axis(ax, nd, fn);
-    if (inserted[ax]) invalid(fn, "Repeated axis " + std::to_string(ax) + ".");
+    ax = normalize_axis(ax, nd, fn);
+    if (inserted[ax])
+      invalid_argument(fn, "Repeated axis " + std::to_string(ax) + ".");
     inserted[ax] = 1;
   }
   if (axes.empty()) return a;
@@ -248,11 +214,13 @@ array squeeze_impl(const array& a, const std::vector<int>& axes,
                    const Stream& st, const char* fn) {
   std::vector<char> drop(a.ndim(), 0);
   for (int ax : axes) {
-    int d = norm_axis(ax, a.ndim(), fn);
-    if (drop[d]) invalid(fn, "Repeated axis " + std::to_string(ax) + ".");
+    int d = normalize_axis(ax, a.ndim(), fn);
+    if (drop[d])
+      invalid_argument(fn, "Repeated axis " + std::to_string(ax) + ".");
     if (a.shape()[d] != 1) {
-      invalid(fn, "Cannot squeeze axis " + std::to_string(ax) + " of size " +
-                      std::to_string(a.shape()[d]) + ".");
+      invalid_argument(fn, "Cannot squeeze axis " + std::to_string(ax) +
+                               " of size " + std::to_string(a.shape()[d]) +
+                               ".");
     }
     drop[d] = 1;
   }
@@ -272,13 +240,15 @@ array broadcast_impl(const array& a, const Shape& shape, const Stream& st,
                      const char* fn) {
   for (int d : shape) {
     if (d < 0) {
-      invalid(fn, "Negative dimension in shape " + shape_str(shape) + ".");
+      invalid_argument(fn,
+                       "Negative dimension in shape " + shape_str(shape) + ".");
     }
   }
   if (shape.size() < a.shape().size() ||
       broadcast_shapes(a.shape(), shape, fn) != shape) {
-    invalid(fn, "Cannot broadcast an array of shape " + shape_str(a.shape()) +
-                    " to shape " + shape_str(shape) + ".");
+    invalid_argument(fn, "Cannot broadcast an array of shape " +
+                             shape_str(a.shape()) + " to shape " +
+                             shape_str(shape) + ".");
   }
   if (shape == a.shape()) return a;
   Strides strides(shape.size(), 0);
@@ -302,7 +272,7 @@ std::vector<array> promote_all(const std::vector<array>& arrays,
 
 std::vector<array> split_at(const array& a, const Shape& indices, int axis,
                             const Stream& st, const char* fn) {
-  const int ax = norm_axis(axis, a.ndim(), fn);
+  const int ax = normalize_axis(axis, a.ndim(), fn);
   const int n = a.shape()[ax];
   Shape start(a.ndim(), 0), stop = a.shape();
   std::vector<array> out;
@@ -331,16 +301,17 @@ std::vector<array> split_at(const array& a, const Shape& indices, int axis,
 array transpose(const array& a, std::vector<int> axes, StreamOrDevice s) {
   const int nd = a.ndim();
   if (static_cast<int>(axes.size()) != nd) {
-    invalid("transpose", "Expected " + std::to_string(nd) +
-                             " axes for an array of " + std::to_string(nd) +
-                             " dimensions, got " + std::to_string(axes.size()) +
-                             ".");
+    invalid_argument("transpose", "Expected " + std::to_string(nd) +
+                                      " axes for an array of " +
+                                      std::to_string(nd) + " dimensions, got " +
+                                      std::to_string(axes.size()) + ".");
   }
   std::vector<char> seen(nd, 0);
   for (int& ax : axes) {
-    ax = norm_axis(ax, nd, "transpose");
+    ax = normalize_axis(ax, nd, "transpose");
     if (seen[ax])
-      invalid("transpose", "Repeated axis " + std::to_string(ax) + ".");
+      invalid_argument("transpose",
+                       "Repeated axis " + std::to_string(ax) + ".");
     seen[ax] = 1;
   }
   return permute(a, axes, to_stream(s));
@@ -353,8 +324,8 @@ array transpose(const array& a, StreamOrDevice s) {
 }
 
 array swapaxes(const array& a, int axis1, int axis2, StreamOrDevice s) {
-  int i = norm_axis(axis1, a.ndim(), "swapaxes");
-  int j = norm_axis(axis2, a.ndim(), "swapaxes");
+  int i = normalize_axis(axis1, a.ndim(), "swapaxes");
+  int j = normalize_axis(axis2, a.ndim(), "swapaxes");
   std::vector<int> perm(a.ndim());
   for (int k = 0; k < a.ndim(); ++k) perm[k] = k;
   std::swap(perm[i], perm[j]);
@@ -362,8 +333,8 @@ array swapaxes(const array& a, int axis1, int axis2, StreamOrDevice s) {
 }
 
 array moveaxis(const array& a, int source, int destination, StreamOrDevice s) {
-  int src = norm_axis(source, a.ndim(), "moveaxis");
-  int dst = norm_axis(destination, a.ndim(), "moveaxis");
+  int src = normalize_axis(source, a.ndim(), "moveaxis");
+  int dst = normalize_axis(destination, a.ndim(), "moveaxis");
   std::vector<int> perm;
   for (int k = 0; k < a.ndim(); ++k) {
     if (k != src) perm.push_back(k);
@@ -423,12 +394,12 @@ array reshape(const array& a, Shape shape, StreamOrDevice s) {
 
 array flatten(const array& a, int start_axis, int end_axis, StreamOrDevice s) {
   if (a.ndim() == 0) return reshape_impl(a, {1}, to_stream(s), "flatten");
-  int lo = norm_axis(start_axis, a.ndim(), "flatten");
-  int hi = norm_axis(end_axis, a.ndim(), "flatten");
+  int lo = normalize_axis(start_axis, a.ndim(), "flatten");
+  int hi = normalize_axis(end_axis, a.ndim(), "flatten");
   if (lo > hi) {
-    invalid("flatten", "start_axis " + std::to_string(start_axis) +
-                           " comes after end_axis " + std::to_string(end_axis) +
-                           ".");
+    invalid_argument("flatten", "start_axis " + std::to_string(start_axis) +
+                                    " comes after end_axis " +
+                                    std::to_string(end_axis) + ".");
   }
   Shape shape(a.shape().begin(), a.shape().begin() + lo);
   int64_t merged = 1;
@@ -453,16 +424,17 @@ array slice(const array& a, Shape start, Shape stop, StreamOrDevice s) {
 
 std::vector<array> split(const array& a, int num_splits, int axis,
                          StreamOrDevice s) {
-  const int ax = norm_axis(axis, a.ndim(), "split");
+  const int ax = normalize_axis(axis, a.ndim(), "split");
   if (num_splits <= 0) {
-    invalid("split", "The number of splits must be positive, got " +
-                         std::to_string(num_splits) + ".");
+    invalid_argument("split", "The number of splits must be positive, got " +
+                                  std::to_string(num_splits) + ".");
   }
   const int n = a.shape()[ax];
   if (n % num_splits != 0) {
-    invalid("split", "Axis " + std::to_string(axis) + " of size " +
-                         std::to_string(n) + " does not split evenly into " +
-                         std::to_string(num_splits) + " parts.");
+    invalid_argument("split", "Axis " + std::to_string(axis) + " of size " +
+                                  std::to_string(n) +
+                                  " does not split evenly into " +
+                                  std::to_string(num_splits) + " parts.");
   }
   Shape indices;
   for (int i = 1; i < num_splits; ++i) indices.push_back(i * (n / num_splits));
@@ -498,26 +470,26 @@ array contiguous(const array& a, StreamOrDevice s) {
 array concatenate(const std::vector<array>& arrays, int axis,
                   StreamOrDevice s) {
   const char* fn = "concatenate";
-  if (arrays.empty()) invalid(fn, "No arrays to concatenate.");
+  if (arrays.empty()) invalid_argument(fn, "No arrays to concatenate.");
   const int nd = arrays[0].ndim();
-  if (nd == 0) invalid(fn, "0-d arrays cannot be concatenated.");
-  const int ax = norm_axis(axis, nd, fn);
+  if (nd == 0) invalid_argument(fn, "0-d arrays cannot be concatenated.");
+  const int ax = normalize_axis(axis, nd, fn);
   Shape shape = arrays[0].shape();
   int64_t total = 0;
   for (size_t i = 0; i < arrays.size(); ++i) {
     const Shape& sh = arrays[i].shape();
     if (static_cast<int>(sh.size()) != nd) {
-      invalid(fn, "Array 0 has " + std::to_string(nd) +
-                      " dimensions but array " + std::to_string(i) + " has " +
-                      std::to_string(sh.size()) + ".");
+      invalid_argument(fn, "Array 0 has " + std::to_string(nd) +
+                               " dimensions but array " + std::to_string(i) +
+                               " has " + std::to_string(sh.size()) + ".");
     }
     for (int d = 0; d < nd; ++d) {
       if (d != ax && sh[d] != shape[d]) {
-        invalid(fn, "Every axis but the concatenation axis must match: axis " +
-                        std::to_string(d) + " of array 0 has size " +
-                        std::to_string(shape[d]) + " and of array " +
-                        std::to_string(i) + " size " + std::to_string(sh[d]) +
-                        ".");
+        invalid_argument(
+            fn, "Every axis but the concatenation axis must match: axis " +
+                    std::to_string(d) + " of array 0 has size " +
+                    std::to_string(shape[d]) + " and of array " +
+                    std::to_string(i) + " size " + std::to_string(sh[d]) + ".");
       }
     }
     total += sh[ax];
@@ -542,16 +514,17 @@ array concatenate(const std::vector<array>& arrays, StreamOrDevice s) {
 
 array stack(const std::vector<array>& arrays, int axis, StreamOrDevice s) {
   const char* fn = "stack";
-  if (arrays.empty()) invalid(fn, "No arrays to stack.");
+  if (arrays.empty()) invalid_argument(fn, "No arrays to stack.");
   const Shape& sh = arrays[0].shape();
   for (size_t i = 1; i < arrays.size(); ++i) {
     if (arrays[i].shape() != sh) {
-      invalid(fn, "All arrays must have the same shape: array 0 has shape " +
-                      shape_str(sh) + " and array " + std::to_string(i) +
-                      " shape " + shape_str(arrays[i].shape()) + ".");
+      invalid_argument(
+          fn, "All arrays must have the same shape: array 0 has shape " +
+                  shape_str(sh) + " and array " + std::to_string(i) +
+                  " shape " + shape_str(arrays[i].shape()) + ".");
     }
   }
-  const int ax = norm_axis(axis, arrays[0].ndim() + 1, fn);
+  const int ax = normalize_axis(axis, arrays[0].ndim() + 1, fn);
   Shape shape = sh;
   shape.insert(shape.begin() + ax,
                checked_dim(static_cast<int64_t>(arrays.size()), fn));
@@ -571,31 +544,34 @@ array pad(const array& a, const std::vector<int>& axes,
           const array& pad_value, const std::string& mode, StreamOrDevice s) {
   const char* fn = "pad";
   if (mode != "constant") {
-    invalid(fn, "Invalid mode '" + mode + "': only 'constant' is supported.");
+    invalid_argument(
+        fn, "Invalid mode '" + mode + "': only 'constant' is supported.");
   }
   if (axes.size() != low_pad_size.size() ||
       axes.size() != high_pad_size.size()) {
-    invalid(fn, "Expected as many low and high widths as axes, got " +
-                    std::to_string(axes.size()) + " axes, " +
-                    std::to_string(low_pad_size.size()) + " low and " +
-                    std::to_string(high_pad_size.size()) + " high widths.");
+    invalid_argument(fn, "Expected as many low and high widths as axes, got " +
+                             std::to_string(axes.size()) + " axes, " +
+                             std::to_string(low_pad_size.size()) + " low and " +
+                             std::to_string(high_pad_size.size()) +
+                             " high widths.");
   }
   if (pad_value.size() != 1) {
-    invalid(fn, "The pad value must be a scalar, got shape " +
-                    shape_str(pad_value.shape()) + ".");
+    invalid_argument(fn, "The pad value must be a scalar, got shape " +
+                             shape_str(pad_value.shape()) + ".");
   }
   Shape low(a.ndim(), 0);
   Shape shape = a.shape();
   std::vector<char> seen(a.ndim(), 0);
   for (size_t i = 0; i < axes.size(); ++i) {
-    int ax = norm_axis(axes[i], a.ndim(), fn);
-    if (seen[ax]) invalid(fn, "Repeated axis " + std::to_string(ax) + ".");
+    int ax = normalize_axis(axes[i], a.ndim(), fn);
+    if (seen[ax])
+      invalid_argument(fn, "Repeated axis " + std::to_string(ax) + ".");
     seen[ax] = 1;
     if (low_pad_size[i] < 0 || high_pad_size[i] < 0) {
-      invalid(fn, "Pad widths must be non-negative, got (" +
-                      std::to_string(low_pad_size[i]) + ", " +
-                      std::to_string(high_pad_size[i]) + ") for axis " +
-                      std::to_string(axes[i]) + ".");
+      invalid_argument(fn, "Pad widths must be non-negative, got (" +
+                               std::to_string(low_pad_size[i]) + ", " +
+                               std::to_string(high_pad_size[i]) +
+                               ") for axis " + std::to_string(axes[i]) + ".");
     }
     low[ax] = low_pad_size[i];
     shape[ax] = checked_dim(
@@ -610,11 +586,11 @@ array pad(const array& a, const std::vector<int>& axes,
 array pad(const array& a, const std::vector<std::pair<int, int>>& pad_width,
           const array& pad_value, const std::string& mode, StreamOrDevice s) {
   if (pad_width.size() != 1 && static_cast<int>(pad_width.size()) != a.ndim()) {
-    invalid("pad",
-            "Expected one (before, after) pair, or one per axis of an "
-            "array of " +
-                std::to_string(a.ndim()) + " dimensions, got " +
-                std::to_string(pad_width.size()) + ".");
+    invalid_argument("pad",
+                     "Expected one (before, after) pair, or one per axis of an "
+                     "array of " +
+                         std::to_string(a.ndim()) + " dimensions, got " +
+                         std::to_string(pad_width.size()) + ".");
   }
   std::vector<int> axes(a.ndim());
   Shape lo(a.ndim()), hi(a.ndim());
@@ -643,8 +619,8 @@ array tile(const array& a, std::vector<int> reps, StreamOrDevice s) {
   const char* fn = "tile";
   for (int r : reps) {
     if (r < 0) {
-      invalid(fn, "Repetitions must be non-negative, got " + std::to_string(r) +
-                      ".");
+      invalid_argument(fn, "Repetitions must be non-negative, got " +
+                               std::to_string(r) + ".");
     }
   }
   const int nd = std::max<int>(a.ndim(), static_cast<int>(reps.size()));
@@ -665,10 +641,10 @@ array tile(const array& a, std::vector<int> reps, StreamOrDevice s) {
 array repeat(const array& a, int repeats, int axis, StreamOrDevice s) {
   const char* fn = "repeat";
   if (repeats < 0) {
-    invalid(fn, "Repeats must be non-negative, got " + std::to_string(repeats) +
-                    ".");
+    invalid_argument(fn, "Repeats must be non-negative, got " +
+                             std::to_string(repeats) + ".");
   }
-  const int ax = norm_axis(axis, a.ndim(), fn);
+  const int ax = normalize_axis(axis, a.ndim(), fn);
   Shape shape = a.shape();
   shape[ax] = checked_dim(int64_t{shape[ax]} * repeats, fn);
   return array(std::move(shape), a.dtype(),

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "runnel/ops/indexing.h"
 #include "runnel/primitives/primitive.h"
+#include "runnel/scatter_op.h"
 
 namespace runnel {
 

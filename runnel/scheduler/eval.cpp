@@ -8,11 +8,11 @@
 #include <thread>
 #include <unordered_map>
 
+#include "runnel/core/hooks.h"
 #include "runnel/memory/handoff.h"
 #include "runnel/scheduler/graph.h"
 #include "runnel/scheduler/pool.h"
 #include "runnel/scheduler/stream_state.h"
-#include "runnel/testing.h"
 #include "runnel/transforms.h"
 
 namespace runnel {
@@ -93,7 +93,7 @@ class SegmentWork final : public Work {
       names_.push_back(name);
     }
     try {
-      if (testing::detail_fault_op(name)) {
+      if (hooks::fault_op(name)) {
         throw std::runtime_error(std::string("[") + name +
                                  "] injected failure (RUNNEL_FAULT)");
       }
@@ -117,7 +117,7 @@ class SegmentWork final : public Work {
       err = ErrorRecord::current(where.str());
     }
     if (name != counted_name_) {
-      counter_ = testing::detail_execution_counter(name);
+      counter_ = hooks::execution_counter(name);
       counted_name_ = name;
     }
     counter_->fetch_add(1, std::memory_order_relaxed);
@@ -176,7 +176,7 @@ class Evaluator {
       if (take_deferred_wake()) Pool::get().wake_one();
       walk();
       if (!order_.empty()) {
-        if (int64_t us = testing::detail_claim_delay()) {
+        if (int64_t us = hooks::claim_delay()) {
           thread_local std::minstd_rand rng(std::random_device{}());
           std::this_thread::sleep_for(
               std::chrono::microseconds(rng() % (us + 1)));
@@ -360,7 +360,7 @@ class Evaluator {
   }
 
   void cut() {
-    const int cap = testing::max_batch();
+    const int cap = hooks::max_batch();
     mark_read_across();
     seg_of_.assign(order_.size(), -1);
     for (size_t i = 0; i < order_.size(); ++i) {

@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "runnel/array.h"
-#include "runnel/memory/buffer.h"
+#include "runnel/core/timeline.h"
+#include "runnel/memory/allocator.h"
 #include "runnel/primitives/primitive.h"
 #include "runnel/scheduler/errors.h"
-#include "runnel/core/timeline.h"
 
 namespace runnel::detail {
 
@@ -85,8 +85,5 @@ struct ArrayNode {
 // The node's data as host memory: its own buffer, or a copy from its device
 // (made once; the node must be done).
 std::shared_ptr<Buffer> host_data(const ArrayNode& n);
-
-Strides contiguous_strides(const Shape& shape);
-size_t shape_size(const Shape& shape);
 
 }  // namespace runnel::detail

@@ -9,6 +9,8 @@
 #include <thread>
 #include <utility>
 
+#include "runnel/memory/allocator.h"
+
 namespace runnel::detail {
 namespace {
 
@@ -80,6 +82,17 @@ bool on_worker_thread() { return tls_worker; }
 void defer_wakes(bool on) { tls_defer_wakes = on; }
 bool take_deferred_wake() { return std::exchange(tls_deferred_wake, false); }
 
+namespace {
+// The allocator's park policy: a strand on a worker waits for a free, rather
+// than failing, while other work is queued or running (ready first, then
+// running: a strand moves from one to the other).
+bool can_wait_for_free() {
+  if (!on_worker_thread()) return false;
+  Pool& pool = Pool::get();
+  return pool.has_ready() || pool.running() > 1;
+}
+}  // namespace
+
 Pool& Pool::get() {
   Pool* p = g_pool.load(std::memory_order_acquire);
   if (p) return *p;
@@ -87,7 +100,10 @@ Pool& Pool::get() {
   p = g_pool.load();
   if (!p) {
     static std::once_flag once;
-    std::call_once(once, [] { pthread_atfork(nullptr, nullptr, fork_child); });
+    std::call_once(once, [] {
+      pthread_atfork(nullptr, nullptr, fork_child);
+      set_park_policy(can_wait_for_free);
+    });
     p = new Pool(configured_threads());  // never destroyed
     g_pool.store(p, std::memory_order_release);
   }

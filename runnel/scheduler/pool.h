@@ -136,8 +136,4 @@ bool take_deferred_wake();
 // thread helping (CpuStream::help).
 bool on_worker_thread();
 
-// Where work short of memory waits for frees (memory/allocator.cpp): wakes
-// it to retry.
-void wake_memory_waiters();
-
 }  // namespace runnel::detail

@@ -93,11 +93,4 @@ void synchronize_state(StreamState& s) {
   if (!s.errors.empty()) raise_errors(s.errors.take());
 }
 
-void check_available(const Device& d, const char* fn) {
-  if (!is_available(d)) {
-    throw std::invalid_argument("[" + std::string(fn) + "] " + to_string(d) +
-                                " is not available.");
-  }
-}
-
 }  // namespace runnel::detail

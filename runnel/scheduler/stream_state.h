@@ -7,10 +7,10 @@
 #include <mutex>
 #include <vector>
 
-#include "runnel/device.h"
-#include "runnel/memory/small_vector.h"
-#include "runnel/scheduler/errors.h"
+#include "runnel/core/small_vector.h"
 #include "runnel/core/timeline.h"
+#include "runnel/device.h"
+#include "runnel/scheduler/errors.h"
 
 namespace runnel::detail {
 
@@ -82,8 +82,5 @@ std::shared_ptr<StreamState> make_stream(const Device& d, int priority,
 
 // Waits for everything submitted to `s` so far, then raises its slot.
 void synchronize_state(StreamState& s);
-
-// Raises std::invalid_argument naming `d` (from `fn`) when unavailable.
-void check_available(const Device& d, const char* fn);
 
 }  // namespace runnel::detail

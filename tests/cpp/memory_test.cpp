@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "runnel/errors.h"
-#include "runnel/memory/buffer.h"
+#include "runnel/memory/allocator.h"
 #include "runnel/runnel.h"
 #include "runnel/scheduler/errors.h"
 #include "runnel/scheduler/pool.h"

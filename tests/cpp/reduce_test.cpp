@@ -1232,8 +1232,8 @@ TEST(ReduceOps, ScalarInputs) {
 TEST(ReduceOps, BadAxesRaiseNamingTheOp) {
   StreamContext ctx{Device(cpu)};
   array a = ones({2, 3}, float32);
-  expect_invalid([&] { sum(a, 2); }, "[sum] Axis 2 is out of bounds");
-  expect_invalid([&] { sum(a, -3); }, "[sum] Axis -3 is out of bounds");
+  expect_invalid([&] { sum(a, 2); }, "[sum] axis 2 is out of bounds");
+  expect_invalid([&] { sum(a, -3); }, "[sum] axis -3 is out of bounds");
   expect_invalid([&] { sum(a, {0, 0}); }, "[sum] Axis 0 is repeated");
   expect_invalid([&] { sum(a, {1, -1}); }, "[sum] Axis -1 is repeated");
   expect_invalid([&] { prod(a, {0, 5}); }, "[prod]");

@@ -1,7 +1,7 @@
 // The small-block lists behind array nodes: blocks made on one thread and
 // freed on another, by many threads at once, keep their contents and are
 // never handed out twice.
-#include "runnel/memory/small_alloc.h"
+#include "runnel/core/small_alloc.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // step by step against std::vector, with elements that count their own
 // constructions and destructions (no leak, no double destruction), inline
 // and spilled to the small-block lists, moved and copied.
-#include "runnel/memory/small_vector.h"
+#include "runnel/core/small_vector.h"
 
 #include <gtest/gtest.h>
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "runnel/array.h"
-#include "runnel/memory/buffer.h"
+#include "runnel/memory/allocator.h"
 #include "runnel/scheduler/graph.h"
 #include "runnel/scheduler/pool.h"
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "runnel/array.h"
-#include "runnel/memory/buffer.h"
+#include "runnel/memory/allocator.h"
 #include "runnel/scheduler/stream_state.h"
 
 namespace runnel::cuda {

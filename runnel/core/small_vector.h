@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "runnel/memory/small_alloc.h"
+#include "runnel/core/small_alloc.h"
 
 namespace runnel::detail {
 

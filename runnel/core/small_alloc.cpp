@@ -1,4 +1,4 @@
-#include "runnel/memory/small_alloc.h"
+#include "runnel/core/small_alloc.h"
 
 #include <pthread.h>
 
