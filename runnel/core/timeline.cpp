@@ -8,7 +8,6 @@
 #include <string>
 #include <thread>
 
-
 namespace runnel::detail {
 namespace {
 bool later(const auto& a, const auto& b) { return a.value > b.value; }
