@@ -30,7 +30,7 @@ from .io import (  # noqa: F401
 from . import cuda, metal  # noqa: F401
 
 # Foreign buffers (from_dlpack) are released under the GIL: the ones queued
-# go now, and later ones only on the finalizing thread (DESIGN.md §2).
+# go now, and later ones only on the finalizing thread.
 _atexit.register(_core._release_foreign_at_exit)
 
 # `import runnel._testing` works like the other submodules.

@@ -1,7 +1,7 @@
 // DLPack: array.__dlpack__ / __dlpack_device__ (read-only exports) and
 // runnel.from_dlpack (zero-copy imports of host and CUDA device memory), and
-// the queue that releases foreign (Python-owned) memory under the GIL only
-// (DESIGN.md §2).
+// the queue that releases foreign (Python-owned) memory under the GIL only:
+// never on a pool or watcher thread, and not at all at interpreter exit.
 #include <nanobind/stl/string.h>
 
 #include <cstdint>

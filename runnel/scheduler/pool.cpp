@@ -32,8 +32,9 @@ thread_local bool tls_completing = false;
 thread_local bool tls_defer_wakes = false;
 thread_local bool tls_deferred_wake = false;
 
-// How long a worker looks for work before it parks (DESIGN.md §2: about
-// 2 us, and not at all when the awake workers fill the cores).
+// How long a worker looks for work before it parks: about 2 us, and not at
+// all when the awake workers fill the cores (spinning would take a core from
+// a runnable thread).
 constexpr int64_t kSpinNs = 2000;
 
 inline void cpu_relax() {

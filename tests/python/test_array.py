@@ -88,7 +88,7 @@ def _address(a):
 
 
 def test_donation_never_takes_a_buffer_exported_to_numpy(rng):
-    # DESIGN.md, Memory: an elementwise op may write into its input's buffer
+    # An elementwise op may write into its input's buffer (donation)
     # only when no other array, view or export refers to it.
     x = rng.standard_normal(4096).astype(np.float32)
     with rn.stream(rn.cpu):

@@ -323,7 +323,7 @@ def test_import_views(view, rng):
 def test_import_shares_memory_with_the_producer(rng):
     x = rng.standard_normal(5).astype(np.float32)
     b = rn.from_dlpack(x)
-    # DESIGN.md's rule forbids writing before b is evaluated; written here
+    # from_dlpack's rule forbids writing before b is evaluated; written here
     # only to show that no copy was made.
     x[0] = 42.0
     assert np.asarray(b)[0] == 42.0

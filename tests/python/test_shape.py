@@ -344,8 +344,9 @@ def test_view_keeps_the_memory_it_shares_alive():
 
 
 def test_view_with_offset_consumed_on_another_stream():
-    """TESTING.md class 13: a view with an offset made from gated work on
-    one stream, consumed on another with every other handle dropped."""
+    """A view with an offset made from gated work on one stream, consumed
+    on another with every other handle dropped: the view keeps its source's
+    buffer and the wait for its producer."""
     sa, sb, sc = (rn.new_stream(rn.cpu) for _ in range(3))
     gate = rn._testing.block(sa)
     try:
