@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <ostream>
 #include <sstream>
 #include <stdexcept>
@@ -185,11 +186,26 @@ void synchronize(const Stream& s) { detail::synchronize_state(s.state()); }
 void synchronize(const Device& d) {
   detail::check_available(d, "synchronize");
   std::vector<detail::ErrorPtr> errors;
+  std::exception_ptr wait_failed;  // raised after the slots are gathered
   for (auto& s : detail::streams_of(d)) {
-    s->timeline().help(s->last_value());
-    s->timeline().wait(s->last_value());
+    try {
+      s->timeline().help(s->last_value());
+      s->timeline().wait(s->last_value());
+    } catch (...) {
+      if (!wait_failed) wait_failed = std::current_exception();
+    }
     if (!s->errors.empty()) {
       for (auto& e : s->errors.take()) errors.push_back(std::move(e));
+    }
+  }
+  // The errors taken from the slots are raised with a failed wait's, not
+  // lost to it.
+  if (wait_failed) {
+    if (errors.empty()) std::rethrow_exception(wait_failed);
+    try {
+      std::rethrow_exception(wait_failed);
+    } catch (...) {
+      errors.push_back(detail::ErrorRecord::current("waiting"));
     }
   }
   detail::raise_errors(errors);

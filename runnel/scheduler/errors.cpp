@@ -10,8 +10,11 @@ ErrorPtr ErrorRecord::current(const std::string& where) {
     std::string msg = what;
     if (!where.empty()) msg += " (" + where + ")";
     static std::atomic<uint64_t> next_seq{1};
-    return std::make_shared<const ErrorRecord>(ErrorRecord{
-        k, std::move(msg), next_seq.fetch_add(1, std::memory_order_relaxed)});
+    auto r = std::make_shared<ErrorRecord>();
+    r->kind = k;
+    r->message = std::move(msg);
+    r->seq = next_seq.fetch_add(1, std::memory_order_relaxed);
+    return ErrorPtr(std::move(r));
   };
   try {
     throw;
@@ -45,6 +48,11 @@ void ErrorRecord::raise(const std::string& notes) const {
   throw std::runtime_error(msg);
 }
 
+void ErrorRecord::raise_reported() const {
+  reported.store(true, std::memory_order_release);
+  raise();
+}
+
 void ErrorSlot::add(ErrorPtr e) {
   std::lock_guard lock(mu_);
   // An error that propagates down a chain reaches the slot once per op.
@@ -54,9 +62,16 @@ void ErrorSlot::add(ErrorPtr e) {
 }
 
 std::vector<ErrorPtr> ErrorSlot::take() {
-  std::lock_guard lock(mu_);
-  pending_.store(false, std::memory_order_relaxed);
-  return std::exchange(errors_, {});
+  std::vector<ErrorPtr> out;
+  {
+    std::lock_guard lock(mu_);
+    pending_.store(false, std::memory_order_relaxed);
+    out = std::exchange(errors_, {});
+  }
+  std::erase_if(out, [](const ErrorPtr& e) {
+    return e->reported.load(std::memory_order_acquire);
+  });
+  return out;
 }
 
 void raise_errors(const std::vector<ErrorPtr>& errors) {

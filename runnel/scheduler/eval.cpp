@@ -501,7 +501,7 @@ class Evaluator {
     }
     if (owe_wake) Pool::get().wake_one();
     for (const array& a : outputs_) {
-      if (a.node().error) a.node().error->raise();
+      if (a.node().error) a.node().error->raise_reported();
     }
   }
 

@@ -56,12 +56,18 @@ std::shared_ptr<StreamState> find_stream(int index) {
 
 std::vector<std::shared_ptr<StreamState>> streams_of(const Device& d) {
   Registry& r = registry();
-  std::vector<std::shared_ptr<StreamState>> out;
-  std::lock_guard lock(r.mu);
-  for (auto& [i, w] : r.streams) {
-    if (auto s = w.lock(); s && s->device == d) out.push_back(std::move(s));
+  std::vector<std::shared_ptr<StreamState>> live;
+  {
+    std::lock_guard lock(r.mu);
+    live.reserve(r.streams.size());
+    for (auto& [i, w] : r.streams) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
   }
-  return out;
+  // Filtered outside the lock: a handle taken here may be a stream's last
+  // (its owner let go meanwhile), and its destructor takes the lock.
+  std::erase_if(live, [&](const auto& s) { return s->device != d; });
+  return live;
 }
 
 std::shared_ptr<StreamState> make_stream(const Device& d, int priority,

@@ -746,8 +746,8 @@ TEST(IndexingErrors, OutOfRangeIndicesFailWhenRunAndNeverCrash) {
       EXPECT_THROW(out.eval(), std::out_of_range);
       expect_throw_with([&] { out.eval(); }, c.what);
       expect_throw_with([&] { next.eval(); }, c.what);
-      expect_throw_with([&] { synchronize(st); }, c.what);
-      synchronize(st);  // cleared: the stream is usable again
+      // Reported through its arrays: the stream's slot does not raise it.
+      EXPECT_NO_THROW(synchronize(st));
     }
     // Rows of a matrix (one slice per index), a scatter, a numpy key, a
     // flat take through a view that does not flatten.
@@ -776,7 +776,8 @@ TEST(IndexingErrors, OutOfRangeIndicesFailWhenRunAndNeverCrash) {
           take(zeros({2, 2}), array({4}, Shape{1}), st).eval();
         },
         "[take] index 4 is out of bounds for size 4");
-    expect_throw_with([&] { synchronize(st); }, "out of bounds");
+    // Each was reported through its array: the slot raises none again.
+    EXPECT_NO_THROW(synchronize(st));
     // Good indices still work on that stream.
     EXPECT_EQ(take(a, array({-1}, Shape{1}), 0, st).item<int32_t>(), 4);
   });

@@ -1,0 +1,101 @@
+// Stream promises under faults and races, one test per defect a review of
+// the runtime found: each failed before its fix.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runnel/runnel.h"
+#include "runnel/scheduler/stream_state.h"
+#include "runnel/testing.h"
+#include "tests/cpp/watchdog.h"
+
+using namespace runnel;
+using runnel::test::random_floats;
+using runnel::test::with_watchdog;
+
+namespace {
+
+// Clears any fault left armed by a test that failed before it fired.
+struct Fault {
+  explicit Fault(const std::string& spec) { runnel::testing::set_fault(spec); }
+  ~Fault() { runnel::testing::set_fault(""); }
+};
+
+array from(const std::vector<float>& v) {
+  return array(v, Shape{static_cast<int>(v.size())});
+}
+
+}  // namespace
+
+// A failure that reached the user through its array (eval, item) is not
+// raised again by a later synchronize of its stream or device: it was
+// raised twice before (once by eval, again by the next synchronize).
+TEST(ReliabilityErrors, FailureRaisedThroughItsArrayIsNotRaisedAgainBySync) {
+  with_watchdog([] {
+    Stream a = new_stream(cpu);
+    array x = from(random_floats(64));
+    array m = multiply(x, x, a);
+    {
+      Fault fault("op:multiply:1");
+      EXPECT_THROW(eval({m}), std::runtime_error);
+    }
+    EXPECT_NO_THROW(synchronize(a));
+    EXPECT_NO_THROW(synchronize(Device(cpu)));
+    // The array keeps raising it: its value does not exist.
+    EXPECT_THROW(eval({m}), std::runtime_error);
+    EXPECT_THROW(sum(m, a).item<float>(), std::runtime_error);
+    EXPECT_THROW(eval({add(m, x, a)}), std::runtime_error);
+    EXPECT_NO_THROW(synchronize(a));
+  });
+}
+
+// A failure nobody waited for through an array is raised by the stream's
+// synchronize exactly once, and a device-wide synchronize after it finds
+// nothing left.
+TEST(ReliabilityErrors, UnwaitedFailureIsRaisedOnceAcrossStreamAndDeviceSync) {
+  with_watchdog([] {
+    Stream a = new_stream(cpu);
+    array x = from(random_floats(64));
+    array m = multiply(x, x, a);
+    {
+      Fault fault("op:multiply:1");
+      async_eval({m});
+      EXPECT_THROW(synchronize(a), std::runtime_error);
+    }
+    EXPECT_NO_THROW(synchronize(a));
+    EXPECT_NO_THROW(synchronize(Device(cpu)));
+  });
+}
+
+// The registry must not drop a stream's last handle under its own lock: a
+// stream dropped by its owner while streams_of held a handle to it used to
+// run the state's destructor (which takes the registry lock) inside
+// streams_of, and the thread deadlocked on itself.
+TEST(ReliabilityRegistry, ListingStreamsWhileOthersAreDroppedDoesNotDeadlock) {
+  with_watchdog(
+      [] {
+        std::atomic<bool> stop{false};
+        std::thread dropper([&] {
+          const long rounds = runnel::test::scaled(2000);
+          std::vector<Stream> batch;
+          for (long r = 0; r < rounds; ++r) {
+            for (int i = 0; i < 256; ++i) batch.push_back(new_stream(cpu));
+            batch.clear();  // each stream's last handle, while listed
+          }
+          stop = true;
+        });
+        // Another device's streams: every CPU stream seen is dropped here.
+        int64_t listed = 0;
+        while (!stop.load()) {
+          listed +=
+              static_cast<int64_t>(detail::streams_of(Device(gpu, 0)).size());
+        }
+        dropper.join();
+        EXPECT_EQ(listed, 0);
+      },
+      30.0, "streams_of racing with dropped streams");
+}
