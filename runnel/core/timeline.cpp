@@ -22,14 +22,28 @@ void note_fork() { g_fork_generation.fetch_add(1); }
 // The first timeline registers the fork hook: the pool may never have
 // started before a fork (a strand parked at submission takes no worker).
 Timeline::Timeline()
-    : generation_([] {
+    : submitted_generation_([] {
         static const int hooked = pthread_atfork(nullptr, nullptr, note_fork);
         (void)hooked;
         return fork_generation();
       }()) {}
 
+void Timeline::note_submitted(uint64_t v) {
+  const uint64_t g = fork_generation();
+  if (submitted_generation_.load(std::memory_order_relaxed) != g) {
+    submitted_before_fork_.store(submitted_.load(std::memory_order_relaxed),
+                                 std::memory_order_relaxed);
+    submitted_generation_.store(g, std::memory_order_release);
+  }
+  submitted_.store(v, std::memory_order_release);
+}
+
 bool Timeline::lost_to_fork(uint64_t v) const {
-  return generation_ != fork_generation() && !reached(v);
+  const uint64_t g = submitted_generation_.load(std::memory_order_acquire);
+  const uint64_t before = g == fork_generation()
+                              ? submitted_before_fork_.load()
+                              : submitted_.load(std::memory_order_acquire);
+  return !reached(std::min(v, before));
 }
 
 void Timeline::check_not_lost_to_fork(uint64_t v, const char* what) const {

@@ -71,9 +71,14 @@ class Timeline {
   // Whether callbacks wait for values not reached yet.
   bool has_waiters() const { return has_waiters_.load(); }
 
-  // Whether this timeline's pending work was lost to a fork: it was made
-  // before the process forked (this is the child) and `v` is not reached.
-  // Nothing would ever advance it: waits on it raise instead of hanging.
+  // The owner of the timeline (a stream) assigns value `v` to new work:
+  // called in value order, under the owner's submission lock.
+  void note_submitted(uint64_t v);
+  // Whether the work that reaching `v` takes was lost to a fork: this is a
+  // forked child and a value up to `v` was submitted before the fork and is
+  // not reached. Nothing would ever advance it: waits on it raise instead of
+  // hanging. Work submitted in the child is never lost (a stream idle at the
+  // fork goes on in the child).
   bool lost_to_fork(uint64_t v) const;
   // Raises "[fork] ..." when lost_to_fork(v), naming `what`.
   void check_not_lost_to_fork(uint64_t v, const char* what) const;
@@ -94,7 +99,11 @@ class Timeline {
     uint64_t value;
     Callback cb;
   };
-  const uint64_t generation_;  // fork_generation() when made
+  // Submissions, by note_submitted: the last value, the fork generation it
+  // was submitted in, and the last value submitted in an earlier generation.
+  std::atomic<uint64_t> submitted_{0};
+  std::atomic<uint64_t> submitted_generation_;
+  std::atomic<uint64_t> submitted_before_fork_{0};
   std::atomic<uint64_t> completed_{0};
   std::atomic<bool> has_waiters_{false};
   mutable std::atomic<int> sleepers_{0};

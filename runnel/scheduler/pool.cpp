@@ -332,6 +332,7 @@ uint64_t CpuStream::submit(std::unique_ptr<Work> w) {
     v = last_value_.load(std::memory_order_relaxed) + 1;
     w->value = v;
     last_value_.store(v, std::memory_order_release);
+    timeline_->note_submitted(v);
     queue_.push_back(std::move(w));
     if (state_ == State::idle) {
       // Ours to start. While we look at what its next work waits for, it
