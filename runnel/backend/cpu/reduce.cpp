@@ -958,7 +958,7 @@ void SumAll::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
 const char* Reduce::name() const {
   switch (op_) {
     case Op::sum:
-      return "sum_axes";
+      return "sum";
     case Op::prod:
       return "prod";
     case Op::max:

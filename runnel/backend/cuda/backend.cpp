@@ -1,11 +1,11 @@
 // The CUDA backend's entry point: what librunnel asks of a GPU backend.
+#include <array>
 #include <cstdio>
-#include <mutex>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
 
 #include "runnel/backend/cuda/cuda.h"
+#include "runnel/backend/cuda/kernel_table.h"
 #include "runnel/backend/gpu.h"
 #include "runnel/memory/buffer.h"
 #include "runnel/primitives/primitive.h"
@@ -13,8 +13,10 @@
 namespace runnel::cuda {
 namespace {
 
-std::unordered_map<std::string, Kernel>& kernels() {
-  static auto* k = new std::unordered_map<std::string, Kernel>();
+// The kernel bound to each primitive id; filled when the backend is made,
+// read only after.
+std::array<BoundKernel, kPrimitiveCount>& kernels() {
+  static auto* k = new std::array<BoundKernel, kPrimitiveCount>();
   return *k;
 }
 
@@ -32,11 +34,11 @@ std::string uuid_string(const cudaUUID_t& u) {
 class CudaBackend final : public detail::gpu::Backend {
  public:
   CudaBackend() {
-    register_creation_kernels();
-    register_elementwise_kernels();
-    register_reduce_kernels();
-    register_testing_kernels();
-    register_copy_kernels();
+    bind_creation_kernels();
+    bind_elementwise_kernels();
+    bind_reduce_kernels();
+    bind_testing_kernels();
+    bind_copy_kernels();
   }
 
   int device_count() override {
@@ -98,15 +100,19 @@ class CudaBackend final : public detail::gpu::Backend {
     return s;
   }
 
-  void eval(Primitive& p, const std::vector<array>& in,
+  void eval(PrimitiveId id, Primitive& p, const std::vector<array>& in,
             std::vector<array>& out) override {
-    auto it = kernels().find(p.name());
-    if (it == kernels().end()) {
+    if (!has_kernel(id)) {
       throw std::invalid_argument(std::string("[") + p.name() +
                                   "] has no GPU kernel yet.");
     }
-    it->second(p, in, out);
+    const BoundKernel& k = kernels()[id];
+    k.call(k.kernel, p, in, out);
   }
+  bool has_kernel(PrimitiveId id) override {
+    return id < kPrimitiveCount && kernels()[id].kernel != nullptr;
+  }
+  std::string stand_in_reason() override { return {}; }
 
   size_t active_memory(int i) override { return device(i).active(); }
   size_t peak_memory(int i) override { return device(i).peak(); }
@@ -169,7 +175,12 @@ class CudaBackend final : public detail::gpu::Backend {
 
 }  // namespace
 
-void register_kernel(const char* name, Kernel k) { kernels()[name] = k; }
+void set_kernel(PrimitiveId id, BoundKernel k) {
+  if (id >= kPrimitiveCount || kernels()[id].kernel) {
+    throw std::logic_error("[gpu] two kernels bound to one primitive");
+  }
+  kernels()[id] = k;
+}
 
 namespace {
 std::vector<const void*>& modules() {

@@ -325,21 +325,4 @@ T* out(array& a) {
 // Checks the last launch; in RUNNEL_LAUNCH_BLOCKING=1 mode also waits for it.
 void after_launch(const char* op);
 
-// Kernel families register themselves by primitive name.
-using Kernel = void (*)(Primitive& p, const std::vector<array>& inputs,
-                        std::vector<array>& outputs);
-void register_kernel(const char* name, Kernel k);
-// Each kernel file also names one of its kernels, so that a device loads
-// every kernel of that file when it starts: CUDA's lazy loading would load a
-// kernel at its first launch, and that load waits until the whole device is
-// idle (a launch behind a long kernel on another stream would block the
-// host).
-void register_module(const void* any_kernel);
-const std::vector<const void*>& registered_modules();
-void register_creation_kernels();
-void register_elementwise_kernels();
-void register_reduce_kernels();
-void register_testing_kernels();
-void register_copy_kernels();
-
 }  // namespace runnel::cuda

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "runnel/backend/cuda/cuda.h"
+#include "runnel/backend/cuda/kernel_table.h"
 #include "runnel/scheduler/errors.h"
 
 namespace runnel::cuda {

@@ -11,6 +11,7 @@
 #include "runnel/array.h"
 #include "runnel/backend/common/ops.h"
 #include "runnel/backend/cuda/cuda.h"
+#include "runnel/backend/cuda/kernel_table.h"
 
 namespace runnel::cuda {
 

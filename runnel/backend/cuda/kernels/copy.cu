@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "runnel/backend/cuda/kernels/common.cuh"
+#include "runnel/primitives/shape.h"
 
 namespace runnel::cuda {
 namespace {
@@ -39,7 +40,7 @@ void launch_gather(const void* src, void* dst, size_t size, int64_t n,
 }
 
 // The copy primitive (copy, contiguous, reshapes that cannot be views).
-void copy_kernel(Primitive&, const std::vector<array>& in,
+void copy_kernel(Copy&, const std::vector<array>& in,
                  std::vector<array>& outs) {
   array& o = outs[0];
   bool contiguous = false;
@@ -62,9 +63,9 @@ void copy_kernel(Primitive&, const std::vector<array>& in,
 
 }  // namespace
 
-void register_copy_kernels() {
+void bind_copy_kernels() {
   register_module(reinterpret_cast<const void*>(&module_anchor));
-  register_kernel("copy", copy_kernel);
+  bind_kernel<Copy>(copy_kernel);
 }
 
 const void* contiguous_input(const array& a) {

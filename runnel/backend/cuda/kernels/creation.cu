@@ -93,33 +93,32 @@ void copy_broadcast(const std::vector<array>& in, std::vector<array>& outs,
 
 }  // namespace
 
-void register_creation_kernels() {
+void bind_creation_kernels() {
   register_module(reinterpret_cast<const void*>(&module_anchor));
-  register_kernel("broadcast", [](Primitive&, const std::vector<array>& in,
-                                  std::vector<array>& out) {
-    copy_broadcast(in, out, "broadcast");
-  });
-  register_kernel("astype", [](Primitive&, const std::vector<array>& in,
-                               std::vector<array>& out) {
-    copy_broadcast(in, out, "astype");
-  });
-  register_kernel("arange", [](Primitive& p, const std::vector<array>&,
-                               std::vector<array>& outs) {
-    auto& a = static_cast<Arange&>(p);
-    array& o = outs[0];
-    const int64_t n = static_cast<int64_t>(o.size());
-    dispatch_dtype(o.dtype(), [&]<class T>(std::type_identity<T>) {
-      if constexpr (std::is_same_v<T, bool>) {
-        throw std::logic_error("[arange] bool is rejected by the op");
-      } else {
-        T* dst = out<T>(o);
-        if (n == 0) return;
-        arange_kernel<<<blocks_for(n), kThreads, 0, current_launch().cu>>>(
-            dst, n, a.start(), a.step());
-      }
-    });
-    after_launch("arange");
-  });
+  bind_kernel<Broadcast>(
+      [](Broadcast&, const std::vector<array>& in, std::vector<array>& out) {
+        copy_broadcast(in, out, "broadcast");
+      });
+  bind_kernel<AsType>(
+      [](AsType&, const std::vector<array>& in, std::vector<array>& out) {
+        copy_broadcast(in, out, "astype");
+      });
+  bind_kernel<Arange>(
+      [](Arange& a, const std::vector<array>&, std::vector<array>& outs) {
+        array& o = outs[0];
+        const int64_t n = static_cast<int64_t>(o.size());
+        dispatch_dtype(o.dtype(), [&]<class T>(std::type_identity<T>) {
+          if constexpr (std::is_same_v<T, bool>) {
+            throw std::logic_error("[arange] bool is rejected by the op");
+          } else {
+            T* dst = out<T>(o);
+            if (n == 0) return;
+            arange_kernel<<<blocks_for(n), kThreads, 0, current_launch().cu>>>(
+                dst, n, a.start(), a.step());
+          }
+        });
+        after_launch("arange");
+      });
 }
 
 }  // namespace runnel::cuda

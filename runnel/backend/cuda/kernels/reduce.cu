@@ -45,7 +45,7 @@ __global__ void sum_final(const Acc<T>* partial, int blocks, T* out) {
   if (threadIdx.x == 0) *out = static_cast<T>(s);
 }
 
-void sum_kernel(Primitive&, const std::vector<array>& in,
+void sum_kernel(SumAll&, const std::vector<array>& in,
                 std::vector<array>& outs) {
   array& o = outs[0];
   const int64_t n = static_cast<int64_t>(in[0].size());
@@ -72,9 +72,9 @@ void sum_kernel(Primitive&, const std::vector<array>& in,
 
 }  // namespace
 
-void register_reduce_kernels() {
+void bind_reduce_kernels() {
   register_module(reinterpret_cast<const void*>(&module_anchor));
-  register_kernel("sum", sum_kernel);
+  bind_kernel<SumAll>(sum_kernel);
 }
 
 }  // namespace runnel::cuda
