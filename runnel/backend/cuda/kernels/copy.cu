@@ -75,7 +75,7 @@ const void* contiguous_input(const array& a) {
   if (contiguous) return src;
   Launch& l = current_launch();
   const int64_t n = static_cast<int64_t>(a.size());
-  auto tmp = device(l.device).allocate(a.nbytes(), l.cu);
+  auto tmp = device(l.device).memory.allocate(a.nbytes(), l.cu);
   tmp->add_use(l.use);  // freed in stream order once this launch is done
   launch_gather(src, tmp->ptr(), a.itemsize(), n, s, l.cu);
   after_launch("copy");

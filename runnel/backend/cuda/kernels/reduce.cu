@@ -60,7 +60,8 @@ void sum_kernel(SumAll&, const std::vector<array>& in,
           std::max<int64_t>(kThreads, (n + kSumBlocks - 1) / kSumBlocks);
       int blocks =
           static_cast<int>(std::max<int64_t>(1, (n + chunk - 1) / chunk));
-      auto scratch = device(l.device).allocate(blocks * sizeof(Acc<T>), l.cu);
+      auto scratch =
+          device(l.device).memory.allocate(blocks * sizeof(Acc<T>), l.cu);
       scratch->add_use(l.use);
       auto* partial = static_cast<Acc<T>*>(scratch->ptr());
       sum_partial<<<blocks, kThreads, 0, l.cu>>>(x, n, chunk, partial);
