@@ -630,10 +630,10 @@ void Scatter::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   dispatch_dtype(o.dtype(), [&]<class T>(std::type_identity<T>) {
     switch (combine_) {
       case ScatterOp::add:
-        scatter_typed<T>(p, o, updates, ops::Add{}, op);
+        scatter_typed<T>(p, o, updates, scalar::Add{}, op);
         break;
       case ScatterOp::prod:
-        scatter_typed<T>(p, o, updates, ops::Multiply{}, op);
+        scatter_typed<T>(p, o, updates, scalar::Multiply{}, op);
         break;
       case ScatterOp::max:
         scatter_typed<T>(p, o, updates, Max{}, op);

@@ -11,9 +11,9 @@ namespace {
 template <class In>
 __device__ inline void store_as(void* out, Dtype to, int64_t i, In v) {
   switch (to) {
-#define RUNNEL_CAST_CASE(D, T)                 \
-  case Dtype::D:                               \
-    static_cast<T*>(out)[i] = ops::cast<T>(v); \
+#define RUNNEL_CAST_CASE(D, T)                    \
+  case Dtype::D:                                  \
+    static_cast<T*>(out)[i] = scalar::cast<T>(v); \
     break;
     // One case per dtype: a macro, since each case names a type.
     RUNNEL_CAST_CASE(bool_, bool)
@@ -57,7 +57,7 @@ template <class T>
 __global__ void arange_kernel(T* out, int64_t n, double start, double step) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
        i += int64_t{gridDim.x} * blockDim.x) {
-    out[i] = ops::cast<T>(start + static_cast<double>(i) * step);
+    out[i] = scalar::cast<T>(start + static_cast<double>(i) * step);
   }
 }
 

@@ -147,7 +147,7 @@ void exp_kernel(Exp&, const std::vector<array>& in, std::vector<array>& out) {
     const T* src = in_contiguous<T>(in[0]);
     T* dst = cuda::out<T>(o);
     if (n == 0) return;
-    launch_unary(src, dst, n, ops::Exp{});
+    launch_unary(src, dst, n, scalar::Exp{});
   };
   switch (o.dtype()) {
     case Dtype::float16:
@@ -174,15 +174,15 @@ void bind_elementwise_kernels() {
   register_module(reinterpret_cast<const void*>(&module_anchor));
   bind_kernel<Add>(
       [](Add&, const std::vector<array>& in, std::vector<array>& out) {
-        binary<ops::Add>(in, out, "add");
+        binary<scalar::Add>(in, out, "add");
       });
   bind_kernel<Multiply>(
       [](Multiply&, const std::vector<array>& in, std::vector<array>& out) {
-        binary<ops::Multiply>(in, out, "multiply");
+        binary<scalar::Multiply>(in, out, "multiply");
       });
   bind_kernel<Abs>(
       [](Abs&, const std::vector<array>& in, std::vector<array>& out) {
-        unary<ops::Abs>(in[0], out[0], "abs");
+        unary<scalar::Abs>(in[0], out[0], "abs");
       });
   bind_kernel<Exp>(exp_kernel);
 }

@@ -7,7 +7,7 @@ namespace {
 inline constexpr int kSumBlocks = 1024;
 
 template <class T>
-using Acc = typename ops::SumAcc<T>::type;
+using Acc = typename scalar::SumAcc<T>::type;
 
 template <class A>
 __device__ A block_sum(A v) {
