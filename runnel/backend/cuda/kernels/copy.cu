@@ -2,6 +2,7 @@
 // matter to a copy): four instantiations serve every dtype.
 #include <cstdint>
 
+#include "runnel/backend/common/dispatch.h"
 #include "runnel/backend/cuda/kernels/common.cuh"
 #include "runnel/primitives/shape.h"
 
@@ -19,24 +20,10 @@ __global__ void gather_copy(const E* src, E* dst, int64_t n, Strided s) {
 // Launches the row-major gather of `n` elements of `size` bytes each.
 void launch_gather(const void* src, void* dst, size_t size, int64_t n,
                    const Strided& s, cudaStream_t cu) {
-  auto launch = [&]<class E>(std::type_identity<E>) {
+  dispatch_size(size, [&]<class E>(std::type_identity<E>) {
     gather_copy<E><<<blocks_for(n), kThreads, 0, cu>>>(
         static_cast<const E*>(src), static_cast<E*>(dst), n, s);
-  };
-  switch (size) {
-    case 1:
-      launch(std::type_identity<uint8_t>{});
-      break;
-    case 2:
-      launch(std::type_identity<uint16_t>{});
-      break;
-    case 4:
-      launch(std::type_identity<uint32_t>{});
-      break;
-    default:
-      launch(std::type_identity<uint64_t>{});
-      break;
-  }
+  });
 }
 
 // The copy primitive (copy, contiguous, reshapes that cannot be views).

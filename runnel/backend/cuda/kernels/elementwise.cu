@@ -143,28 +143,16 @@ void unary(const array& a, array& o, const char* name) {
 void exp_kernel(Exp&, const std::vector<array>& in, std::vector<array>& out) {
   array& o = out[0];
   const int64_t n = static_cast<int64_t>(o.size());
-  auto run = [&]<class T>(std::type_identity<T>) {
-    const T* src = in_contiguous<T>(in[0]);
-    T* dst = cuda::out<T>(o);
-    if (n == 0) return;
-    launch_unary(src, dst, n, scalar::Exp{});
-  };
-  switch (o.dtype()) {
-    case Dtype::float16:
-      run(std::type_identity<float16_t>{});
-      break;
-    case Dtype::bfloat16:
-      run(std::type_identity<bfloat16_t>{});
-      break;
-    case Dtype::float32:
-      run(std::type_identity<float>{});
-      break;
-    case Dtype::float64:
-      run(std::type_identity<double>{});
-      break;
-    default:
+  dispatch_dtype(o.dtype(), [&]<class T>(std::type_identity<T>) {
+    if constexpr (!is_floating_point(dtype_of<T>())) {
       throw std::logic_error("[exp] the op promotes to a floating dtype");
-  }
+    } else {
+      const T* src = in_contiguous<T>(in[0]);
+      T* dst = cuda::out<T>(o);
+      if (n == 0) return;
+      launch_unary(src, dst, n, scalar::Exp{});
+    }
+  });
   after_launch("exp");
 }
 
