@@ -43,7 +43,7 @@ void convert_elements(const void* src, Dtype from, void* dst, Dtype to,
     dispatch_dtype(to, [&]<class Out>(std::type_identity<Out>) {
       const In* s = static_cast<const In*>(src);
       Out* d = static_cast<Out*>(dst);
-      for (size_t i = 0; i < n; ++i) d[i] = ops::cast<Out>(s[i]);
+      for (size_t i = 0; i < n; ++i) d[i] = scalar::cast<Out>(s[i]);
     });
   });
 }

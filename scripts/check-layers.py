@@ -4,15 +4,16 @@
 The layers, bottom to top (docs/architecture.md draws them). A file may
 include files of its own layer or of a layer below, never above:
 
-  0 base        core/ (containers, the timeline, test-hook switches) and the
+  0 base        core/ (containers, the timeline, test-hook switches), the
                 small value types: half.h dtype.h device.h errors.h utils.h
-                scatter_op.h
+                scatter_op.h, and primitives/list.h (the primitive classes'
+                names and ids, which a GPU backend binds kernels by)
   1 values      the public value types over them: stream.h array.h event.h
                 memory.h transforms.h
   2 memory      memory/ (buffers, the allocator), backend/gpu.h (what the
                 core asks of a GPU backend)
   3 scheduler   scheduler/ (streams, strands, the graph, eval) and the
-                primitive interface: primitives/primitive.h, list.h
+                primitive interface: primitives/primitive.h
   4 primitives  primitives/ (one class per op), backend/common/ (scalar
                 functors and the work every device does alike)
   5 kernels     backend/cpu/, backend/cuda/, backend/no_gpu/, gpu_loader.cpp:
@@ -39,15 +40,15 @@ PLUGINS = ("backend/cpu/", "backend/cuda/", "backend/no_gpu/")
 
 def layer(rel: str) -> int:
     """The layer of a path relative to runnel/."""
-    if rel.startswith("core/") or rel in BASE_HEADERS:
+    if (rel.startswith("core/") or rel in BASE_HEADERS
+            or rel == "primitives/list.h"):
         return 0
     if rel in VALUE_HEADERS:
         return 1
     if rel.startswith("memory/") or rel == "backend/gpu.h":
         return 2
     if rel.startswith("scheduler/") or rel in (
-            "primitives/primitive.h", "primitives/primitive.cpp",
-            "primitives/list.h"):
+            "primitives/primitive.h", "primitives/primitive.cpp"):
         return 3
     if rel.startswith("primitives/") or rel.startswith("backend/common/"):
         return 4

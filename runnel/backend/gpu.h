@@ -6,10 +6,12 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "runnel/device.h"
+#include "runnel/primitives/list.h"
 
 namespace runnel {
 class Primitive;
@@ -33,10 +35,18 @@ class Backend {
   virtual std::shared_ptr<StreamState> make_stream(int index, int stream_index,
                                                    int priority,
                                                    void* external) = 0;
-  // Runs `p`'s GPU kernel for the stream whose work is being launched on
-  // this thread.
-  virtual void eval(Primitive& p, const std::vector<array>& inputs,
+  // Runs the kernel bound to primitive `id` (runnel/primitives/list.h), of
+  // which `p` is an instance (PrimitiveOf::eval_gpu), for the stream whose
+  // work is being launched on this thread. std::invalid_argument "[name] has
+  // no GPU kernel yet." when none is bound.
+  virtual void eval(PrimitiveId id, Primitive& p,
+                    const std::vector<array>& inputs,
                     std::vector<array>& outputs) = 0;
+  // Whether a kernel is bound to primitive `id`.
+  virtual bool has_kernel(PrimitiveId id) = 0;
+  // Empty for the CUDA backend library, whether or not it finds a driver and
+  // a GPU; for backend/no_gpu, which stands in for it, what was missing.
+  virtual std::string stand_in_reason() = 0;
   // Memory figures of runnel/memory.h for GPU `index`.
   virtual size_t active_memory(int index) = 0;
   virtual size_t peak_memory(int index) = 0;
@@ -65,8 +75,13 @@ class Backend {
 // opened it asks NVML (through dlopen), counting only the GPUs that
 // CUDA_VISIBLE_DEVICES leaves visible.
 int device_count();
-// The backend, opened on first use; std::invalid_argument when there is none.
+// The backend, opened on first use: the CUDA backend library, or
+// backend/no_gpu standing in for it (which raises std::invalid_argument
+// naming `fn` for every GPU request).
 Backend& backend(const char* fn);
+// Where the CUDA backend library is looked for: RUNNEL_CUDA_BACKEND, else
+// librunnel_cuda.so beside librunnel.
+std::string backend_path();
 
 DeviceInfo device_info(int index);
 std::pair<int, int> priority_range(int index);

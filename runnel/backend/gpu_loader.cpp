@@ -61,7 +61,8 @@ int visible_count(int physical) {
   return std::min(n, physical);
 }
 
-// The backend library: beside librunnel, or RUNNEL_CUDA_BACKEND.
+}  // namespace
+
 std::string backend_path() {
   if (const char* p = std::getenv("RUNNEL_CUDA_BACKEND")) return p;
   Dl_info info{};
@@ -74,6 +75,8 @@ std::string backend_path() {
   }
   return "librunnel_cuda.so";
 }
+
+namespace {
 
 bool file_exists(const std::string& p) {
   struct stat st {};

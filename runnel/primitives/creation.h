@@ -13,19 +13,19 @@ class Buffer;
 
 // Fills the output with its one input broadcast (also astype's kernel when
 // the shapes match).
-class Broadcast : public Primitive {
+class Broadcast : public PrimitiveOf<Broadcast> {
  public:
   const char* name() const override { return "broadcast"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class AsType : public Primitive {
+class AsType : public PrimitiveOf<AsType> {
  public:
   const char* name() const override { return "astype"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Arange : public Primitive {
+class Arange : public PrimitiveOf<Arange> {
  public:
   Arange(double start, double step) : start_(start), step_(step) {}
   const char* name() const override { return "arange"; }
@@ -38,7 +38,7 @@ class Arange : public Primitive {
 };
 
 // num values from start to stop (the output's size), the last exactly stop.
-class Linspace : public Primitive {
+class Linspace : public PrimitiveOf<Linspace> {
  public:
   Linspace(double start, double stop) : start_(start), stop_(stop) {}
   const char* name() const override { return "linspace"; }
@@ -49,7 +49,7 @@ class Linspace : public Primitive {
 };
 
 // Ones where column - row == k, zeros elsewhere (a 2-d output).
-class Eye : public Primitive {
+class Eye : public PrimitiveOf<Eye> {
  public:
   explicit Eye(int k) : k_(k) {}
   const char* name() const override { return "eye"; }
@@ -67,7 +67,7 @@ class Eye : public Primitive {
 // the producer's pending writes (the producer made that CUDA stream wait
 // before the op was launched), and later readers wait for that point as for
 // any other producer's.
-class Adopt : public Primitive {
+class Adopt : public PrimitiveOf<Adopt> {
  public:
   explicit Adopt(std::shared_ptr<detail::Buffer> data)
       : data_(std::move(data)) {}

@@ -8,118 +8,118 @@
 namespace runnel {
 
 // Two inputs of one dtype, the output of that dtype.
-class Add : public Primitive {
+class Add : public PrimitiveOf<Add> {
  public:
   const char* name() const override { return "add"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Subtract : public Primitive {
+class Subtract : public PrimitiveOf<Subtract> {
  public:
   const char* name() const override { return "subtract"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Multiply : public Primitive {
+class Multiply : public PrimitiveOf<Multiply> {
  public:
   const char* name() const override { return "multiply"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Divide : public Primitive {
+class Divide : public PrimitiveOf<Divide> {
  public:
   const char* name() const override { return "divide"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class FloorDivide : public Primitive {
+class FloorDivide : public PrimitiveOf<FloorDivide> {
  public:
   const char* name() const override { return "floor_divide"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Remainder : public Primitive {
+class Remainder : public PrimitiveOf<Remainder> {
  public:
   const char* name() const override { return "remainder"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Power : public Primitive {
+class Power : public PrimitiveOf<Power> {
  public:
   const char* name() const override { return "power"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Maximum : public Primitive {
+class Maximum : public PrimitiveOf<Maximum> {
  public:
   const char* name() const override { return "maximum"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Minimum : public Primitive {
+class Minimum : public PrimitiveOf<Minimum> {
  public:
   const char* name() const override { return "minimum"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class ArcTan2 : public Primitive {
+class ArcTan2 : public PrimitiveOf<ArcTan2> {
  public:
   const char* name() const override { return "arctan2"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
 // Two inputs of one dtype, a bool output.
-class Equal : public Primitive {
+class Equal : public PrimitiveOf<Equal> {
  public:
   const char* name() const override { return "equal"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class NotEqual : public Primitive {
+class NotEqual : public PrimitiveOf<NotEqual> {
  public:
   const char* name() const override { return "not_equal"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Less : public Primitive {
+class Less : public PrimitiveOf<Less> {
  public:
   const char* name() const override { return "less"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class LessEqual : public Primitive {
+class LessEqual : public PrimitiveOf<LessEqual> {
  public:
   const char* name() const override { return "less_equal"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Greater : public Primitive {
+class Greater : public PrimitiveOf<Greater> {
  public:
   const char* name() const override { return "greater"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class GreaterEqual : public Primitive {
+class GreaterEqual : public PrimitiveOf<GreaterEqual> {
  public:
   const char* name() const override { return "greater_equal"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
 // Two bool inputs, a bool output.
-class LogicalAnd : public Primitive {
+class LogicalAnd : public PrimitiveOf<LogicalAnd> {
  public:
   const char* name() const override { return "logical_and"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class LogicalOr : public Primitive {
+class LogicalOr : public PrimitiveOf<LogicalOr> {
  public:
   const char* name() const override { return "logical_or"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
 // cond (bool), x and y of one dtype: x where cond, else y.
-class Select : public Primitive {
+class Select : public PrimitiveOf<Select> {
  public:
   const char* name() const override { return "where"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
@@ -127,122 +127,122 @@ class Select : public Primitive {
 
 // One input, the output of its dtype (floating only where the op
 // promotes to a float).
-class Abs : public Primitive {
+class Abs : public PrimitiveOf<Abs> {
  public:
   const char* name() const override { return "abs"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Negative : public Primitive {
+class Negative : public PrimitiveOf<Negative> {
  public:
   const char* name() const override { return "negative"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Sign : public Primitive {
+class Sign : public PrimitiveOf<Sign> {
  public:
   const char* name() const override { return "sign"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Exp : public Primitive {
+class Exp : public PrimitiveOf<Exp> {
  public:
   const char* name() const override { return "exp"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Expm1 : public Primitive {
+class Expm1 : public PrimitiveOf<Expm1> {
  public:
   const char* name() const override { return "expm1"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Log : public Primitive {
+class Log : public PrimitiveOf<Log> {
  public:
   const char* name() const override { return "log"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Log1p : public Primitive {
+class Log1p : public PrimitiveOf<Log1p> {
  public:
   const char* name() const override { return "log1p"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Sqrt : public Primitive {
+class Sqrt : public PrimitiveOf<Sqrt> {
  public:
   const char* name() const override { return "sqrt"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Rsqrt : public Primitive {
+class Rsqrt : public PrimitiveOf<Rsqrt> {
  public:
   const char* name() const override { return "rsqrt"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Square : public Primitive {
+class Square : public PrimitiveOf<Square> {
  public:
   const char* name() const override { return "square"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Reciprocal : public Primitive {
+class Reciprocal : public PrimitiveOf<Reciprocal> {
  public:
   const char* name() const override { return "reciprocal"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Sin : public Primitive {
+class Sin : public PrimitiveOf<Sin> {
  public:
   const char* name() const override { return "sin"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Cos : public Primitive {
+class Cos : public PrimitiveOf<Cos> {
  public:
   const char* name() const override { return "cos"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Tan : public Primitive {
+class Tan : public PrimitiveOf<Tan> {
  public:
   const char* name() const override { return "tan"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Tanh : public Primitive {
+class Tanh : public PrimitiveOf<Tanh> {
  public:
   const char* name() const override { return "tanh"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Sigmoid : public Primitive {
+class Sigmoid : public PrimitiveOf<Sigmoid> {
  public:
   const char* name() const override { return "sigmoid"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Erf : public Primitive {
+class Erf : public PrimitiveOf<Erf> {
  public:
   const char* name() const override { return "erf"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Floor : public Primitive {
+class Floor : public PrimitiveOf<Floor> {
  public:
   const char* name() const override { return "floor"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class Ceil : public Primitive {
+class Ceil : public PrimitiveOf<Ceil> {
  public:
   const char* name() const override { return "ceil"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
 // Half to even at 10^-decimals (numpy's round).
-class Round : public Primitive {
+class Round : public PrimitiveOf<Round> {
  public:
   explicit Round(int decimals) : decimals_(decimals) {}
   const char* name() const override { return "round"; }
@@ -254,19 +254,19 @@ class Round : public Primitive {
 };
 
 // One input of any dtype, a bool output.
-class IsNan : public Primitive {
+class IsNan : public PrimitiveOf<IsNan> {
  public:
   const char* name() const override { return "isnan"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class IsInf : public Primitive {
+class IsInf : public PrimitiveOf<IsInf> {
  public:
   const char* name() const override { return "isinf"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
-class LogicalNot : public Primitive {
+class LogicalNot : public PrimitiveOf<LogicalNot> {
  public:
   const char* name() const override { return "logical_not"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;

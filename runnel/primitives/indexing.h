@@ -36,7 +36,7 @@ struct IndexMap {
 };
 
 // out[p] = target[map(p)]. Inputs: the target, then the index arrays.
-class Gather : public Primitive {
+class Gather : public PrimitiveOf<Gather> {
  public:
   Gather(const char* op, IndexMap map) : op_(op), map_(std::move(map)) {}
   const char* name() const override { return "gather"; }
@@ -53,7 +53,7 @@ class Gather : public Primitive {
 // out = a; then out[map(p)] = combine(out[map(p)], updates[p]) for every p in
 // row-major order. Inputs: a, the updates (a's dtype, broadcastable to the
 // map's shape), then the index arrays.
-class Scatter : public Primitive {
+class Scatter : public PrimitiveOf<Scatter> {
  public:
   Scatter(const char* op, ScatterOp combine, IndexMap map)
       : op_(op), combine_(combine), map_(std::move(map)) {}

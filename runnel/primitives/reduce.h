@@ -9,9 +9,9 @@
 
 namespace runnel {
 
-// The sum of every element. The GPU backend registers its full-sum kernel
-// under this primitive's name ("sum"), so sum over all axes builds it.
-class SumAll : public Primitive {
+// The sum of every element: what sum over all axes builds (the GPU backend
+// has a kernel for it, not yet for Reduce).
+class SumAll : public PrimitiveOf<SumAll> {
  public:
   const char* name() const override { return "sum"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
@@ -21,7 +21,7 @@ class SumAll : public Primitive {
 // of the kept axes, in row-major order (keepdims only changes its shape).
 // Inputs: the array; var, std and logsumexp also take a second input, the
 // centre (their mean or max) with one element per output, contiguous.
-class Reduce : public Primitive {
+class Reduce : public PrimitiveOf<Reduce> {
  public:
   enum class Op : uint8_t {
     sum,
@@ -37,7 +37,7 @@ class Reduce : public Primitive {
   };
   Reduce(Op op, std::vector<int> axes, double scale = 1.0)
       : op_(op), axes_(std::move(axes)), scale_(scale) {}
-  // "sum_axes" for sum (the name "sum" is SumAll's), else the op's name.
+  // The op's name ("std" for stddev).
   const char* name() const override;
   Op op() const { return op_; }
   const std::vector<int>& axes() const { return axes_; }
@@ -53,7 +53,7 @@ class Reduce : public Primitive {
 // The index (uint32) of the first largest (or smallest) element along
 // `axis`, or over the flattened array when `axis` is kFlat. NaN counts as
 // the extreme value, as in numpy.
-class ArgReduce : public Primitive {
+class ArgReduce : public PrimitiveOf<ArgReduce> {
  public:
   static constexpr int kFlat = -1;
   ArgReduce(bool is_max, int axis) : is_max_(is_max), axis_(axis) {}
@@ -69,7 +69,7 @@ class ArgReduce : public Primitive {
 
 // Cumulative sum or product along `axis` (kFlat: over the flattened array).
 // Exclusive scans start from the identity; reverse scans run from the end.
-class Scan : public Primitive {
+class Scan : public PrimitiveOf<Scan> {
  public:
   static constexpr int kFlat = -1;
   Scan(bool is_prod, int axis, bool reverse, bool inclusive)
@@ -93,7 +93,7 @@ class Scan : public Primitive {
 
 // exp(x - max) / sum(exp(x - max)) over `axes`, for floating-point inputs.
 // Half-precision inputs compute in float32 whatever `precise` says.
-class Softmax : public Primitive {
+class Softmax : public PrimitiveOf<Softmax> {
  public:
   Softmax(std::vector<int> axes, bool precise)
       : axes_(std::move(axes)), precise_(precise) {}

@@ -10,55 +10,68 @@
 
 namespace runnel {
 
-// A view: the output shares the input's buffer, on the CPU and the GPU alike
-// (no GPU kernel is looked up).
-class View : public Primitive {
- public:
-  void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
-  void eval_gpu(const std::vector<array>& in, std::vector<array>& out) override;
+// What every view runs, on the CPU and the GPU alike: the output shares the
+// input's buffer (backend/common/no_kernel.cpp).
+struct View {
+  static void eval_cpu(const std::vector<array>& in, std::vector<array>& out);
+  static void eval_gpu(const std::vector<array>& in, std::vector<array>& out);
 };
 
-class Transpose : public View {
+// The base of the view primitives: no GPU kernel is looked up.
+template <class P>
+class ViewOf : public PrimitiveOf<P> {
+ public:
+  void eval_cpu(const std::vector<array>& in,
+                std::vector<array>& out) override {
+    View::eval_cpu(in, out);
+  }
+  void eval_gpu(const std::vector<array>& in,
+                std::vector<array>& out) override {
+    View::eval_gpu(in, out);
+  }
+};
+
+class Transpose : public ViewOf<Transpose> {
  public:
   const char* name() const override { return "transpose"; }
 };
 
-class ExpandDims : public View {
+class ExpandDims : public ViewOf<ExpandDims> {
  public:
   const char* name() const override { return "expand_dims"; }
 };
 
-class Squeeze : public View {
+class Squeeze : public ViewOf<Squeeze> {
  public:
   const char* name() const override { return "squeeze"; }
 };
 
-class BroadcastTo : public View {
+class BroadcastTo : public ViewOf<BroadcastTo> {
  public:
   const char* name() const override { return "broadcast_to"; }
 };
 
 // reshape of an input whose strides allow it (otherwise reshape copies).
-class Reshape : public View {
+class Reshape : public ViewOf<Reshape> {
  public:
   const char* name() const override { return "reshape"; }
 };
 
-class Slice : public View {
+class Slice : public ViewOf<Slice> {
  public:
   const char* name() const override { return "slice"; }
 };
 
 // The input's elements in its row-major order, written contiguously into an
 // output of the same size (its shape may differ: reshape uses that).
-class Copy : public Primitive {
+class Copy : public PrimitiveOf<Copy> {
  public:
   const char* name() const override { return "copy"; }
   void eval_cpu(const std::vector<array>& in, std::vector<array>& out) override;
 };
 
 // The inputs joined along `axis`: each takes its own extent of that axis.
-class Concatenate : public Primitive {
+class Concatenate : public PrimitiveOf<Concatenate> {
  public:
   explicit Concatenate(int axis) : axis_(axis) {}
   const char* name() const override { return "concatenate"; }
@@ -70,7 +83,7 @@ class Concatenate : public Primitive {
 };
 
 // The inputs, of one shape, joined along a new output axis `axis`.
-class Stack : public Primitive {
+class Stack : public PrimitiveOf<Stack> {
  public:
   explicit Stack(int axis) : axis_(axis) {}
   const char* name() const override { return "stack"; }
@@ -83,7 +96,7 @@ class Stack : public Primitive {
 
 // Input 0 placed at `low` (per axis) in an output filled with input 1 (a
 // scalar of the same dtype).
-class Pad : public Primitive {
+class Pad : public PrimitiveOf<Pad> {
  public:
   explicit Pad(Shape low) : low_(std::move(low)) {}
   const char* name() const override { return "pad"; }
@@ -96,7 +109,7 @@ class Pad : public Primitive {
 
 // The input (already of the output's rank) repeated reps[i] times along
 // axis i.
-class Tile : public Primitive {
+class Tile : public PrimitiveOf<Tile> {
  public:
   explicit Tile(Shape reps) : reps_(std::move(reps)) {}
   const char* name() const override { return "tile"; }
@@ -108,7 +121,7 @@ class Tile : public Primitive {
 };
 
 // Each element repeated `repeats` times along `axis`.
-class Repeat : public Primitive {
+class Repeat : public PrimitiveOf<Repeat> {
  public:
   Repeat(int repeats, int axis) : repeats_(repeats), axis_(axis) {}
   const char* name() const override { return "repeat"; }

@@ -46,11 +46,12 @@ int main(int argc, char** argv) {
       Stream t = new_stream(cpu);
       array b = sum(arange(100, t), t);
       int ok = b.item<int>() == 4950 && sum(arange(10, t), t).item<int>() == 45;
-      // A stream made and finished before the fork goes on in the child: its
-      // new work, long enough that the wait for it sleeps, is not "lost to
-      // the fork" (it raised "[fork]" in 4 of 5 runs before).
-      array big = exp(zeros({1 << 22}, float32, s), s);
-      ok = ok && sum(big, s).item<float>() == float(1 << 22);
+      // A stream made and finished before the fork goes on in the child:
+      // its new work, which waits 20 ms for another stream so that the wait
+      // for it sleeps, is not "lost to the fork" (it raised "[fork]" before).
+      array late = testing::delay(zeros({1 << 20}, float32, t), 20000, t);
+      array big = exp(late, s);
+      ok = ok && sum(big, s).item<float>() == float(1 << 20);
       _exit(ok ? 0 : 4);
     }
     int status = 0;

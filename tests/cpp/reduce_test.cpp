@@ -4,6 +4,8 @@
 // data; every axis set, keepdims, negative axes, 0-size and 0-d inputs,
 // strided inputs (transposed, reversed, broadcast, offset), the errors, and
 // results that do not depend on the number of workers.
+#include "runnel/primitives/reduce.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -1173,9 +1175,13 @@ TEST(ReduceOps, SumOverEveryAxisBuildsTheSumAllPrimitive) {
   for (array r : {sum(a), sum(a, true), sum(a, {1, 0}), sum(a, {-1, -2}, true),
                   sum(array(2.0f))}) {
     ASSERT_TRUE(r.node().op);
+    EXPECT_TRUE(dynamic_cast<SumAll*>(r.node().op->primitive.get()));
     EXPECT_STREQ(r.node().op->primitive->name(), "sum");
   }
-  EXPECT_STREQ(sum(a, 0).node().op->primitive->name(), "sum_axes");
+  // Over some axes: Reduce, named "sum" too.
+  array some = sum(a, 0);
+  EXPECT_TRUE(dynamic_cast<Reduce*>(some.node().op->primitive.get()));
+  EXPECT_STREQ(some.node().op->primitive->name(), "sum");
   EXPECT_EQ(sum(a, {0, 1}, true).item<float>(), 20.0f);
 }
 

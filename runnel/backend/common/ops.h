@@ -2,6 +2,7 @@
 // the CPU and the GPU compute the same function: integer arithmetic wraps
 // (done in unsigned types), bool add is or and multiply is and, half types
 // compute in float, float-to-integer casts send NaN to 0 and saturate.
+// scalar::Add is the function on two elements; runnel::Add is the primitive.
 #pragma once
 
 #include <math.h>
@@ -11,7 +12,7 @@
 
 #include "runnel/half.h"
 
-namespace runnel::ops {
+namespace runnel::scalar {
 
 template <class T>
 inline constexpr bool kHalf =
@@ -564,4 +565,4 @@ struct SumAcc<bfloat16_t> {
   using type = float;
 };
 
-}  // namespace runnel::ops
+}  // namespace runnel::scalar

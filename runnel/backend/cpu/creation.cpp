@@ -24,7 +24,7 @@ void copy_broadcast(const array& in, array& out) {
             [&](int64_t pos, auto off, int64_t n, auto inner) {
               const In* s = src + off[0];
               for (int64_t i = 0; i < n; ++i) {
-                dst[pos + i] = ops::cast<Out>(s[i * inner[0]]);
+                dst[pos + i] = scalar::cast<Out>(s[i * inner[0]]);
               }
             });
       });
@@ -49,7 +49,7 @@ void Arange::eval_cpu(const std::vector<array>&, std::vector<array>& out) {
     T* dst = out[0].data<T>();
     cpu_backend::parallel(out[0].size(), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
-        dst[i] = ops::cast<T>(start_ + static_cast<double>(i) * step_);
+        dst[i] = scalar::cast<T>(start_ + static_cast<double>(i) * step_);
       }
     });
   });
@@ -71,7 +71,7 @@ void Linspace::eval_cpu(const std::vector<array>&, std::vector<array>& out) {
         const double v = i == n - 1 && n > 1
                              ? stop_
                              : start_ + static_cast<double>(i) * step;
-        dst[i] = ops::cast<T>(v);
+        dst[i] = scalar::cast<T>(v);
       }
     });
   });
@@ -85,8 +85,8 @@ void Eye::eval_cpu(const std::vector<array>&, std::vector<array>& out) {
   const int64_t cols = o.shape(1);
   dispatch_dtype(o.dtype(), [&]<class T>(std::type_identity<T>) {
     T* dst = o.data<T>();
-    const T one = ops::cast<T>(1);
-    const T zero = ops::cast<T>(0);
+    const T one = scalar::cast<T>(1);
+    const T zero = scalar::cast<T>(0);
     cpu_backend::parallel(rows * cols, [&](int64_t b, int64_t e) {
       std::fill(dst + b, dst + e, zero);
       // Row i holds its one at column i + k.

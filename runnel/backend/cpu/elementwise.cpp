@@ -11,23 +11,23 @@ namespace runnel {
 using cpu_backend::binary_same;
 
 void Add::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  binary_same(in, out[0], ops::Add{});
+  binary_same(in, out[0], scalar::Add{});
 }
 
 void Subtract::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  binary_same(in, out[0], ops::Subtract{});
+  binary_same(in, out[0], scalar::Subtract{});
 }
 
 void Multiply::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  binary_same(in, out[0], ops::Multiply{});
+  binary_same(in, out[0], scalar::Multiply{});
 }
 
 void Maximum::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  binary_same(in, out[0], ops::Maximum{});
+  binary_same(in, out[0], scalar::Maximum{});
 }
 
 void Minimum::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  binary_same(in, out[0], ops::Minimum{});
+  binary_same(in, out[0], scalar::Minimum{});
 }
 
 }  // namespace runnel

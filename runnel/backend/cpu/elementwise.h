@@ -15,9 +15,10 @@
 
 namespace runnel::cpu_backend {
 
-// Whether `out` may be written into `in`'s buffer (DESIGN.md §2, Memory):
-// nothing but this op's work refers to the input (no user handle, other
-// consumer, view or export: its node and its buffer each have one owner),
+// Whether `out` may be written into `in`'s buffer (a donation: an input no
+// one can read any more gives its memory to the output instead of a fresh
+// allocation): nothing but this op's work refers to the input (no user handle,
+// other consumer, view or export: its node and its buffer each have one owner),
 // the CPU allocator owns the memory, and the input covers exactly the output,
 // contiguous from offset 0 with elements of the same size. The counts are
 // exact here: a node nobody else holds cannot gain a holder (submitted ops

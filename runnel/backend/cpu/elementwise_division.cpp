@@ -10,25 +10,25 @@ using cpu_backend::binary_float;
 using cpu_backend::binary_same;
 
 void Divide::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  binary_float(in, out[0], ops::Divide{}, name());
+  binary_float(in, out[0], scalar::Divide{}, name());
 }
 
 void FloorDivide::eval_cpu(const std::vector<array>& in,
                            std::vector<array>& out) {
-  binary_same(in, out[0], ops::FloorDivide{});
+  binary_same(in, out[0], scalar::FloorDivide{});
 }
 
 void Remainder::eval_cpu(const std::vector<array>& in,
                          std::vector<array>& out) {
-  binary_same(in, out[0], ops::Remainder{});
+  binary_same(in, out[0], scalar::Remainder{});
 }
 
 void Power::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  binary_same(in, out[0], ops::Power{});
+  binary_same(in, out[0], scalar::Power{});
 }
 
 void ArcTan2::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  binary_float(in, out[0], ops::ArcTan2{}, name());
+  binary_float(in, out[0], scalar::ArcTan2{}, name());
 }
 
 }  // namespace runnel

@@ -65,7 +65,7 @@ inline float exp_f32(float x) {
   return (p * s1) * s2;
 }
 
-// 1 / (1 + e^-x) from e = e^-|x|, as ops::Sigmoid: 1 / (1 + e) for x >= 0,
+// 1 / (1 + e^-x) from e = e^-|x|, as scalar::Sigmoid: 1 / (1 + e) for x >= 0,
 // e / (1 + e) below, so that neither side overflows (docs/numerics.md has
 // the bound).
 inline float sigmoid_f32(float x) {

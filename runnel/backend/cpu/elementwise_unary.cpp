@@ -31,10 +31,10 @@ struct CpuExp {
   T operator()(T a) const {
     if constexpr (std::is_same_v<T, float>) {
       return exp_f32(a);
-    } else if constexpr (ops::kHalf<T>) {
+    } else if constexpr (scalar::kHalf<T>) {
       return T(exp_f32(static_cast<float>(a)));
     } else {
-      return ops::Exp{}(a);
+      return scalar::Exp{}(a);
     }
   }
 };
@@ -46,7 +46,7 @@ struct CpuSigmoid {
   template <class T>
   T operator()(T a) const {
     if constexpr (std::is_same_v<T, double>) {
-      return ops::Sigmoid{}(a);
+      return scalar::Sigmoid{}(a);
     } else {
       return T(cpu_backend::sigmoid_f32(static_cast<float>(a)));
     }
@@ -56,31 +56,31 @@ struct CpuSigmoid {
 }  // namespace
 
 void Abs::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_same(in, out[0], ops::Abs{});
+  unary_same(in, out[0], scalar::Abs{});
 }
 
 void Negative::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_same(in, out[0], ops::Negative{});
+  unary_same(in, out[0], scalar::Negative{});
 }
 
 void Sign::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_same(in, out[0], ops::Sign{});
+  unary_same(in, out[0], scalar::Sign{});
 }
 
 void Square::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_same(in, out[0], ops::Square{});
+  unary_same(in, out[0], scalar::Square{});
 }
 
 void Floor::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_same(in, out[0], ops::Floor{});
+  unary_same(in, out[0], scalar::Floor{});
 }
 
 void Ceil::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_same(in, out[0], ops::Ceil{});
+  unary_same(in, out[0], scalar::Ceil{});
 }
 
 void Round::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_same(in, out[0], ops::Round(decimals_));
+  unary_same(in, out[0], scalar::Round(decimals_));
 }
 
 void Exp::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
@@ -88,44 +88,44 @@ void Exp::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
 }
 
 void Expm1::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_float(in, out[0], ops::Expm1{}, name());
+  unary_float(in, out[0], scalar::Expm1{}, name());
 }
 
 void Log::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_float(in, out[0], ops::Log{}, name());
+  unary_float(in, out[0], scalar::Log{}, name());
 }
 
 void Log1p::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_float(in, out[0], ops::Log1p{}, name());
+  unary_float(in, out[0], scalar::Log1p{}, name());
 }
 
 void Sqrt::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_float(in, out[0], ops::Sqrt{}, name());
+  unary_float(in, out[0], scalar::Sqrt{}, name());
 }
 
 void Rsqrt::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_float(in, out[0], ops::Rsqrt{}, name());
+  unary_float(in, out[0], scalar::Rsqrt{}, name());
 }
 
 void Reciprocal::eval_cpu(const std::vector<array>& in,
                           std::vector<array>& out) {
-  unary_float(in, out[0], ops::Reciprocal{}, name());
+  unary_float(in, out[0], scalar::Reciprocal{}, name());
 }
 
 void Sin::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_float(in, out[0], ops::Sin{}, name());
+  unary_float(in, out[0], scalar::Sin{}, name());
 }
 
 void Cos::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_float(in, out[0], ops::Cos{}, name());
+  unary_float(in, out[0], scalar::Cos{}, name());
 }
 
 void Tan::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_float(in, out[0], ops::Tan{}, name());
+  unary_float(in, out[0], scalar::Tan{}, name());
 }
 
 void Tanh::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_float(in, out[0], ops::Tanh{}, name());
+  unary_float(in, out[0], scalar::Tanh{}, name());
 }
 
 void Sigmoid::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
@@ -133,7 +133,7 @@ void Sigmoid::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
 }
 
 void Erf::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
-  unary_float(in, out[0], ops::Erf{}, name());
+  unary_float(in, out[0], scalar::Erf{}, name());
 }
 
 }  // namespace runnel

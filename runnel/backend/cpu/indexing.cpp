@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "runnel/backend/common/dispatch.h"
 #include "runnel/backend/common/ops.h"
 #include "runnel/backend/cpu/iterate.h"
 
@@ -243,21 +244,6 @@ void add_offsets(const IndexRead& r, int64_t at, int64_t stride, int64_t n,
   dispatch_index(r.dtype, [&]<class I>(std::type_identity<I>) {
     add_offsets(static_cast<const I*>(r.data) + at, stride, n, r, offs, op);
   });
-}
-
-// Element types by size: a gather or plain scatter only moves bytes.
-template <class F>
-void dispatch_size(size_t bytes, F&& f) {
-  switch (bytes) {
-    case 1:
-      return f(std::type_identity<uint8_t>{});
-    case 2:
-      return f(std::type_identity<uint16_t>{});
-    case 4:
-      return f(std::type_identity<uint32_t>{});
-    default:
-      return f(std::type_identity<uint64_t>{});
-  }
 }
 
 // Calls f(pos, n, off) for the runs of positions [begin, end) of `shape`
@@ -630,10 +616,10 @@ void Scatter::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   dispatch_dtype(o.dtype(), [&]<class T>(std::type_identity<T>) {
     switch (combine_) {
       case ScatterOp::add:
-        scatter_typed<T>(p, o, updates, ops::Add{}, op);
+        scatter_typed<T>(p, o, updates, scalar::Add{}, op);
         break;
       case ScatterOp::prod:
-        scatter_typed<T>(p, o, updates, ops::Multiply{}, op);
+        scatter_typed<T>(p, o, updates, scalar::Multiply{}, op);
         break;
       case ScatterOp::max:
         scatter_typed<T>(p, o, updates, Max{}, op);

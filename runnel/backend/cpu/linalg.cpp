@@ -103,7 +103,7 @@ std::shared_ptr<detail::Buffer> pack(const array& x) {
     cpu_backend::for_each_run(
         x.shape(), st, b, e, [&](int64_t pos, auto off, int64_t n, auto in) {
           for (int64_t j = 0; j < n; ++j) {
-            dst[pos + j] = ops::cast<To>(src[off[0] + j * in[0]]);
+            dst[pos + j] = scalar::cast<To>(src[off[0] + j * in[0]]);
           }
         });
   });
@@ -130,7 +130,7 @@ void run_tasks(int64_t tasks, int64_t work_per_task, F&& f) {
 // is an or of ands, half types sum in float.
 template <class T>
 struct MatAcc {
-  using type = typename ops::SumAcc<T>::type;
+  using type = typename scalar::SumAcc<T>::type;
 };
 template <>
 struct MatAcc<bool> {
@@ -142,7 +142,7 @@ using Acc = typename MatAcc<T>::type;
 
 template <class T>
 Acc<T> to_acc(T v) {
-  if constexpr (ops::kHalf<T>) {
+  if constexpr (scalar::kHalf<T>) {
     return static_cast<float>(v);
   } else {
     return static_cast<Acc<T>>(v);
@@ -316,7 +316,7 @@ void fill_broadcast(const array& c, F* out, const Shape& shape) {
     cpu_backend::for_each_run(
         shape, st, b, e, [&](int64_t pos, auto off, int64_t n, auto in) {
           for (int64_t j = 0; j < n; ++j) {
-            out[pos + j] = ops::cast<F>(src[off[0] + j * in[0]]);
+            out[pos + j] = scalar::cast<F>(src[off[0] + j * in[0]]);
           }
         });
   });
@@ -340,19 +340,19 @@ void matmul(const array& a, const array& b, const array* c, float alpha,
         const T* cp = cm.p + batch_offset(bi, d.bshape, cm.bst);
         for (int64_t i = 0; i < d.M; ++i) {
           for (int64_t j = 0; j < d.N; ++j) {
-            o[(bi * d.M + i) * d.N + j] = ops::cast<T>(
+            o[(bi * d.M + i) * d.N + j] = scalar::cast<T>(
                 static_cast<double>(beta) *
                 static_cast<double>(to_acc(cp[i * cm.rs + j * cm.cs])));
           }
         }
       }
     } else {
-      std::fill(o, o + out.size(), ops::cast<T>(0));
+      std::fill(o, o + out.size(), scalar::cast<T>(0));
     }
     return;
   }
 #ifdef RUNNEL_HAVE_OPENBLAS
-  if constexpr (std::is_floating_point_v<T> || ops::kHalf<T>) {
+  if constexpr (std::is_floating_point_v<T> || scalar::kHalf<T>) {
     using F = std::conditional_t<std::is_same_v<T, double>, double, float>;
     std::vector<std::shared_ptr<detail::Buffer>> keep;
     const Mat<F> A = blas_operand<F, T>(a, true, d, d.M, d.K, keep);
@@ -370,7 +370,7 @@ void matmul(const array& a, const array& b, const array* c, float alpha,
                    with_c ? static_cast<F>(beta) : F{0}, dst, d);
     if constexpr (!std::is_same_v<F, T>) {
       cpu_backend::parallel(out.size(), [&](int64_t b0, int64_t e0) {
-        for (int64_t i = b0; i < e0; ++i) o[i] = ops::cast<T>(dst[i]);
+        for (int64_t i = b0; i < e0; ++i) o[i] = scalar::cast<T>(dst[i]);
       });
     }
     return;

@@ -147,7 +147,7 @@ uint64_t u64(const uint32_t* w) {
 // The largest T below x.
 template <class T>
 T below(T x) {
-  if constexpr (ops::kHalf<T>) {
+  if constexpr (scalar::kHalf<T>) {
     uint16_t b = x.bits;
     if ((b & 0x7fff) == 0) return T::from_bits(0x8001);  // +-0
     return T::from_bits(static_cast<uint16_t>((b & 0x8000) ? b + 1 : b - 1));
@@ -158,7 +158,7 @@ T below(T x) {
 
 template <class T>
 bool less(T a, T b) {
-  if constexpr (ops::kHalf<T>) {
+  if constexpr (scalar::kHalf<T>) {
     return static_cast<float>(a) < static_cast<float>(b);
   } else {
     return a < b;
@@ -280,7 +280,7 @@ void RandomBits::eval_cpu(const std::vector<array>& in,
 void RandomUniform::eval_cpu(const std::vector<array>& in,
                              std::vector<array>& out) {
   dispatch_dtype(out[0].dtype(), [&]<class T>(std::type_identity<T>) {
-    if constexpr (ops::kHalf<T> || std::is_floating_point_v<T>) {
+    if constexpr (scalar::kHalf<T> || std::is_floating_point_v<T>) {
       draw_with_params<kWords<T>, T, T, double>(
           in, out[0], units<kWords<T>>, [](double u, T lo, T hi) {
             const double l = static_cast<double>(lo);
@@ -291,7 +291,7 @@ void RandomUniform::eval_cpu(const std::vector<array>& in,
                 std::isinf(r) && std::isfinite(l) && std::isfinite(h)
                     ? l - l * u + h * u
                     : l + r * u;
-            T x = ops::cast<T>(v);
+            T x = scalar::cast<T>(v);
             // Rounding can reach high: keep below it.
             if (!less(x, hi) && less(lo, hi)) x = below(hi);
             return x;
@@ -305,11 +305,11 @@ void RandomUniform::eval_cpu(const std::vector<array>& in,
 void RandomNormal::eval_cpu(const std::vector<array>& in,
                             std::vector<array>& out) {
   dispatch_dtype(out[0].dtype(), [&]<class T>(std::type_identity<T>) {
-    if constexpr (ops::kHalf<T> || std::is_floating_point_v<T>) {
+    if constexpr (scalar::kHalf<T> || std::is_floating_point_v<T>) {
       draw_with_params<kWords<T>, T, T, double>(
           in, out[0], normals<kWords<T>>, [](double z, T loc, T scale) {
-            return ops::cast<T>(static_cast<double>(loc) +
-                                static_cast<double>(scale) * z);
+            return scalar::cast<T>(static_cast<double>(loc) +
+                                   static_cast<double>(scale) * z);
           });
     } else {
       throw std::logic_error("[normal] floating dtypes only");
@@ -359,7 +359,7 @@ void RandomInt::eval_cpu(const std::vector<array>& in,
 void RandomBernoulli::eval_cpu(const std::vector<array>& in,
                                std::vector<array>& out) {
   dispatch_dtype(in[1].dtype(), [&]<class P>(std::type_identity<P>) {
-    if constexpr (ops::kHalf<P> || std::is_floating_point_v<P>) {
+    if constexpr (scalar::kHalf<P> || std::is_floating_point_v<P>) {
       // u in [0, 1) with 32 bits (53 for a float64 p).
       auto unit_draws = [](const uint32_t* w, int64_t n, double* u) {
         for (int64_t j = 0; j < n; ++j) {

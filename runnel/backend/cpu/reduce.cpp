@@ -33,7 +33,7 @@ constexpr int64_t kRowBlock = 16;
 
 // The arithmetic type of T's values: float for the half types.
 template <class T>
-using Wide = std::conditional_t<ops::kHalf<T>, float, T>;
+using Wide = std::conditional_t<scalar::kHalf<T>, float, T>;
 template <class T>
 Wide<T> widen(T x) {
   return static_cast<Wide<T>>(x);
@@ -46,7 +46,7 @@ inline float exp_acc(float x) { return exp_f32(x); }
 inline double exp_acc(double x) { return std::exp(x); }
 
 template <class T>
-constexpr bool kFloat = ops::kHalf<T> || std::is_floating_point_v<T>;
+constexpr bool kFloat = scalar::kHalf<T> || std::is_floating_point_v<T>;
 
 struct NoCenter {};
 
@@ -59,7 +59,7 @@ struct NoCenter {};
 // map is expensive (exp: mapped in a separate loop first).
 template <class T>
 struct SumOp {
-  using Acc = typename ops::SumAcc<T>::type;
+  using Acc = typename scalar::SumAcc<T>::type;
   using C = NoCenter;
   using Out = T;
   static constexpr bool kCentered = false;
@@ -80,7 +80,7 @@ struct MeanOp : SumOp<T> {
 
 template <class T>
 struct ProdOp {
-  using Acc = typename ops::SumAcc<T>::type;
+  using Acc = typename scalar::SumAcc<T>::type;
   using C = NoCenter;
   using Out = T;
   static constexpr bool kCentered = false;
@@ -958,7 +958,7 @@ void SumAll::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
 const char* Reduce::name() const {
   switch (op_) {
     case Op::sum:
-      return "sum_axes";
+      return "sum";
     case Op::prod:
       return "prod";
     case Op::max:

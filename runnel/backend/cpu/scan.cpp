@@ -19,7 +19,7 @@ namespace {
 // types in float, bool (cumprod only) as bool.
 template <class T>
 struct ScanAcc {
-  using type = typename ops::SumAcc<T>::type;
+  using type = typename scalar::SumAcc<T>::type;
 };
 template <>
 struct ScanAcc<bool> {
@@ -31,7 +31,7 @@ struct ScanOp {
   using Acc = typename ScanAcc<T>::type;
   static Acc init() { return kProd ? Acc{1} : Acc{}; }
   static Acc load(T x) {
-    if constexpr (ops::kHalf<T>) {
+    if constexpr (scalar::kHalf<T>) {
       return static_cast<float>(x);
     } else {
       return static_cast<Acc>(x);

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runnel/backend/common/dispatch.h"
 #include "runnel/backend/cpu/iterate.h"
 
 namespace runnel {
@@ -152,23 +153,6 @@ void fill_strided(T v, T* dst, Strides dst_st, Shape shape) {
                                 }
                               });
   });
-}
-
-// Calls f(std::type_identity<U>) with U the unsigned type of `size` bytes.
-template <class F>
-void dispatch_size(size_t size, F&& f) {
-  switch (size) {
-    case 1:
-      return f(std::type_identity<uint8_t>{});
-    case 2:
-      return f(std::type_identity<uint16_t>{});
-    case 4:
-      return f(std::type_identity<uint32_t>{});
-    case 8:
-      return f(std::type_identity<uint64_t>{});
-    default:
-      throw std::logic_error("[shape] unexpected item size");
-  }
 }
 
 template <class T>

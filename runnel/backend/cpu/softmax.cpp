@@ -108,7 +108,7 @@ void softmax_rows(const array& a, const std::vector<int>& axes, T* y) {
   const int64_t rows = static_cast<int64_t>(a.size()) / n;
   cpu_backend::parallel_items(rows, n, [&](int64_t b, int64_t e) {
     std::unique_ptr<float[]> scratch;
-    if constexpr (ops::kHalf<T>) scratch.reset(new float[2 * n]);
+    if constexpr (scalar::kHalf<T>) scratch.reset(new float[2 * n]);
     for (int64_t r = b; r < e; ++r) {
       const T* xr = x + cpu_backend::offset_of(r, rows_shape, rows_strides);
       softmax_row(xr, y + r * n, n, scratch.get());
@@ -161,7 +161,7 @@ void Softmax::eval_cpu(const std::vector<array>& in, std::vector<array>& out) {
   cpu_backend::allocate_output(out[0]);
   if (a.size() == 0) return;
   dispatch_dtype(a.dtype(), [&]<class T>(std::type_identity<T>) {
-    if constexpr (ops::kHalf<T> || std::is_floating_point_v<T>) {
+    if constexpr (scalar::kHalf<T> || std::is_floating_point_v<T>) {
       T* y = out[0].data<T>();
       if (trailing_contiguous(a, axes_)) {
         softmax_rows(a, axes_, y);

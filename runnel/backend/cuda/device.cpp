@@ -1,21 +1,17 @@
+#include "runnel/backend/cuda/device.h"
+
 #include <cuda.h>
 #include <pthread.h>
 
-#include <algorithm>
 #include <array>
-#include <bit>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <new>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 #include <vector>
 
-#include "runnel/backend/cuda/cuda.h"
-#include "runnel/scheduler/errors.h"
+#include "runnel/backend/cuda/kernel_table.h"
 
 namespace runnel::cuda {
 namespace {
@@ -55,41 +51,6 @@ Devices& devices() {
     return new Devices();
   }();
   return *d;
-}
-
-// A driver function through the runtime's entry points (librunnel_cuda
-// links no libcuda); false where the driver lacks it.
-template <class F>
-bool driver_entry(const char* name, F& fn, int version = 12040) {
-  void* p = nullptr;
-  cudaDriverEntryPointQueryResult found{};
-  if (cudaGetDriverEntryPointByVersion(name, &p, version, cudaEnableDefault,
-                                       &found) != cudaSuccess ||
-      found != cudaDriverEntryPointSuccess) {
-    cudaGetLastError();
-    return false;
-  }
-  fn = reinterpret_cast<F>(p);
-  return true;
-}
-
-using WriteValue64 = CUresult (*)(CUstream, CUdeviceptr, cuuint64_t,
-                                  unsigned int);
-
-// cuStreamWriteValue64 where the device can use it, else null.
-WriteValue64 stream_write_value(int dev) {
-  using GetAttribute = CUresult (*)(int*, CUdevice_attribute, CUdevice);
-  GetAttribute get = nullptr;
-  WriteValue64 write = nullptr;
-  int can = 0;
-  if (!driver_entry("cuDeviceGetAttribute", get, 12000) ||
-      !driver_entry("cuStreamWriteValue64", write, 12000) ||
-      get(&can, CU_DEVICE_ATTRIBUTE_CAN_USE_64_BIT_STREAM_MEM_OPS, dev) !=
-          CUDA_SUCCESS ||
-      !can) {
-    return nullptr;
-  }
-  return write;
 }
 
 // Loads every kernel of the registered modules on the current device (see
@@ -208,347 +169,62 @@ DeviceState& device(int index) {
   return d;
 }
 
-// ---- events ----
+namespace {
 
-Event::~Event() {
-  if (pool) pool->put(ev);
+std::string uuid_string(const cudaUUID_t& u) {
+  const auto* b = reinterpret_cast<const unsigned char*>(u.bytes);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf),
+                "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+                "%02x%02x%02x%02x%02x%02x",
+                b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+                b[10], b[11], b[12], b[13], b[14], b[15]);
+  return buf;
 }
 
-EventPtr EventPool::get() {
-  cudaEvent_t ev = nullptr;
-  {
-    std::lock_guard lock(mu_);
-    if (!free_.empty()) {
-      ev = free_.back();
-      free_.pop_back();
-    }
-  }
-  if (!ev) {
-    check(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming),
-          "cudaEventCreate", device_);
-  }
-  auto e = std::make_shared<Event>();
-  e->ev = ev;
-  e->pool = this;
-  return e;
-}
-
-void EventPool::put(cudaEvent_t ev) {
-  std::lock_guard lock(mu_);
-  free_.push_back(ev);  // events are never destroyed: cheap, and exit-safe
-}
-
-// ---- device state ----
-
-DeviceState::DeviceState(int i) : index(i), events(i) {
+// CUDA initialised on device `i` and the kernels loaded: before any member
+// of its state is made.
+int start(int i) {
   set_device(i);
   check(cudaFree(nullptr), "initialising CUDA", i);
   load_modules(i);
-  cudaDeviceProp prop{};
-  check(cudaGetDeviceProperties(&prop, i), "cudaGetDeviceProperties", i);
-  total_ = prop.totalGlobalMem;
-  limit_.store(total_);
-  check(cudaDeviceGetDefaultMemPool(&pool_, i), "cudaDeviceGetDefaultMemPool",
-        i);
-  // Keep freed memory in the pool up to the limit, and never let the pool
-  // add hidden waits between unrelated streams to reuse memory.
-  uint64_t threshold = UINT64_MAX;
-  check(cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReleaseThreshold,
-                                &threshold),
-        "cudaMemPoolSetAttribute", i);
-  int no = 0;
-  check(cudaMemPoolSetAttribute(pool_,
-                                cudaMemPoolReuseAllowInternalDependencies, &no),
-        "cudaMemPoolSetAttribute", i);
-  check(cudaStreamCreateWithFlags(&utility, cudaStreamNonBlocking),
-        "cudaStreamCreate", i);
-  write_value_ = reinterpret_cast<void*>(stream_write_value(i));
+  return i;
 }
 
-namespace {
-// Capacities are rounded so that freed blocks fit later requests of about
-// the same size: to 512 bytes up to 1 MiB, to an eighth of the power of two
-// below beyond that (at most 12.5% more).
-size_t capacity_for(size_t n) {
-  n = std::max<size_t>(n, 1);
-  if (n <= (size_t{1} << 20)) return (n + 511) & ~size_t{511};
-  const size_t step = std::bit_floor(n) / 8;
-  return (n + step - 1) / step * step;
-}
 }  // namespace
 
-void* DeviceState::take_cached(size_t capacity, cudaStream_t s) {
-  std::lock_guard lock(cache_mu_);
-  if (cached_bytes_ == 0) return nullptr;
-  // The stream's own blocks first, then those no work uses any more.
-  for (cudaStream_t from : {s, cudaStream_t{nullptr}}) {
-    auto it = cached_.find(from);
-    if (it == cached_.end()) continue;
-    auto blocks = it->second.find(capacity);
-    if (blocks == it->second.end() || blocks->second.empty()) continue;
-    void* p = blocks->second.back();
-    blocks->second.pop_back();
-    cached_bytes_ -= capacity;
-    return p;
-  }
-  return nullptr;
-}
+DeviceState::DeviceState(int i)
+    : index(start(i)), events(i), memory(i, lost), counters(i) {}
 
-void DeviceState::release_cache(cudaStream_t s) {
-  std::vector<std::pair<void*, size_t>> give;
-  {
-    std::lock_guard lock(cache_mu_);
-    auto it = cached_.find(s);
-    if (it == cached_.end()) return;
-    for (auto& [cap, blocks] : it->second) {
-      for (void* p : blocks) give.emplace_back(p, cap);
-    }
-    cached_.erase(it);
-    for (auto& g : give) cached_bytes_ -= g.second;
-  }
-  if (exiting() || lost.load()) return;
-  set_device(index);
-  for (auto& g : give) cudaFreeAsync(g.first, s ? s : utility);
-}
-
-std::shared_ptr<Buffer> DeviceState::allocate(size_t n, cudaStream_t s) {
-  const size_t size = capacity_for(n);
-  size_t limit = limit_.load();
-  if (active_.load() + size > limit) {
-    trim();
-    if (active_.load() + size > limit) {
-      size_t a = active_.load();
-      throw out_of_memory(
-          "[malloc] Out of memory on Device(gpu, " + std::to_string(index) +
-          "): " + detail::human_bytes(n) + " asked for, " +
-          detail::human_bytes(limit > a ? limit - a : 0) + " free of a " +
-          detail::human_bytes(limit) + " limit.");
-    }
-  }
-  void* p = take_cached(size, s);
-  if (!p) {
-    cudaError_t e = cudaMallocAsync(&p, size, s);
-    if (e == cudaErrorMemoryAllocation) {
-      cudaGetLastError();
-      trim();
-      e = cudaMallocAsync(&p, size, s);
-      if (e == cudaErrorMemoryAllocation) {
-        cudaGetLastError();
-        size_t free_b = 0, total_b = 0;
-        cudaMemGetInfo(&free_b, &total_b);
-        throw out_of_memory(
-            "[malloc] Out of memory on Device(gpu, " + std::to_string(index) +
-            "): " + detail::human_bytes(n) + " asked for, " +
-            detail::human_bytes(free_b) + " free on the device.");
-      }
-    }
-    check(e, "cudaMallocAsync", index);
-  }
-  size_t now = active_.fetch_add(size) + size;
-  size_t pk = peak_.load();
-  while (now > pk && !peak_.compare_exchange_weak(pk, now)) {
-  }
-  return std::make_shared<Buffer>(
-      p, std::max<size_t>(n, 1), Device(DeviceType::gpu, index),
-      [this, size](const Buffer& b) { free(b, size); });
-}
-
-void DeviceState::free(const Buffer& b, size_t capacity) {
-  active_.fetch_sub(capacity);
-  if (exiting() || lost.load()) return;
-  void* p = b.ptr();
-  std::vector<Dep> pending;
-  // The published progress only: asking each use's events would cost more
-  // than the cudaStreamWaitEvent an unseen end may add.
-  for (Dep& u : b.uses()) {
-    if (!u.seen_reached()) pending.push_back(std::move(u));
-  }
-  auto on_this_device = [&](const Dep& u) -> GpuTimeline* {
-    auto* gt = dynamic_cast<GpuTimeline*>(u.timeline.get());
-    return gt && gt->device() == index && gt->stream() ? gt : nullptr;
+DeviceInfo device_info(int i) {
+  DeviceState& d = device(i);
+  cudaDeviceProp p{};
+  check(cudaGetDeviceProperties(&p, i), "cudaGetDeviceProperties", i);
+  set_device(i);
+  size_t free_b = 0, total_b = 0;
+  check(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo", i);
+  char bus[32] = {};
+  check(cudaDeviceGetPCIBusId(bus, sizeof(bus), i), "cudaDeviceGetPCIBusId", i);
+  return DeviceInfo{
+      {"device_name", std::string(p.name)},
+      {"architecture",
+       "sm_" + std::to_string(p.major) + std::to_string(p.minor)},
+      {"total_memory", static_cast<int64_t>(d.memory.total_memory())},
+      {"free_memory", static_cast<int64_t>(free_b)},
+      {"compute_capability_major", static_cast<int64_t>(p.major)},
+      {"compute_capability_minor", static_cast<int64_t>(p.minor)},
+      {"uuid", uuid_string(p.uuid)},
+      {"pci_bus_id", std::string(bus)},
+      {"multiprocessor_count", static_cast<int64_t>(p.multiProcessorCount)},
   };
-  // No use pending, or all on one stream: cached for any stream, or for
-  // that one (whose later work runs after the uses).
-  GpuTimeline* only =
-      pending.size() == 1 ? on_this_device(pending[0]) : nullptr;
-  if (pending.empty() || only) {
-    std::lock_guard lock(cache_mu_);
-    cached_[only ? only->stream() : nullptr][capacity].push_back(p);
-    cached_bytes_ += capacity;
-    return;
-  }
-  // Uses on several streams of this device, all launched: freed on the
-  // utility stream behind their events. Nothing waits on that stream, so no
-  // compute stream gains a hidden wait; the pool reuses the block once the
-  // free has run.
-  if (std::all_of(pending.begin(), pending.end(),
-                  [&](const Dep& u) { return on_this_device(u) != nullptr; })) {
-    set_device(index);
-    for (const Dep& u : pending) {
-      auto* gt = static_cast<GpuTimeline*>(u.timeline.get());
-      if (EventPtr ev = gt->event_for(u.value)) {
-        cudaStreamWaitEvent(utility, ev->ev, 0);
-      }
-    }
-    cudaFreeAsync(p, utility);
-    return;
-  }
-  // Uses elsewhere (another GPU's copy): freed once every one is done.
-  auto left = std::make_shared<std::atomic<int>>(pending.size());
-  int dev = index;
-  cudaStream_t util = utility;
-  auto done = [left, p, dev, util] {
-    if (left->fetch_sub(1) != 1 || exiting()) return;
-    set_device(dev);
-    cudaFreeAsync(p, util);
-  };
-  for (Dep& u : pending) {
-    if (!u.timeline->on_reached(u.value, done)) done();
-  }
 }
 
-size_t DeviceState::cache() {
-  uint64_t reserved = 0;
-  cudaMemPoolGetAttribute(pool_, cudaMemPoolAttrReservedMemCurrent, &reserved);
-  uint64_t used = 0;
-  cudaMemPoolGetAttribute(pool_, cudaMemPoolAttrUsedMemCurrent, &used);
-  std::lock_guard lock(cache_mu_);
-  // The pool counts cached blocks as used.
-  return (reserved > used ? reserved - used : 0) + cached_bytes_;
-}
-
-void DeviceState::trim() {
-  std::vector<cudaStream_t> streams;
-  {
-    std::lock_guard lock(cache_mu_);
-    for (auto& entry : cached_) streams.push_back(entry.first);
-  }
-  for (cudaStream_t s : streams) release_cache(s);
-  set_device(index);
-  cudaDeviceSynchronize();  // frees still queued on streams land first
-  cudaMemPoolTrimTo(pool_, 0);
-}
-
-// ---- the launcher: long host queues, off the threads that unblock them ----
-
-void DeviceState::launch_later(std::shared_ptr<GpuStream> s) {
-  std::lock_guard lock(launch_mu_);
-  to_launch_.push_back(std::move(s));
-  if (!launcher_started_) {
-    launcher_started_ = true;
-    std::thread([this] { launcher_loop(); }).detach();
-  }
-  launch_cv_.notify_one();
-}
-
-void DeviceState::launcher_loop() {
-  std::unique_lock lock(launch_mu_);
-  for (;;) {
-    launch_cv_.wait(lock, [&] { return !to_launch_.empty(); });
-    std::shared_ptr<GpuStream> s = std::move(to_launch_.front());
-    to_launch_.pop_front();
-    lock.unlock();
-    if (!exiting()) {
-      try {
-        s->pump(SIZE_MAX);
-      } catch (const std::exception&) {
-        // A launch failed for the device (lost): waits raise it.
-      }
-    }
-    s.reset();
-    lock.lock();
-  }
-}
-
-// ---- pinned counters ----
-
-DeviceState::Counter DeviceState::counter_alloc() {
-  std::lock_guard lock(counters_mu_);
-  if (!write_value_) return {};
-  if (free_counters_.empty()) {
-    // A page of counters, 64 bytes apart (no two share a cache line).
-    constexpr size_t kPage = 4096, kStride = 64;
-    void* page = nullptr;
-    if (cudaHostAlloc(&page, kPage,
-                      cudaHostAllocPortable | cudaHostAllocMapped) !=
-        cudaSuccess) {
-      cudaGetLastError();
-      write_value_ = nullptr;  // the watcher polls events instead
-      return {};
-    }
-    void* dev = nullptr;
-    check(cudaHostGetDevicePointer(&dev, page, 0), "cudaHostGetDevicePointer",
-          index);
-    for (size_t off = kPage; off >= kStride; off -= kStride) {
-      auto* host = new (static_cast<char*>(page) + off - kStride)
-          std::atomic<uint64_t>(0);
-      free_counters_.push_back(
-          {host, reinterpret_cast<uint64_t>(dev) + off - kStride});
-    }
-  }
-  Counter c = free_counters_.back();
-  free_counters_.pop_back();
-  c.host->store(0);
-  return c;
-}
-
-void DeviceState::counter_free(Counter c) {
-  std::lock_guard lock(counters_mu_);
-  free_counters_.push_back(c);
-}
-
-bool DeviceState::write_counter(cudaStream_t s, const Counter& c, uint64_t v) {
-  auto write = reinterpret_cast<WriteValue64>(write_value_.load());
-  return write &&
-         write(reinterpret_cast<CUstream>(s), static_cast<CUdeviceptr>(c.dev),
-               v, CU_STREAM_WRITE_VALUE_DEFAULT) == CUDA_SUCCESS;
-}
-
-// ---- the watcher: advances timelines that CPU strands are parked on ----
-
-void DeviceState::watch(std::shared_ptr<GpuTimeline> t) {
-  std::lock_guard lock(watch_mu_);
-  for (auto& w : watched_) {
-    if (w == t) return;
-  }
-  watched_.push_back(std::move(t));
-  if (!watcher_started_) {
-    watcher_started_ = true;
-    std::thread([this] { watcher_loop(); }).detach();
-  }
-  watch_cv_.notify_one();
-}
-
-void DeviceState::watcher_loop() {
-  using Clock = std::chrono::steady_clock;
-  auto last_progress = Clock::now();
-  auto last_query = last_progress;
-  std::unique_lock lock(watch_mu_);
-  for (;;) {
-    watch_cv_.wait(lock, [&] { return !watched_.empty(); });
-    bool progress = false;
-    // Poll without the lock: callbacks may watch more timelines.
-    auto polled = watched_;
-    lock.unlock();
-    // The pinned counters cost no driver call. The events are asked too
-    // where a stream has no counter, and now and then for all: a kernel
-    // that faulted never lets its stream write the counter.
-    const bool query =
-        Clock::now() - last_query > std::chrono::microseconds(200);
-    if (query) last_query = Clock::now();
-    for (auto& t : polled) {
-      progress |= query || !t->has_counter() ? t->poll() : t->read_counter();
-    }
-    lock.lock();
-    std::erase_if(watched_, [](auto& t) { return !t->has_waiters(); });
-    auto now = Clock::now();
-    if (progress) last_progress = now;
-    if (now - last_progress > std::chrono::microseconds(50)) {
-      lock.unlock();
-      std::this_thread::sleep_for(std::chrono::microseconds(20));
-      lock.lock();
-    }
-  }
+std::pair<int, int> priority_range(int i) {
+  device(i);
+  int least = 0, greatest = 0;
+  check(cudaDeviceGetStreamPriorityRange(&least, &greatest),
+        "cudaDeviceGetStreamPriorityRange", i);
+  return {greatest, least};
 }
 
 }  // namespace runnel::cuda

@@ -19,11 +19,13 @@ class NoGpu final : public Backend {
   std::shared_ptr<StreamState> make_stream(int i, int, int, void*) override {
     fail(i);
   }
-  void eval(Primitive& p, const std::vector<array>&,
+  void eval(PrimitiveId, Primitive& p, const std::vector<array>&,
             std::vector<array>&) override {
     throw std::invalid_argument(std::string("[") + p.name() +
                                 "] No GPU: " + why_);
   }
+  bool has_kernel(PrimitiveId) override { return false; }
+  std::string stand_in_reason() override { return why_; }
   size_t active_memory(int i) override { fail(i); }
   size_t peak_memory(int i) override { fail(i); }
   void reset_peak_memory(int i) override { fail(i); }

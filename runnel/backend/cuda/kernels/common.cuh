@@ -10,7 +10,9 @@
 
 #include "runnel/array.h"
 #include "runnel/backend/common/ops.h"
-#include "runnel/backend/cuda/cuda.h"
+#include "runnel/backend/cuda/device.h"
+#include "runnel/backend/cuda/kernel_table.h"
+#include "runnel/backend/cuda/launch.h"
 
 namespace runnel::cuda {
 

@@ -2,7 +2,9 @@
 // matter to a copy): four instantiations serve every dtype.
 #include <cstdint>
 
+#include "runnel/backend/common/dispatch.h"
 #include "runnel/backend/cuda/kernels/common.cuh"
+#include "runnel/primitives/shape.h"
 
 namespace runnel::cuda {
 namespace {
@@ -18,28 +20,14 @@ __global__ void gather_copy(const E* src, E* dst, int64_t n, Strided s) {
 // Launches the row-major gather of `n` elements of `size` bytes each.
 void launch_gather(const void* src, void* dst, size_t size, int64_t n,
                    const Strided& s, cudaStream_t cu) {
-  auto launch = [&]<class E>(std::type_identity<E>) {
+  dispatch_size(size, [&]<class E>(std::type_identity<E>) {
     gather_copy<E><<<blocks_for(n), kThreads, 0, cu>>>(
         static_cast<const E*>(src), static_cast<E*>(dst), n, s);
-  };
-  switch (size) {
-    case 1:
-      launch(std::type_identity<uint8_t>{});
-      break;
-    case 2:
-      launch(std::type_identity<uint16_t>{});
-      break;
-    case 4:
-      launch(std::type_identity<uint32_t>{});
-      break;
-    default:
-      launch(std::type_identity<uint64_t>{});
-      break;
-  }
+  });
 }
 
 // The copy primitive (copy, contiguous, reshapes that cannot be views).
-void copy_kernel(Primitive&, const std::vector<array>& in,
+void copy_kernel(Copy&, const std::vector<array>& in,
                  std::vector<array>& outs) {
   array& o = outs[0];
   bool contiguous = false;
@@ -62,9 +50,9 @@ void copy_kernel(Primitive&, const std::vector<array>& in,
 
 }  // namespace
 
-void register_copy_kernels() {
+void bind_copy_kernels() {
   register_module(reinterpret_cast<const void*>(&module_anchor));
-  register_kernel("copy", copy_kernel);
+  bind_kernel<Copy>(copy_kernel);
 }
 
 const void* contiguous_input(const array& a) {
@@ -74,7 +62,7 @@ const void* contiguous_input(const array& a) {
   if (contiguous) return src;
   Launch& l = current_launch();
   const int64_t n = static_cast<int64_t>(a.size());
-  auto tmp = device(l.device).allocate(a.nbytes(), l.cu);
+  auto tmp = device(l.device).memory.allocate(a.nbytes(), l.cu);
   tmp->add_use(l.use);  // freed in stream order once this launch is done
   launch_gather(src, tmp->ptr(), a.itemsize(), n, s, l.cu);
   after_launch("copy");

@@ -11,9 +11,9 @@ namespace {
 template <class In>
 __device__ inline void store_as(void* out, Dtype to, int64_t i, In v) {
   switch (to) {
-#define RUNNEL_CAST_CASE(D, T)                 \
-  case Dtype::D:                               \
-    static_cast<T*>(out)[i] = ops::cast<T>(v); \
+#define RUNNEL_CAST_CASE(D, T)                    \
+  case Dtype::D:                                  \
+    static_cast<T*>(out)[i] = scalar::cast<T>(v); \
     break;
     // One case per dtype: a macro, since each case names a type.
     RUNNEL_CAST_CASE(bool_, bool)
@@ -57,7 +57,7 @@ template <class T>
 __global__ void arange_kernel(T* out, int64_t n, double start, double step) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
        i += int64_t{gridDim.x} * blockDim.x) {
-    out[i] = ops::cast<T>(start + static_cast<double>(i) * step);
+    out[i] = scalar::cast<T>(start + static_cast<double>(i) * step);
   }
 }
 
@@ -93,33 +93,32 @@ void copy_broadcast(const std::vector<array>& in, std::vector<array>& outs,
 
 }  // namespace
 
-void register_creation_kernels() {
+void bind_creation_kernels() {
   register_module(reinterpret_cast<const void*>(&module_anchor));
-  register_kernel("broadcast", [](Primitive&, const std::vector<array>& in,
-                                  std::vector<array>& out) {
-    copy_broadcast(in, out, "broadcast");
-  });
-  register_kernel("astype", [](Primitive&, const std::vector<array>& in,
-                               std::vector<array>& out) {
-    copy_broadcast(in, out, "astype");
-  });
-  register_kernel("arange", [](Primitive& p, const std::vector<array>&,
-                               std::vector<array>& outs) {
-    auto& a = static_cast<Arange&>(p);
-    array& o = outs[0];
-    const int64_t n = static_cast<int64_t>(o.size());
-    dispatch_dtype(o.dtype(), [&]<class T>(std::type_identity<T>) {
-      if constexpr (std::is_same_v<T, bool>) {
-        throw std::logic_error("[arange] bool is rejected by the op");
-      } else {
-        T* dst = out<T>(o);
-        if (n == 0) return;
-        arange_kernel<<<blocks_for(n), kThreads, 0, current_launch().cu>>>(
-            dst, n, a.start(), a.step());
-      }
-    });
-    after_launch("arange");
-  });
+  bind_kernel<Broadcast>(
+      [](Broadcast&, const std::vector<array>& in, std::vector<array>& out) {
+        copy_broadcast(in, out, "broadcast");
+      });
+  bind_kernel<AsType>(
+      [](AsType&, const std::vector<array>& in, std::vector<array>& out) {
+        copy_broadcast(in, out, "astype");
+      });
+  bind_kernel<Arange>(
+      [](Arange& a, const std::vector<array>&, std::vector<array>& outs) {
+        array& o = outs[0];
+        const int64_t n = static_cast<int64_t>(o.size());
+        dispatch_dtype(o.dtype(), [&]<class T>(std::type_identity<T>) {
+          if constexpr (std::is_same_v<T, bool>) {
+            throw std::logic_error("[arange] bool is rejected by the op");
+          } else {
+            T* dst = out<T>(o);
+            if (n == 0) return;
+            arange_kernel<<<blocks_for(n), kThreads, 0, current_launch().cu>>>(
+                dst, n, a.start(), a.step());
+          }
+        });
+        after_launch("arange");
+      });
 }
 
 }  // namespace runnel::cuda

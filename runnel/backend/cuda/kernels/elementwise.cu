@@ -140,51 +140,39 @@ void unary(const array& a, array& o, const char* name) {
 }
 
 // exp only sees floating dtypes (the op promotes), so instantiate those only.
-void exp_kernel(Primitive&, const std::vector<array>& in,
-                std::vector<array>& out) {
+void exp_kernel(Exp&, const std::vector<array>& in, std::vector<array>& out) {
   array& o = out[0];
   const int64_t n = static_cast<int64_t>(o.size());
-  auto run = [&]<class T>(std::type_identity<T>) {
-    const T* src = in_contiguous<T>(in[0]);
-    T* dst = cuda::out<T>(o);
-    if (n == 0) return;
-    launch_unary(src, dst, n, ops::Exp{});
-  };
-  switch (o.dtype()) {
-    case Dtype::float16:
-      run(std::type_identity<float16_t>{});
-      break;
-    case Dtype::bfloat16:
-      run(std::type_identity<bfloat16_t>{});
-      break;
-    case Dtype::float32:
-      run(std::type_identity<float>{});
-      break;
-    case Dtype::float64:
-      run(std::type_identity<double>{});
-      break;
-    default:
+  dispatch_dtype(o.dtype(), [&]<class T>(std::type_identity<T>) {
+    if constexpr (!is_floating_point(dtype_of<T>())) {
       throw std::logic_error("[exp] the op promotes to a floating dtype");
-  }
+    } else {
+      const T* src = in_contiguous<T>(in[0]);
+      T* dst = cuda::out<T>(o);
+      if (n == 0) return;
+      launch_unary(src, dst, n, scalar::Exp{});
+    }
+  });
   after_launch("exp");
 }
 
 }  // namespace
 
-void register_elementwise_kernels() {
+void bind_elementwise_kernels() {
   register_module(reinterpret_cast<const void*>(&module_anchor));
-  register_kernel(
-      "add", [](Primitive&, const std::vector<array>& in,
-                std::vector<array>& out) { binary<ops::Add>(in, out, "add"); });
-  register_kernel("multiply", [](Primitive&, const std::vector<array>& in,
-                                 std::vector<array>& out) {
-    binary<ops::Multiply>(in, out, "multiply");
-  });
-  register_kernel("abs", [](Primitive&, const std::vector<array>& in,
-                            std::vector<array>& out) {
-    unary<ops::Abs>(in[0], out[0], "abs");
-  });
-  register_kernel("exp", exp_kernel);
+  bind_kernel<Add>(
+      [](Add&, const std::vector<array>& in, std::vector<array>& out) {
+        binary<scalar::Add>(in, out, "add");
+      });
+  bind_kernel<Multiply>(
+      [](Multiply&, const std::vector<array>& in, std::vector<array>& out) {
+        binary<scalar::Multiply>(in, out, "multiply");
+      });
+  bind_kernel<Abs>(
+      [](Abs&, const std::vector<array>& in, std::vector<array>& out) {
+        unary<scalar::Abs>(in[0], out[0], "abs");
+      });
+  bind_kernel<Exp>(exp_kernel);
 }
 
 }  // namespace runnel::cuda

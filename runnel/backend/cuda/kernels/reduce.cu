@@ -7,7 +7,7 @@ namespace {
 inline constexpr int kSumBlocks = 1024;
 
 template <class T>
-using Acc = typename ops::SumAcc<T>::type;
+using Acc = typename scalar::SumAcc<T>::type;
 
 template <class A>
 __device__ A block_sum(A v) {
@@ -45,7 +45,7 @@ __global__ void sum_final(const Acc<T>* partial, int blocks, T* out) {
   if (threadIdx.x == 0) *out = static_cast<T>(s);
 }
 
-void sum_kernel(Primitive&, const std::vector<array>& in,
+void sum_kernel(SumAll&, const std::vector<array>& in,
                 std::vector<array>& outs) {
   array& o = outs[0];
   const int64_t n = static_cast<int64_t>(in[0].size());
@@ -60,7 +60,8 @@ void sum_kernel(Primitive&, const std::vector<array>& in,
           std::max<int64_t>(kThreads, (n + kSumBlocks - 1) / kSumBlocks);
       int blocks =
           static_cast<int>(std::max<int64_t>(1, (n + chunk - 1) / chunk));
-      auto scratch = device(l.device).allocate(blocks * sizeof(Acc<T>), l.cu);
+      auto scratch =
+          device(l.device).memory.allocate(blocks * sizeof(Acc<T>), l.cu);
       scratch->add_use(l.use);
       auto* partial = static_cast<Acc<T>*>(scratch->ptr());
       sum_partial<<<blocks, kThreads, 0, l.cu>>>(x, n, chunk, partial);
@@ -72,9 +73,9 @@ void sum_kernel(Primitive&, const std::vector<array>& in,
 
 }  // namespace
 
-void register_reduce_kernels() {
+void bind_reduce_kernels() {
   register_module(reinterpret_cast<const void*>(&module_anchor));
-  register_kernel("sum", sum_kernel);
+  bind_kernel<SumAll>(sum_kernel);
 }
 
 }  // namespace runnel::cuda

@@ -18,24 +18,23 @@ __global__ void trap_kernel() { __trap(); }
 
 }  // namespace
 
-void register_testing_kernels() {
+void bind_testing_kernels() {
   register_module(reinterpret_cast<const void*>(&module_anchor));
-  register_kernel("trap", [](Primitive&, const std::vector<array>& in,
-                             std::vector<array>& out) {
-    input_ptr(in[0]);
-    trap_kernel<<<1, 1, 0, current_launch().cu>>>();
-    after_launch("trap");
-    out[0].node().data = in[0].node().data;
-  });
-  register_kernel("delay", [](Primitive& p, const std::vector<array>& in,
-                              std::vector<array>& out) {
-    auto& d = static_cast<Delay&>(p);
-    auto buf = input_buffer(in[0]);  // on this device, a use recorded
-    spin_kernel<<<1, 1, 0, current_launch().cu>>>(
-        static_cast<uint64_t>(d.microseconds()) * 1000);
-    after_launch("delay");
-    out[0].node().data = buf;
-  });
+  bind_kernel<Trap>(
+      [](Trap&, const std::vector<array>& in, std::vector<array>& out) {
+        input_ptr(in[0]);
+        trap_kernel<<<1, 1, 0, current_launch().cu>>>();
+        after_launch("trap");
+        out[0].node().data = in[0].node().data;
+      });
+  bind_kernel<Delay>(
+      [](Delay& d, const std::vector<array>& in, std::vector<array>& out) {
+        auto buf = input_buffer(in[0]);  // on this device, a use recorded
+        spin_kernel<<<1, 1, 0, current_launch().cu>>>(
+            static_cast<uint64_t>(d.microseconds()) * 1000);
+        after_launch("delay");
+        out[0].node().data = buf;
+      });
 }
 
 }  // namespace runnel::cuda
