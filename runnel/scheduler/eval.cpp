@@ -55,7 +55,11 @@ class SegmentWork final : public Work {
   }
 
   void run() override {
+    const bool on_cpu = stream_->device.type == DeviceType::cpu;
     for (; next_ < ops.size(); ++next_) {
+      // An urgent strand ready now runs before our next op, not after the
+      // whole segment.
+      if (on_cpu && next_ > 0) yield_to_urgent();
       if (!run_one(ops[next_])) return;  // parked for memory: resume here
       ops[next_].primitive.reset();
     }

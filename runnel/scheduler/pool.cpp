@@ -22,9 +22,12 @@ int64_t now_ns() {
 
 // A ready strand that has waited gains one level per 10 ms.
 constexpr int64_t kAgingNs = 10'000'000;
-constexpr int kLevels = kCpuLeastUrgent - kCpuMostUrgent + 1;
 
 thread_local bool tls_worker = false;
+// The strand whose work runs on this thread (drain), and whether it is one
+// run inline at another's preemption point (no further preemption then).
+thread_local CpuStream* tls_current = nullptr;
+thread_local bool tls_preempting = false;
 // Set while a worker publishes its strand's progress: it looks for work right
 // after, so strands that progress makes ready need no wake-up.
 thread_local bool tls_completing = false;
@@ -111,7 +114,7 @@ Pool& Pool::get() {
   return *p;
 }
 
-Pool::Pool(int threads) : threads_(threads), levels_(kLevels) {
+Pool::Pool(int threads) : threads_(threads), levels_(kCpuLevels) {
   for (int i = 0; i < threads; ++i) {
     std::thread([this] {
       tls_worker = true;
@@ -129,6 +132,7 @@ void Pool::enqueue(std::shared_ptr<CpuStream> s) {
     std::lock_guard lock(mu_);
     levels_[level].push_back({std::move(s), now_ns(), level});
     ready_.fetch_add(1, std::memory_order_relaxed);
+    ready_at_[level].fetch_add(1, std::memory_order_relaxed);
     // A worker that makes a strand ready looks for work itself right after
     // (a handoff without a wake-up); a spinning worker takes it without one
     // (it looks again under mu_ before it parks); a worker that takes a
@@ -148,6 +152,7 @@ bool Pool::take(const CpuStream* s) {
   for (auto& level : levels_) {
     for (auto it = level.begin(); it != level.end(); ++it) {
       if (it->strand.get() == s) {  // not its last reference: the caller's
+        ready_at_[it->level].fetch_sub(1, std::memory_order_relaxed);
         level.erase(it);
         // As pop_ready: running before it stops being ready, for the
         // allocator's "could anything still free memory" test.
@@ -169,7 +174,7 @@ bool Pool::pop_ready(Entry& out) {
   int64_t now = now_ns();
   int best = -1;
   int64_t best_score = 0;
-  for (int l = 0; l < kLevels; ++l) {
+  for (int l = 0; l < kCpuLevels; ++l) {
     if (levels_[l].empty()) continue;
     int64_t score =
         int64_t{l} * kAgingNs - (now - levels_[l].front().enqueued_ns);
@@ -181,6 +186,7 @@ bool Pool::pop_ready(Entry& out) {
   if (best < 0) return false;
   out = std::move(levels_[best].front());
   levels_[best].pop_front();
+  ready_at_[best].fetch_sub(1, std::memory_order_relaxed);
   // Counted as running before it stops counting as ready, so that a reader
   // of ready then running (the allocator) never sees it in neither.
   running_.fetch_add(1);
@@ -268,13 +274,67 @@ void Pool::worker_loop() {
   }
 }
 
+bool Pool::run_urgent(int level) {
+  Entry e;
+  {
+    std::lock_guard lock(mu_);
+    int l = 0;
+    while (l < level && levels_[l].empty()) ++l;
+    if (l >= level) return false;
+    e = std::move(levels_[l].front());
+    levels_[l].pop_front();
+    ready_at_[l].fetch_sub(1, std::memory_order_relaxed);
+    // As pop_ready: running before it stops being ready.
+    running_.fetch_add(1);
+    ready_.fetch_sub(1);
+  }
+  if (!e.strand->try_claim()) {  // a stale duplicate: it runs elsewhere
+    if (add_running(-1) == 0) wake_memory_waiters();
+    return true;
+  }
+  // Up to what is submitted now: later work goes back to the ready queue.
+  CpuStream& s = *e.strand;
+  s.run_claimed(s.last_value(), /*counted=*/true);
+  return true;
+}
+
+void yield_to_urgent() {
+  CpuStream* cur = tls_current;
+  if (!cur || tls_preempting) return;
+  const int level =
+      std::clamp(cur->effective_priority(), kCpuMostUrgent, kCpuLeastUrgent) -
+      kCpuMostUrgent;
+  Pool& pool = Pool::get();
+  if (!pool.urgent_ready(level)) return;
+  tls_preempting = true;
+  try {
+    while (pool.run_urgent(level)) {
+    }
+  } catch (...) {
+    tls_preempting = false;
+    throw;
+  }
+  tls_preempting = false;
+}
+
 void Pool::parallel_for(int64_t n, int64_t grain,
                         const std::function<void(int64_t, int64_t)>& f) {
   grain = std::max<int64_t>(grain, 1);
   int64_t chunks = (n + grain - 1) / grain;
   int helpers = std::min<int64_t>(idle_.load() + spinning_.load(), chunks - 1);
   if (helpers <= 0 || threads_ == 1) {
-    if (n > 0) f(0, n);
+    if (n <= 0) return;
+    if (!tls_current || tls_preempting || chunks < 2) {
+      f(0, n);
+      return;
+    }
+    // Alone on a strand: in up to 32 pieces, with a preemption point
+    // between them, so that an urgent strand waits for a piece, not the op.
+    const int64_t piece = std::max<int64_t>(1, (chunks + 31) / 32) * grain;
+    for (int64_t b = 0; b < n; b += piece) {
+      if (b > 0) yield_to_urgent();
+      f(b, std::min(n, b + piece));
+    }
     return;
   }
   Job job;
@@ -524,6 +584,13 @@ void CpuStream::drain(uint64_t until, bool helping) {
   // Keep ourselves alive while running, whoever else drops us.
   auto self = shared_from_this();
   Pool& pool = Pool::get();
+  // This thread runs our work until drain returns (an urgent strand run
+  // inline at a preemption point restores the one it interrupted).
+  struct Current {
+    CpuStream* saved = tls_current;
+    explicit Current(CpuStream* s) { tls_current = s; }
+    ~Current() { tls_current = saved; }
+  } current(this);
   for (;;) {
     Work* w;
     {

@@ -19,6 +19,11 @@
 
 namespace runnel::detail {
 
+// The CPU priority range: (most urgent, least urgent).
+inline constexpr int kCpuMostUrgent = -5;
+inline constexpr int kCpuLeastUrgent = 0;
+inline constexpr int kCpuLevels = kCpuLeastUrgent - kCpuMostUrgent + 1;
+
 class CpuStream final : public StreamState, public Driver {
  public:
   CpuStream(int index, Device device, int priority);
@@ -41,6 +46,7 @@ class CpuStream final : public StreamState, public Driver {
   int effective_priority() const;
 
  private:
+  friend class Pool;  // runs an urgent strand inline (Pool::run_urgent)
   enum class State { idle, queued, running, parked };
   // help()'s last step: claims and runs the strand when it is the one
   // ready strand.
@@ -94,9 +100,23 @@ class Pool {
   int add_running(int d) { return running_.fetch_add(d) + d; }
 
   // Runs f(begin, end) over [0, n) in chunks of at least `grain`; idle
-  // workers help, the caller runs chunks itself and never sleeps.
+  // workers help, the caller runs chunks itself and never sleeps. Between
+  // the caller's chunks a more urgent strand may run (yield_to_urgent).
   void parallel_for(int64_t n, int64_t grain,
                     const std::function<void(int64_t, int64_t)>& f);
+
+  // Runs, on the calling thread, a ready strand of a level more urgent than
+  // `level` (0 is the most urgent), taken from the ready queue; false when
+  // there is none.
+  bool run_urgent(int level);
+  // Whether a strand of a level more urgent than `level` is ready (one
+  // relaxed load a level).
+  bool urgent_ready(int level) const {
+    for (int l = 0; l < level; ++l) {
+      if (ready_at_[l].load(std::memory_order_relaxed) > 0) return true;
+    }
+    return false;
+  }
 
  private:
   struct Entry {
@@ -115,15 +135,12 @@ class Pool {
   std::vector<std::deque<Entry>> levels_;
   std::vector<Job*> jobs_;
   std::atomic<int> ready_{0};
-  std::atomic<int> idle_{0};      // parked in cv_
+  std::atomic<int> ready_at_[kCpuLevels] = {};  // ready_ by level
+  std::atomic<int> idle_{0};                    // parked in cv_
   std::atomic<int> spinning_{0};  // changed under mu_: looking before parking
   std::atomic<int> num_jobs_{0};  // jobs_.size(), for spinning workers
   std::atomic<int> running_{0};
 };
-
-// The CPU priority range: (most urgent, least urgent).
-inline constexpr int kCpuMostUrgent = -5;
-inline constexpr int kCpuLeastUrgent = 0;
 
 // While a thread defers wakes, enqueue leaves idle workers asleep and notes
 // it: an eval about to wait submits so, then either runs the strand itself
@@ -135,5 +152,13 @@ bool take_deferred_wake();
 // Whether the calling thread runs a strand now: a pool worker, or a waiting
 // thread helping (CpuStream::help).
 bool on_worker_thread();
+
+// A preemption point, called at each op boundary of a CPU strand's segment
+// and between the chunks of its large ops: when a strand more urgent than
+// the one this thread runs is ready, it runs here first. An urgent stream's
+// next op then waits for one op or chunk of the work in its way, not for
+// that work's whole segment. Free when no strand runs on this thread or
+// nothing more urgent is ready.
+void yield_to_urgent();
 
 }  // namespace runnel::detail

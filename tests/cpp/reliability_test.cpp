@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runnel/runnel.h"
+#include "runnel/scheduler/pool.h"
 #include "runnel/scheduler/stream_state.h"
 #include "runnel/testing.h"
 #include "tests/cpp/watchdog.h"
@@ -98,4 +99,42 @@ TEST(ReliabilityRegistry, ListingStreamsWhileOthersAreDroppedDoesNotDeadlock) {
         EXPECT_EQ(listed, 0);
       },
       30.0, "streams_of racing with dropped streams");
+}
+
+// An urgent stream's op starts at the next op boundary of the work in its
+// way: with every worker busy on long segments of less urgent streams, it
+// used to wait until a worker finished a whole segment.
+TEST(ReliabilityPriority, UrgentOpRunsAtTheNextOpBoundaryOfBusyWorkers) {
+  with_watchdog(
+      [] {
+        const int workers = detail::Pool::get().num_threads();
+        constexpr int kOps = 60;  // 2 ms each: a segment of 120 ms
+        const uint64_t before = runnel::testing::execution_count("delay");
+        std::vector<Stream> busy;
+        std::vector<array> outs;
+        for (int i = 0; i < 2 * workers; ++i) {
+          busy.push_back(new_stream(cpu));
+          array x = zeros({4}, float32, busy.back());
+          for (int k = 0; k < kOps; ++k) {
+            x = runnel::testing::delay(x, 2000, busy.back());
+          }
+          outs.push_back(x);
+        }
+        async_eval(outs);
+        // Every worker is inside a segment once delays have started running
+        // on each of them.
+        while (runnel::testing::execution_count("delay") - before <
+               static_cast<uint64_t>(workers)) {
+          std::this_thread::yield();
+        }
+        Stream urgent = new_stream(cpu, stream_priority_range(cpu).first);
+        array y = add(from(random_floats(4)), array(1.0f), urgent);
+        eval({y});
+        const uint64_t ran = runnel::testing::execution_count("delay") - before;
+        // At an op boundary each busy worker ran one more delay or a few;
+        // behind a whole segment it would be kOps or more.
+        EXPECT_LT(ran, static_cast<uint64_t>(kOps)) << workers << " workers";
+        for (const Stream& s : busy) synchronize(s);
+      },
+      60.0, "an urgent op behind busy workers");
 }
