@@ -522,8 +522,8 @@ def test_out_of_range_indices_fail_when_run(rng):
             rn.eval(rn.scatter_add(a, rn.array([7]), rn.zeros((1, 1)), 0))
         # Good indices still work afterwards.
         assert rn.take(a, rn.array([-1]), axis=0).item() == np.array(a)[-1]
-    with pytest.raises(IndexError, match="out of bounds"):
-        rn.synchronize(s)
+    # Each failure reached the user through its array: none is raised again.
+    rn.synchronize(s)
 
 
 def test_nonzero_matches_numpy(rng):
