@@ -147,6 +147,32 @@ void Pool::enqueue(std::shared_ptr<CpuStream> s) {
   }
 }
 
+void Pool::promote(const CpuStream* s) {
+  const int level =
+      std::clamp(s->effective_priority(), kCpuMostUrgent, kCpuLeastUrgent) -
+      kCpuMostUrgent;
+  std::lock_guard lock(mu_);
+  for (int l = level + 1; l < kCpuLevels; ++l) {
+    auto& q = levels_[l];
+    for (auto it = q.begin(); it != q.end(); ++it) {
+      if (it->strand.get() != s) continue;
+      Entry e = std::move(*it);
+      q.erase(it);
+      ready_at_[l].fetch_sub(1, std::memory_order_relaxed);
+      // Its place at the new level: by when it became ready, as if it had
+      // been there all along.
+      auto& to = levels_[level];
+      auto at = std::find_if(to.begin(), to.end(), [&](const Entry& o) {
+        return o.enqueued_ns > e.enqueued_ns;
+      });
+      e.level = level;
+      to.insert(at, std::move(e));
+      ready_at_[level].fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+}
+
 bool Pool::take(const CpuStream* s) {
   std::lock_guard lock(mu_);
   for (auto& level : levels_) {
@@ -545,11 +571,8 @@ Dep CpuStream::lend(int p, uint64_t until) {
     requeue = state_ == State::queued;
     if (state_ == State::parked) down = parked_on_;
   }
-  // A second entry at the new level; whichever is taken first claims it.
-  if (requeue) {
-    Pool::get().enqueue(
-        std::static_pointer_cast<CpuStream>(shared_from_this()));
-  }
+  // Its ready entry moves to the new level (one entry per strand).
+  if (requeue) Pool::get().promote(this);
   return down;
 }
 

@@ -84,6 +84,11 @@ class Pool {
 
   int num_threads() const { return static_cast<int>(threads_); }
   void enqueue(std::shared_ptr<CpuStream> s);
+  // Moves `s`'s ready entry to the level of its effective priority when that
+  // is more urgent (a priority lent to a queued strand): one entry per
+  // strand, so that the ready count stays a count of strands. Nothing when
+  // it has no entry (a worker took it).
+  void promote(const CpuStream* s);
   // Wakes one idle worker, if any.
   void wake_one();
   // Takes `s`'s entry out of the ready queue (a thread about to run it

@@ -138,3 +138,37 @@ TEST(ReliabilityPriority, UrgentOpRunsAtTheNextOpBoundaryOfBusyWorkers) {
       },
       60.0, "an urgent op behind busy workers");
 }
+
+// A queued strand that an urgent one waits for moves to the urgent level
+// with its one ready entry: a second entry inflated the ready count that
+// run_here and the allocator read.
+TEST(ReliabilityPriority, LendingPriorityKeepsOneReadyEntryPerStrand) {
+  with_watchdog(
+      [] {
+        detail::Pool& pool = detail::Pool::get();
+        const int workers = pool.num_threads();
+        // Every worker inside one long op: no op boundary for 300 ms.
+        std::vector<Stream> busy;
+        std::vector<array> long_ops;
+        for (int i = 0; i < workers; ++i) {
+          busy.push_back(new_stream(cpu));
+          long_ops.push_back(runnel::testing::delay(
+              zeros({4}, float32, busy.back()), 300000, busy.back()));
+        }
+        async_eval(long_ops);
+        while (pool.running() < workers || pool.ready_count() > 0) {
+          std::this_thread::yield();
+        }
+        Stream a = new_stream(cpu);
+        array x = add(from(random_floats(8)), array(1.0f), a);
+        async_eval({x});  // queued: no worker is free
+        const int ready = pool.ready_count();
+        Stream urgent = new_stream(cpu, stream_priority_range(cpu).first);
+        array y = multiply(x, x, urgent);
+        async_eval({y});  // parks on a's work and lends it its priority
+        EXPECT_EQ(pool.ready_count(), ready);
+        eval({y});
+        for (const Stream& s : busy) synchronize(s);
+      },
+      60.0, "lending priority to a queued strand");
+}
