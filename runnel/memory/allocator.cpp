@@ -76,6 +76,31 @@ size_t round_size(size_t n) {
   return (n + step - 1) / step * step;
 }
 
+// Blocks given back to the system, collected under the allocator's lock and
+// released after it (the destructor runs once the lock, declared after it,
+// is gone): munmap, free and above all cudaFreeHost, which synchronises the
+// device, never run under the lock that every allocation takes.
+class Releases {
+ public:
+  Releases() = default;
+  Releases(const Releases&) = delete;
+  Releases& operator=(const Releases&) = delete;
+  ~Releases() { release(); }
+  // Gives each block back to whoever made it, now.
+  void release();
+  void add(void* p, size_t size, bool pinned) {
+    blocks_.push_back({p, size, pinned});
+  }
+
+ private:
+  struct Block {
+    void* p;
+    size_t size;
+    bool pinned;
+  };
+  std::vector<Block> blocks_;
+};
+
 // One owner, one lock: every field under mu.
 class CpuAllocator {
  public:
@@ -90,6 +115,7 @@ class CpuAllocator {
                           human_bytes(n) + " asked for; RUNNEL_FAULT)");
     }
     const size_t size = round_size(std::max<size_t>(n, 1));
+    Releases trimmed;  // after the lock
     std::unique_lock lock(mu_);
     if (auto it = cache_.find(size);
         it != cache_.end() && !it->second.empty()) {
@@ -100,7 +126,7 @@ class CpuAllocator {
       return p;
     }
     if (active_ + size > limit_) {
-      trim(cache_bytes_);
+      trim(cache_bytes_, trimmed);
       if (active_ + size > limit_) {
         // Work still queued or running may free enough: a worker parks its
         // strand until the next free instead of failing.
@@ -115,8 +141,9 @@ class CpuAllocator {
             human_bytes(limit_) + " limit.");
       }
     }
-    if (active_ + cache_bytes_ + size > limit_) trim(size);
+    if (active_ + cache_bytes_ + size > limit_) trim(size, trimmed);
     lock.unlock();
+    trimmed.release();  // room made before the system is asked for more
     bool pinned = false;
     void* p = nullptr;
     if (gpu::Backend* b = g_pinned.load(std::memory_order_acquire)) {
@@ -138,8 +165,9 @@ class CpuAllocator {
 
   // `n`: the size given to malloc.
   void free(void* p, size_t n) {
+    Releases released;  // after the lock
     std::unique_lock lock(mu_);
-    free_locked(p, round_size(std::max<size_t>(n, 1)));
+    free_locked(p, round_size(std::max<size_t>(n, 1)), released);
     uint64_t epoch = ++frees_;
     lock.unlock();
     free_timeline_->advance(epoch);
@@ -153,24 +181,13 @@ class CpuAllocator {
   }
 
  private:
-  void free_locked(void* p, size_t size) {
+  void free_locked(void* p, size_t size, Releases& out) {
     active_ -= size;
     if (size <= kMaxCachedBlock && active_ + cache_bytes_ + size <= limit_) {
       cache_[size].push_back(p);
       cache_bytes_ += size;
     } else {
-      release(p, size);
-    }
-  }
-
-  // Gives a block of `size` (its size class) back to whoever made it.
-  void release(void* p, size_t size) {
-    if (pinned_.erase(p)) {
-      g_pinned.load(std::memory_order_acquire)->host_free(p);
-    } else if (size >= kHugePage) {
-      munmap(p, huge_mapping_size(size));
-    } else {
-      std::free(p);
+      out.add(p, size, pinned_.erase(p) > 0);
     }
   }
 
@@ -201,8 +218,9 @@ class CpuAllocator {
     return limit_;
   }
   void clear() {
+    Releases trimmed;  // after the lock
     std::lock_guard lock(mu_);
-    trim(cache_bytes_);
+    trim(cache_bytes_, trimmed);
   }
 
  private:
@@ -210,11 +228,11 @@ class CpuAllocator {
     active_ += n;
     peak_ = std::max(peak_, active_);
   }
-  // Frees cached blocks until `want` bytes are gone.
-  void trim(size_t want) {
+  // Takes cached blocks out until `want` bytes are gone, into `out`.
+  void trim(size_t want, Releases& out) {
     size_t freed = 0;
     for (auto it = cache_.begin(); freed < want && it != cache_.end();) {
-      for (void* p : it->second) release(p, it->first);
+      for (void* p : it->second) out.add(p, it->first, pinned_.erase(p) > 0);
       freed += it->first * it->second.size();
       cache_bytes_ -= it->first * it->second.size();
       it = cache_.erase(it);
@@ -238,6 +256,19 @@ class CpuAllocator {
   size_t peak_ = 0;
   size_t limit_ = 0;
 };
+
+void Releases::release() {
+  for (const Block& b : blocks_) {
+    if (b.pinned) {
+      g_pinned.load(std::memory_order_acquire)->host_free(b.p);
+    } else if (b.size >= kHugePage) {
+      munmap(b.p, huge_mapping_size(b.size));
+    } else {
+      std::free(b.p);
+    }
+  }
+  blocks_.clear();
+}
 
 CpuAllocator& cpu_allocator() {
   static auto* a = [] {
