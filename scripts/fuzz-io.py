@@ -18,17 +18,25 @@ and each outcome classified:
 
   loaded        rn.load returned arrays whose dtypes, shapes and bits are
                 those numpy reads from the same file (npy, npz) or those the
-                safetensors format gives (an independent reading of the spec
-                below); 'ref refuses' counts files loaded that the reference
-                refuses (counted as defects: the loader is more lenient than
-                the format)
-  clean error   a ValueError whose message starts with '[load]' and names the
-                file ('ref reads' counts those the reference reads)
+                safetensors format gives (spec_safetensors below, a reading
+                of the spec independent of runnel); bools must be 0 or 1
+  clean error   a ValueError (exactly) whose message starts with '[load]'
+                and names the file (a file object: 'a file object'); 'ref
+                reads' counts those on files the reference reads, listed by
+                message (runnel refuses more dtypes and shapes than numpy)
   defect        anything else: another exception type leaking (IndexError,
                 struct.error, UnicodeDecodeError, zipfile.BadZipFile, ...),
                 a ValueError without '[load]' or the file's name, a
-                MemoryError (a header asking for more than the worker's
-                address-space limit), a crash, a hang, wrong values
+                MemoryError (the worker's address space is limited to 2 GiB
+                above what it maps at the start: a header asking for a huge
+                array fails there, not on the machine), a crash, a hang (no
+                answer in --timeout seconds, confirmed by a fresh worker
+                with ten times as long), wrong values, or a file loaded that
+                the reference refuses (the loader more lenient than the
+                format)
+
+Each case is a function of the seed and its number: a defect is printed
+with the command that runs it again (and --write saves its file).
 
 Usage:
   scripts/fuzz-io.py [--seconds S | --count N] [--seed SEED]
@@ -305,13 +313,15 @@ def mutate_npy(rng, raw):
         d["extra"] = 1
         return npy_join(npy_text(d), data, version), "extra key"
     if r == 7:
-        text = pick(rng, ["[1, 2]", "3", "None", "{'descr': f(), 'fortran_order': False, 'shape': (3,)}",
-                          "{'descr': '<f4', 'fortran_order': False, 'shape': (3,)",
+        f4 = "{'descr': '<f4', 'fortran_order': False, 'shape': "
+        text = pick(rng, ["[1, 2]", "3", "None",
+                          "{'descr': f(), 'fortran_order': False, 'shape': (3,)}",
+                          f4 + "(3,)",
                           "__import__('os').system('true')", "{1: 2}", "{**{}}", "",
-                          "{'descr': '<f4', 'fortran_order': False, 'shape': " + "(" * 300 + ")" * 300 + "}",
-                          "{'descr': '<f4', 'fortran_order': False, 'shape': (" + "-" * 3000 + "1,)}",
-                          "{'descr': '<f4', 'fortran_order': False, 'shape': (" + "9" * 5000 + ",)}",
-                          "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'shape': (2,)}",
+                          f4 + "(" * 300 + ")" * 300 + "}",
+                          f4 + "(" + "-" * 3000 + "1,)}",
+                          f4 + "(" + "9" * 5000 + ",)}",
+                          f4 + "(3,), 'shape': (2,)}",
                           "{'descr': b'<f4', 'fortran_order': False, 'shape': (3,)}"])
         return npy_join(text, data, version), f"header text {text[:40]!r}"
     if r == 8:
@@ -320,7 +330,8 @@ def mutate_npy(rng, raw):
         i = int(rng.integers(0, len(h)))
         h[i] = int(rng.integers(128, 256))
         v = pick(rng, [(1, 0), (3, 0)])
-        return npy_join(bytes(h), data, v, pad=False), f"byte {h[i]:#x} at {i} of the header, version {v}"
+        return (npy_join(bytes(h), data, v, pad=False),
+                f"byte {h[i]:#x} at {i} of the header, version {v}")
     if r == 9:
         v = pick(rng, [(1, 0), (2, 0), (3, 0)])
         n = pick(rng, [0xFFFF, 0xFFFFFFFF, len(header) + 1, len(header) - 1, 0, 10001, 2**31]
@@ -539,18 +550,22 @@ def mutate_safetensors(rng, raw):
         header[name] = pick(rng, [[1, 2], "F32", 3, None, {}, {"extra": e}])
         return st_join(header, data), f"{name}: entry {header[name]!r}"[:200]
     if r == 9:
-        header["__metadata__"] = pick(rng, [[], "x", 0, None, {"a": 1}, {"a": None}, {"a": {"b": "c"}},
+        header["__metadata__"] = pick(rng, [[], "x", 0, None, {"a": 1}, {"a": None},
+                                            {"a": {"b": "c"}},
                                             {}, {"a": "b"}, [["a", "b"]], False])
         return st_join(header, data), f"__metadata__ {header['__metadata__']!r}"
     if r == 10:
         text = pick(rng, [b"[1,2]", b"3", b'"x"', b"null", b"{no", b"", b"{}",
                           b"[" * 100000 + b"]" * 100000, b'{"a":' * 50000 + b"1" + b"}" * 50000,
-                          b'{"a":{"dtype":"F32","shape":[' + b"9" * 5000 + b'],"data_offsets":[0,4]}}',
+                          b'{"a":{"dtype":"F32","shape":[' + b"9" * 5000
+                          + b'],"data_offsets":[0,4]}}',
                           b'{"a":{"dtype":"F32","shape":[NaN],"data_offsets":[0,4]}}',
                           b'{"a":{"dtype":"F32","shape":[Infinity],"data_offsets":[0,4]}}',
                           b"\xef\xbb\xbf{}", b'{"\xff":1}', b"{\"a\xed\xa0\x80\":{}}",
                           json.dumps(header).encode() + b"\x00garbage",
-                          json.dumps(dict(header, **{name: e, name + "": e})).encode().replace(b"}", b"} ", 1)])
+                          # A name twice (JSON takes the last).
+                          json.dumps(header)[:-1].encode() + b', "' + name.encode() + b'": '
+                          + json.dumps(e).encode() + b"}"])
         return st_join(header, data, text=text), f"header text {text[:40]!r}"
     if r == 11:
         text = json.dumps(header, separators=(",", ":")).encode()
