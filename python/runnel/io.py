@@ -399,9 +399,11 @@ def _literal(text):
 
 
 def _npy_dtype(descr):
-    """The numpy dtype of an npy header's descr, refused unless runnel has
-    it."""
-    if not isinstance(descr, str) or not re.fullmatch(r"[<>|=]?[A-Za-z]\w*(\[\w+\])?", descr):
+    """The numpy dtype of an npy header's descr (a typestring such as '<f4',
+    '|b1' or '?': numpy writes no other for runnel's dtypes), refused unless
+    runnel has it."""
+    simple = r"[<>|=]?(\?|[A-Za-z]\w*)(\[\w+\])?"
+    if not isinstance(descr, str) or not re.fullmatch(simple, descr):
         raise _Corrupt(f"unsupported dtype {str(descr)[:60]}")
     try:
         with warnings.catch_warnings():

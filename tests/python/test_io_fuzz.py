@@ -176,6 +176,10 @@ def test_npy_headers_that_still_load(rng, tmp_path):
         "py2": npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3L, 4L), }",
                    x.tobytes()),
     }
+    b = rng.random(7) < 0.5
+    got = rn.load(io.BytesIO(npy({"descr": "?", "fortran_order": False, "shape": (7,)},
+                                 b.tobytes())))
+    assert got.dtype == rn.bool_ and got.tolist() == b.tolist()
     for name, raw in cases.items():
         path = tmp_path / f"{name}.npy"
         path.write_bytes(raw)
