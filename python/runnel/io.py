@@ -7,10 +7,15 @@ MLX does, as 2-byte void (``V2``) elements holding the bits, which
 ``numpy.load`` reads as ``V2`` and ``runnel.load`` as bfloat16.
 """
 
+import ast
 import io as _io
 import json
+import math
 import os
+import re
 import struct
+import warnings
+import zipfile
 
 import numpy as np
 
@@ -53,6 +58,15 @@ _NUMPY_DTYPES = {
 
 # The largest safetensors header read (the reference implementation's).
 _MAX_HEADER = 100_000_000
+# The largest npy header read (numpy's default max_header_size).
+_MAX_NPY_HEADER = 10_000
+_NPY_MAGIC = b"\x93NUMPY"
+# What a loaded shape may hold: runnel's dimensions are 32-bit, numpy's arrays
+# have at most 64 axes, and the product of the nonzero dimensions (in bytes)
+# fits numpy's and runnel's 64-bit sizes and strides.
+_MAX_DIM = 2**31 - 1
+_MAX_NDIM = 64
+_MAX_BYTES = 2**63 - 1
 
 
 def _type_name(x):
@@ -114,28 +128,29 @@ def _to_numpy(a):
     return np.asarray(np.asarray(a), dtype=_NUMPY_DTYPES[a.dtype], order="C")
 
 
-def _from_numpy(fn, x, name=None):
-    """A runnel array holding a copy of numpy array x."""
-    where = f" for '{name}'" if name is not None else ""
-    dt = x.dtype
-    if dt.kind == "V" and dt.itemsize == 2 and dt.fields is None:
-        return _bf16_from_bits(x.view(np.uint16))
-    if dt.name == "bfloat16":  # ml_dtypes
-        return _bf16_from_bits(x.view(np.uint16))
-    if dt.kind not in "biuf" or dt.itemsize not in (1, 2, 4, 8):
-        raise ValueError(f"[{fn}] unsupported dtype {dt}{where}.")
-    if dt.kind == "f" and dt.itemsize == 1:
-        raise ValueError(f"[{fn}] unsupported dtype {dt}{where}.")
-    x = np.asarray(x, dtype=dt.newbyteorder("="), order="C")
-    d = {
+def _dtype_of(dt):
+    """The runnel dtype of numpy dtype dt, or None when runnel has none."""
+    if dt.names is not None or dt.subdtype is not None or dt.hasobject:
+        return None
+    if dt.itemsize == 2 and (dt.kind == "V" or dt.name == "bfloat16"):
+        return _core.bfloat16  # MLX's V2 bits, or ml_dtypes' bfloat16
+    return {
         "b": {1: _core.bool_},
         "u": {1: _core.uint8, 2: _core.uint16, 4: _core.uint32, 8: _core.uint64},
         "i": {1: _core.int8, 2: _core.int16, 4: _core.int32, 8: _core.int64},
         "f": {2: _core.float16, 4: _core.float32, 8: _core.float64},
-    }[dt.kind].get(dt.itemsize)
-    if d is None:
-        raise ValueError(f"[{fn}] unsupported dtype {dt}{where}.")
-    return _core.array(x, d)
+    }.get(dt.kind, {}).get(dt.itemsize)
+
+
+def _array_of(x, d):
+    """A runnel array of dtype d holding a copy of numpy array x (any byte
+    order and strides; bfloat16: its bits)."""
+    if d == _core.bfloat16:
+        return _bf16_from_bits(x.view(np.uint16))
+    if d == _core.bool_:
+        # A file's bool bytes may be other than 0 and 1: runnel's are.
+        return _core.array(np.asarray(x.view(np.uint8) != 0, order="C"), d)
+    return _core.array(np.asarray(x, dtype=x.dtype.newbyteorder("="), order="C"), d)
 
 
 def _npy_numpy(a):
@@ -263,59 +278,236 @@ def save_safetensors(file, arrays, metadata=None):
             f.close()
 
 
+class _Corrupt(Exception):
+    """What is wrong with a file being loaded (and the array of an npz
+    archive it is wrong in); load raises it as a ValueError "[load] <what>
+    in <the file>."."""
+
+    def __init__(self, what, member=None):
+        super().__init__(what)
+        self.member = member
+
+
+def _check_shape(shape, itemsize):
+    """None when shape (a list or tuple from a header) is a shape runnel and
+    numpy can hold, or what is wrong with it."""
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
+        return "is not a sequence of ints"
+    if any(s < 0 for s in shape):
+        return "has a negative dimension"
+    if any(s > _MAX_DIM for s in shape):
+        return f"has a dimension larger than {_MAX_DIM}"
+    if len(shape) > _MAX_NDIM:
+        return f"has more than {_MAX_NDIM} dimensions"
+    if math.prod(s for s in shape if s) * itemsize > _MAX_BYTES:
+        return "is too large"
+    return None
+
+
+def _shape_text(shape):
+    text = repr(shape)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _load_safetensors(buf, return_metadata):
-    fn = "load"
     if len(buf) < 8:
-        raise ValueError(f"[{fn}] not a safetensors file: {len(buf)} bytes.")
+        raise _Corrupt(f"not a safetensors file: {len(buf)} bytes, fewer than "
+                       "the 8 of its header length")
     (n,) = struct.unpack_from("<Q", buf, 0)
-    if n > _MAX_HEADER or 8 + n > len(buf):
-        raise ValueError(f"[{fn}] bad safetensors header length {n}.")
+    if n > _MAX_HEADER:
+        raise _Corrupt(f"bad safetensors header length {n}: more than "
+                       f"{_MAX_HEADER} bytes")
+    if 8 + n > len(buf):
+        raise _Corrupt(f"bad safetensors header length {n}: past the end of "
+                       f"the file ({len(buf)} bytes)")
     try:
         header = json.loads(bytes(buf[8 : 8 + n]).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"[{fn}] bad safetensors header: {e}.") from None
+    except UnicodeDecodeError as e:
+        raise _Corrupt(f"bad safetensors header: not UTF-8 ({e})") from None
+    except (ValueError, RecursionError) as e:
+        # ValueError: JSONDecodeError, and ints of more digits than
+        # int(str) takes; RecursionError: arrays nested too deep.
+        raise _Corrupt(f"bad safetensors header: not JSON ({str(e)[:100]})") from None
     if not isinstance(header, dict):
-        raise ValueError(f"[{fn}] bad safetensors header: not a JSON object.")
-    metadata = header.pop("__metadata__", None) or {}
+        raise _Corrupt("bad safetensors header: not a JSON object")
+    metadata = header.pop("__metadata__", None)  # null: none, as the spec's
+    if metadata is None:
+        metadata = {}
     if not isinstance(metadata, dict) or not all(
         isinstance(v, str) for v in metadata.values()
     ):
-        raise ValueError(f"[{fn}] bad safetensors metadata: not str to str.")
+        raise _Corrupt("bad safetensors metadata: not str to str")
     data = memoryview(buf)[8 + n :]
-    out = {}
+    entries = []
     for name, info in header.items():
-        try:
-            dtype_code = info["dtype"]
-            shape = info["shape"]
-            begin, end = info["data_offsets"]
-        except (TypeError, KeyError, ValueError):
-            raise ValueError(f"[{fn}] bad safetensors entry for '{name}'.") from None
-        d = _FROM_SAFETENSORS.get(dtype_code)
+        where = f" for '{name}'"
+        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
+            raise _Corrupt(f"bad safetensors entry{where}: not an object with "
+                           "dtype, shape and data_offsets")
+        code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        d = _FROM_SAFETENSORS.get(code) if isinstance(code, str) else None
         if d is None:
-            raise ValueError(
-                f"[{fn}] unsupported safetensors dtype {dtype_code} for '{name}'."
-            )
-        if not isinstance(shape, list) or not all(
-            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape
-        ):
-            raise ValueError(f"[{fn}] bad shape {shape} for '{name}'.")
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+            raise _Corrupt(f"unsupported safetensors dtype {str(code)[:40]}{where}")
         nd = _NUMPY_DTYPES[d]
+        bad = "is not a list" if not isinstance(shape, list) else _check_shape(
+            shape, nd.itemsize)
+        if bad:
+            raise _Corrupt(f"bad shape {_shape_text(shape)}{where}: it {bad}")
+        count = math.prod(shape)
         if (
-            not all(isinstance(o, int) for o in (begin, end))
-            or not 0 <= begin <= end <= len(data)
-            or end - begin != count * nd.itemsize
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+            or not 0 <= offsets[0] <= offsets[1] <= len(data)
+            or offsets[1] - offsets[0] != count * nd.itemsize
         ):
-            raise ValueError(
-                f"[{fn}] bad data_offsets [{begin}, {end}] for '{name}' "
-                f"({dtype_code} {shape}, {len(data)} bytes of data)."
+            raise _Corrupt(
+                f"bad data_offsets {_shape_text(offsets)}{where} ({code} "
+                f"{_shape_text(shape)}, {len(data)} bytes of data)"
             )
+        entries.append((offsets[0], offsets[1], name, d, shape))
+    # As the format requires, the entries cover the buffer without holes or
+    # overlaps (in any order).
+    pos = 0
+    for begin, end, name, _, _ in sorted(entries, key=lambda e: e[:2]):
+        if begin != pos:
+            what = "overlap" if begin < pos else "leave a hole"
+            raise _Corrupt(f"bad data_offsets for '{name}': the tensors' data "
+                           f"{what} at byte {min(begin, pos)} of the buffer")
+        pos = end
+    if pos != len(data):
+        raise _Corrupt(f"bad data_offsets: the tensors' data ends at byte {pos}, "
+                       f"the buffer at {len(data)}")
+    out = {}
+    for begin, end, name, d, shape in entries:
+        nd = _NUMPY_DTYPES[d]
+        count = (end - begin) // nd.itemsize
         x = np.frombuffer(data, dtype=nd, count=count, offset=begin).reshape(shape)
-        if d == _core.bfloat16:
-            out[name] = _bf16_from_bits(x)
-        else:
-            out[name] = _core.array(np.asarray(x, nd.newbyteorder("="), order="C"), d)
+        out[name] = _array_of(x, d)
     return (out, metadata) if return_metadata else out
+
+
+def _literal(text):
+    """An npy header's Python literal; numpy also reads the 'L' suffixes of
+    Python 2's long ints."""
+    for t in (text, re.sub(r"\b(\d+)[lL]\b", r"\1", text)):
+        try:
+            return ast.literal_eval(t)
+        except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+            pass
+    raise _Corrupt(f"bad npy header: not a Python literal: {text[:80]!r}")
+
+
+def _npy_dtype(descr):
+    """The numpy dtype of an npy header's descr (a typestring such as '<f4',
+    '|b1' or '?': numpy writes no other for runnel's dtypes), refused unless
+    runnel has it."""
+    simple = r"[<>|=]?(\?|[A-Za-z]\w*)(\[\w+\])?"
+    if not isinstance(descr, str) or not re.fullmatch(simple, descr):
+        raise _Corrupt(f"unsupported dtype {str(descr)[:60]}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dt = np.dtype(descr)
+    except (TypeError, ValueError, SyntaxError, OverflowError):
+        raise _Corrupt(f"unsupported dtype {descr}: not a numpy dtype") from None
+    if _dtype_of(dt) is None:
+        raise _Corrupt(f"unsupported dtype {dt}")
+    return dt
+
+
+def _parse_npy(buf):
+    """The array of an npy file's bytes: a numpy view of buf, after checking
+    its header and that buf holds the data it declares."""
+    mv = memoryview(buf)
+    if not _NPY_MAGIC.startswith(bytes(mv[:6])):
+        raise _Corrupt("not an npy file: no \\x93NUMPY magic string")
+    if len(buf) < 10:
+        raise _Corrupt(f"truncated npy file: {len(buf)} bytes")
+    version = (mv[6], mv[7])
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise _Corrupt(f"unsupported npy format version {version[0]}.{version[1]}")
+    size_format = "<H" if version == (1, 0) else "<I"
+    start = 8 + struct.calcsize(size_format)
+    if len(buf) < start:
+        raise _Corrupt(f"truncated npy file: {len(buf)} bytes")
+    (n,) = struct.unpack_from(size_format, buf, 8)
+    if n > _MAX_NPY_HEADER:
+        raise _Corrupt(f"bad npy header length {n}: more than {_MAX_NPY_HEADER} bytes")
+    if start + n > len(buf):
+        raise _Corrupt(f"bad npy header length {n}: past the end of the file "
+                       f"({len(buf)} bytes)")
+    try:
+        text = bytes(mv[start : start + n]).decode("latin1" if version < (3, 0) else "utf-8")
+    except UnicodeDecodeError as e:
+        raise _Corrupt(f"bad npy header: not UTF-8 ({e})") from None
+    d = _literal(text)
+    keys = {"descr", "fortran_order", "shape"}
+    if not isinstance(d, dict) or set(d) != keys:
+        raise _Corrupt("bad npy header: not a dict of descr, fortran_order and "
+                       f"shape: {text[:80]!r}")
+    dt = _npy_dtype(d["descr"])
+    shape, fortran = d["shape"], d["fortran_order"]
+    bad = "is not a tuple" if not isinstance(shape, tuple) else _check_shape(
+        shape, dt.itemsize)
+    if bad:
+        raise _Corrupt(f"bad npy shape {_shape_text(shape)}: it {bad}")
+    if not isinstance(fortran, bool):
+        raise _Corrupt(f"bad npy fortran_order {str(fortran)[:20]}: not a bool")
+    count = math.prod(shape)
+    have = len(buf) - start - n
+    if count * dt.itemsize > have:
+        raise _Corrupt(f"truncated npy data: shape {_shape_text(shape)} of {dt} "
+                       f"needs {count * dt.itemsize} bytes, the file has {have}")
+    x = np.frombuffer(buf, dtype=dt, count=count, offset=start + n)
+    return x.reshape(shape[::-1]).T if fortran else x.reshape(shape)
+
+
+def _load_npy(buf):
+    if bytes(buf[:2]) == b"PK":
+        raise _Corrupt("expected an npy array, found an npz archive")
+    x = _parse_npy(buf)
+    return _array_of(x, _dtype_of(x.dtype))
+
+
+def _load_npz(buf):
+    # zipfile's errors on a corrupt archive are many (BadZipFile, EOFError,
+    # zlib.error, NotImplementedError for a compression method, RuntimeError
+    # for encryption, UnicodeDecodeError for a name, ...): each is the
+    # archive's fault, reported as such. Its memory is that of the data in
+    # the archive, not of the sizes its headers declare.
+    if bytes(buf[:6]) == _NPY_MAGIC:
+        raise _Corrupt("expected an npz archive, found an npy array")
+    # As numpy: a zip's first local header, or the end record of an empty
+    # one (zipfile also reads archives after other data).
+    if bytes(buf[:4]) not in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise _Corrupt("not an npz archive: no zip signature PK\\x03\\x04 at its start")
+    try:
+        z = zipfile.ZipFile(_io.BytesIO(buf))
+    except MemoryError:
+        raise
+    except Exception as e:
+        raise _Corrupt(f"bad npz archive: {type(e).__name__}: {str(e)[:100]}") from None
+    out = {}
+    with z:
+        for info in z.infolist():
+            member = info.filename
+            name = member[:-4] if member.endswith(".npy") else member
+            try:
+                with z.open(info) as f:
+                    data = f.read()
+            except MemoryError:
+                raise
+            except Exception as e:
+                raise _Corrupt(f"bad npz archive: member '{member}': "
+                               f"{type(e).__name__}: {str(e)[:100]}") from None
+            try:
+                x = _parse_npy(data)
+            except _Corrupt as e:
+                raise _Corrupt(str(e), name) from None
+            # The last of members of one name, as numpy.
+            out[name] = _array_of(x, _dtype_of(x.dtype))
+    return out
 
 
 def _format_of(file):
@@ -333,6 +525,15 @@ def _format_of(file):
                 "(.npy, .npz or .safetensors); pass format=."
             )
     return None
+
+
+def _file_name(file):
+    """The file as error messages name it."""
+    name = file if isinstance(file, (str, os.PathLike)) else getattr(file, "name", None)
+    if isinstance(name, (str, bytes, os.PathLike)):
+        name = os.fspath(name)
+        return repr(os.fsdecode(name) if isinstance(name, bytes) else name)
+    return "a file object"
 
 
 def _sniff(head):
@@ -374,20 +575,18 @@ def load(file, /, format=None, return_metadata=False, *, stream=None):
         buf = file.read()
     if fmt is None:
         fmt = _sniff(bytes(buf[:8]))
-    if fmt == "safetensors":
-        return _onto(_load_safetensors(buf, return_metadata), stream)
-    if return_metadata:
-        raise ValueError(f"[{fn}] metadata is only returned for safetensors files.")
     try:
-        loaded = np.load(_io.BytesIO(buf), allow_pickle=False)
-    except ValueError as e:
-        raise ValueError(f"[{fn}] cannot read the {fmt} file: {e}") from None
-    if isinstance(loaded, np.ndarray):
-        if fmt == "npz":
-            raise ValueError(f"[{fn}] expected an npz archive, found an npy array.")
-        return _onto(_from_numpy(fn, loaded), stream)
-    with loaded:
-        if fmt == "npy":
-            raise ValueError(f"[{fn}] expected an npy array, found an npz archive.")
-        return _onto({k: _from_numpy(fn, loaded[k], k) for k in loaded.files},
-                     stream)
+        if fmt == "safetensors":
+            loaded = _load_safetensors(buf, return_metadata)
+        elif return_metadata:
+            raise ValueError(f"[{fn}] metadata is only returned for safetensors files.")
+        elif fmt == "npy":
+            loaded = _load_npy(buf)
+        else:
+            loaded = _load_npz(buf)
+    except _Corrupt as e:
+        where = _file_name(file)
+        if e.member is not None:
+            where = f"array '{e.member}' of {where}"
+        raise ValueError(f"[{fn}] {e} in {where}.") from None
+    return _onto(loaded, stream)
