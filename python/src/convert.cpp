@@ -28,6 +28,12 @@ std::string py_type_name(nb::handle h) {
   throw std::invalid_argument(std::string("[") + fn + "] " + msg);
 }
 
+[[noreturn]] void overflow_error(const char* fn, const std::string& msg) {
+  std::string text = std::string("[") + fn + "] " + msg;
+  PyErr_SetString(integer_overflow_error(), text.c_str());
+  throw nb::python_error();
+}
+
 // Python bool and numpy bool, then ints (anything with __index__), then
 // floats (anything with __float__); other objects are no scalar.
 enum class ScalarKind { none, boolean, integer, floating };
@@ -103,8 +109,8 @@ array scalar_to_array(nb::handle h, ScalarKind kind, std::optional<Dtype> like,
       if (out == bool_) out = own;
       if (is_integral(out) && (big ? out != uint64 : !fits(v, out))) {
         std::string name(dtype_name(out));
-        value_error(fn, "Converting " + std::string(nb::str(h).c_str()) +
-                            " to " + name + " would result in overflow.");
+        overflow_error(fn, "Converting " + std::string(nb::str(h).c_str()) +
+                               " to " + name + " would result in overflow.");
       }
       return big ? array(static_cast<uint64_t>(v), out) : array(v, out);
     }
@@ -195,6 +201,22 @@ array list_to_array(nb::handle h, std::optional<Dtype> dtype, const char* fn) {
       return array(b.data(), bool_, data.shape, dtype.value_or(bool_));
     }
     case ScalarKind::integer:
+      if (dtype && is_integral(*dtype) && *dtype != bool_) {
+        for (size_t i = 0; i < data.ints.size(); ++i) {
+          int64_t v = data.ints[i];
+          // With `big`, a "negative" v holds the bits of a value >= 2**63.
+          bool ok = data.big && v < 0 ? *dtype == uint64 : fits(v, *dtype);
+          if (!ok) {
+            std::string text =
+                data.big && v < 0
+                    ? std::to_string(static_cast<uint64_t>(v))
+                    : std::to_string(v);
+            overflow_error(fn, "Converting " + text + " to " +
+                                   std::string(dtype_name(*dtype)) +
+                                   " would result in overflow.");
+          }
+        }
+      }
       if (data.big) {
         return array(data.ints.data(), uint64, data.shape,
                      dtype.value_or(uint64));
@@ -428,7 +450,12 @@ array to_array(nb::handle h, std::optional<Dtype> dtype, const char* fn) {
     if (kind == ScalarKind::floating && dtype && is_floating_point(*dtype)) {
       return array(PyFloat_AsDouble(h.ptr()), *dtype);
     }
-    array a = scalar_to_array(h, kind, std::nullopt, fn);
+    // A Python int given an integer dtype must fit it (numpy's
+    // OverflowError), not wrap.
+    bool int_into_int = kind == ScalarKind::integer && dtype &&
+                        is_integral(*dtype) && *dtype != bool_;
+    array a = scalar_to_array(
+        h, kind, int_into_int ? dtype : std::optional<Dtype>(), fn);
     return dtype && *dtype != a.dtype() ? astype(a, *dtype) : a;
   }
   if (PyList_Check(h.ptr()) || PyTuple_Check(h.ptr())) {
