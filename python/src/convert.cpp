@@ -309,8 +309,29 @@ static nb::object as_index(nb::handle h, const char* fn, const char* what) {
                        py_type_name(h) + ".");
   }
   nb::object i = nb::steal(PyNumber_Index(h.ptr()));
-  if (!i.is_valid()) throw nb::python_error();
+  if (!i.is_valid()) {
+    // A numpy array of several elements (or of objects) has __index__ but
+    // refuses it.
+    PyErr_Clear();
+    type_error(fn, std::string(what) + " must be an int, not " +
+                       py_type_name(h) + ".");
+  }
   return i;
+}
+
+// A sequence to iterate (a list, a tuple, a numpy array of one or more
+// dimensions), not a str or an int.
+static bool is_sequence(nb::handle h) {
+  PyObject* o = h.ptr();
+  if (PyLong_Check(o) || PyUnicode_Check(o) || PyBytes_Check(o) ||
+      !PySequence_Check(o)) {
+    return false;
+  }
+  if (PyObject_Length(o) < 0) {  // a 0-d numpy array
+    PyErr_Clear();
+    return false;
+  }
+  return true;
 }
 
 int to_int(nb::handle h, const char* fn, const char* what) {
@@ -424,14 +445,14 @@ Shape to_shape(nb::handle h, const char* fn) {
       type_error(fn, "shape must be an int or a sequence of ints, got a " +
                          py_type_name(d) + ".");
     }
-    int64_t v = int_value(nb::int_(d), fn);
+    int64_t v = int_value(as_index(d, fn, "shape"), fn);
     if (v > std::numeric_limits<int>::max()) {
       value_error(fn, "Dimension " + std::to_string(v) + " is too large.");
     }
     return static_cast<int>(v);
   };
-  if (PyLong_Check(h.ptr()) || PyIndex_Check(h.ptr())) return Shape{dim(h)};
-  if (!PySequence_Check(h.ptr()) || PyUnicode_Check(h.ptr())) {
+  if (!is_sequence(h) && PyIndex_Check(h.ptr())) return Shape{dim(h)};
+  if (!is_sequence(h)) {
     type_error(fn, "shape must be an int or a sequence of ints, not " +
                        py_type_name(h) + ".");
   }
