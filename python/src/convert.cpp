@@ -399,11 +399,20 @@ std::string to_str(nb::handle h, const char* fn, const char* what) {
   return nb::cast<std::string>(h);
 }
 
+// A device given as `stream=` must exist: the error names `fn`, not the
+// default_stream lookup that would find out later.
+static Device available(Device d, const char* fn) {
+  if (!is_available(d)) value_error(fn, to_string(d) + " is not available.");
+  return d;
+}
+
 StreamOrDevice to_stream_or_device(nb::handle h, const char* fn) {
   if (h.is_none()) return std::monostate{};
   if (nb::isinstance<Stream>(h)) return nb::cast<Stream>(h);
-  if (nb::isinstance<Device>(h)) return nb::cast<Device>(h);
-  if (nb::isinstance<DeviceType>(h)) return Device(nb::cast<DeviceType>(h));
+  if (nb::isinstance<Device>(h)) return available(nb::cast<Device>(h), fn);
+  if (nb::isinstance<DeviceType>(h)) {
+    return available(Device(nb::cast<DeviceType>(h)), fn);
+  }
   if (nb::hasattr(h, "__runnel_stream__")) {
     return to_stream(h.attr("__runnel_stream__")(), fn);
   }
