@@ -15,11 +15,33 @@ namespace detail {
 
 namespace {
 
-std::shared_ptr<ArrayNode> make_node(Shape shape, Dtype dtype) {
+// `fn` names the op in messages.
+std::shared_ptr<ArrayNode> make_node(Shape shape, Dtype dtype,
+                                     const char* fn = "array") {
+  bool empty = false;
   for (int d : shape) {
     if (d < 0) {
-      throw std::invalid_argument("[array] Negative dimension " +
-                                  std::to_string(d) + " in shape.");
+      throw std::invalid_argument(std::string("[") + fn +
+                                  "] Negative dimension " + std::to_string(d) +
+                                  " in shape.");
+    }
+    empty = empty || d == 0;
+  }
+  // As numpy's "array is too big": elements and bytes must fit in int64, or
+  // sizes and strides wrap and a kernel writes past a small buffer.
+  if (!empty) {
+    uint64_t n = 1, bytes = 0;
+    bool over = false;
+    for (int d : shape) {
+      over = over || __builtin_mul_overflow(n, static_cast<uint64_t>(d), &n);
+    }
+    over = over || __builtin_mul_overflow(n, size_of(dtype), &bytes) ||
+           bytes > static_cast<uint64_t>(INT64_MAX);
+    if (over) {
+      throw std::invalid_argument(
+          std::string("[") + fn + "] An array of shape " + shape_str(shape) +
+          " and dtype " + std::string(dtype_name(dtype)) +
+          " is too big: its size in bytes does not fit in 64 bits.");
     }
   }
   auto n = std::allocate_shared<ArrayNode>(SmallAllocator<ArrayNode>{});
@@ -154,7 +176,8 @@ array::array(const void* data, Dtype src_dtype, Shape shape, Dtype dtype,
 
 array::array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> primitive,
              Inputs inputs, Stream stream)
-    : node_(detail::make_node(std::move(shape), dtype)) {
+    : node_(detail::make_node(std::move(shape), dtype,
+                              primitive ? primitive->name() : "array")) {
   node_->op = std::allocate_shared<detail::OpNode>(
       detail::SmallAllocator<detail::OpNode>{}, std::move(primitive),
       std::move(inputs), std::move(stream));
@@ -170,7 +193,8 @@ std::vector<array> array::make_arrays(std::vector<Shape> shapes,
       std::move(inputs), std::move(stream));
   std::vector<array> out;
   for (size_t i = 0; i < shapes.size(); ++i) {
-    auto n = detail::make_node(std::move(shapes[i]), dtypes[i]);
+    auto n = detail::make_node(std::move(shapes[i]), dtypes[i],
+                               op->primitive ? op->primitive->name() : "array");
     n->op = op;
     if (i == 0) {
       op->output = n;

@@ -11,10 +11,13 @@ def _device_arg(fn, device):
     """None (the default device), a Device or a DeviceType, as a Device."""
     if device is None:
         return _core.default_device()
-    if isinstance(device, _core.Device):
-        return device
     if isinstance(device, _core.DeviceType):
-        return _core.Device(device)
+        device = _core.Device(device)
+    if isinstance(device, _core.Device):
+        # At the call, not at the first use on some thread.
+        if not _core.is_available(device):
+            raise ValueError(f"[{fn}] {device} is not available.")
+        return device
     raise TypeError(
         f"[{fn}] device must be None, a Device or a DeviceType, not "
         f"{type(device).__name__}."

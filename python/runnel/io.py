@@ -86,6 +86,10 @@ def _check_stream(fn, stream):
             f"[{fn}] stream must be None, a Stream, a Device or a DeviceType, "
             f"not {_type_name(stream)}."
         )
+    if not isinstance(stream, _core.Stream):
+        device = stream if isinstance(stream, _core.Device) else _core.Device(stream)
+        if not _core.is_available(device):
+            raise ValueError(f"[{fn}] {device} is not available.")
 
 
 def _onto(loaded, stream):

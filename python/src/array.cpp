@@ -363,7 +363,7 @@ void init_array(nb::module_& m) {
          [](array* self, nb::handle val, nb::handle dtype) {
            new (self) array(to_array(val, to_dtype(dtype, "array"), "array"));
          },
-         "val"_a, "dtype"_a.none() = nb::none(),
+         "val"_a.none(), "dtype"_a.none() = nb::none(),
          "array(val, dtype=None): a copy of a Python scalar, a nested list "
          "or tuple, a numpy array or another array. The dtype is inferred as "
          "MLX does (bool, int32, float32; numpy float64 becomes float32) "

@@ -60,6 +60,11 @@ std::pair<array, array> to_arrays(nb::handle a, nb::handle b, const char* fn);
 // of another kind (integer arrays and masks are not basic).
 array index_basic(const array& a, nb::handle key);
 
+// runnel's OverflowError for an integer too large for its dtype: a subclass
+// of both OverflowError and ValueError (code that caught the ValueError
+// raised before keeps working), created by the module.
+PyObject* integer_overflow_error();
+
 // The library's exception mapping applied to the exception in flight, for
 // code that is not called through nanobind (type slots): sets the Python
 // error indicator.

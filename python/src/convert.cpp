@@ -28,6 +28,12 @@ std::string py_type_name(nb::handle h) {
   throw std::invalid_argument(std::string("[") + fn + "] " + msg);
 }
 
+[[noreturn]] void overflow_error(const char* fn, const std::string& msg) {
+  std::string text = std::string("[") + fn + "] " + msg;
+  PyErr_SetString(integer_overflow_error(), text.c_str());
+  throw nb::python_error();
+}
+
 // Python bool and numpy bool, then ints (anything with __index__), then
 // floats (anything with __float__); other objects are no scalar.
 enum class ScalarKind { none, boolean, integer, floating };
@@ -103,8 +109,8 @@ array scalar_to_array(nb::handle h, ScalarKind kind, std::optional<Dtype> like,
       if (out == bool_) out = own;
       if (is_integral(out) && (big ? out != uint64 : !fits(v, out))) {
         std::string name(dtype_name(out));
-        value_error(fn, "Converting " + std::string(nb::str(h).c_str()) +
-                            " to " + name + " would result in overflow.");
+        overflow_error(fn, "Converting " + std::string(nb::str(h).c_str()) +
+                               " to " + name + " would result in overflow.");
       }
       return big ? array(static_cast<uint64_t>(v), out) : array(v, out);
     }
@@ -195,6 +201,22 @@ array list_to_array(nb::handle h, std::optional<Dtype> dtype, const char* fn) {
       return array(b.data(), bool_, data.shape, dtype.value_or(bool_));
     }
     case ScalarKind::integer:
+      if (dtype && is_integral(*dtype) && *dtype != bool_) {
+        for (size_t i = 0; i < data.ints.size(); ++i) {
+          int64_t v = data.ints[i];
+          // With `big`, a "negative" v holds the bits of a value >= 2**63.
+          bool ok = data.big && v < 0 ? *dtype == uint64 : fits(v, *dtype);
+          if (!ok) {
+            std::string text =
+                data.big && v < 0
+                    ? std::to_string(static_cast<uint64_t>(v))
+                    : std::to_string(v);
+            overflow_error(fn, "Converting " + text + " to " +
+                                   std::string(dtype_name(*dtype)) +
+                                   " would result in overflow.");
+          }
+        }
+      }
       if (data.big) {
         return array(data.ints.data(), uint64, data.shape,
                      dtype.value_or(uint64));
@@ -287,8 +309,29 @@ static nb::object as_index(nb::handle h, const char* fn, const char* what) {
                        py_type_name(h) + ".");
   }
   nb::object i = nb::steal(PyNumber_Index(h.ptr()));
-  if (!i.is_valid()) throw nb::python_error();
+  if (!i.is_valid()) {
+    // A numpy array of several elements (or of objects) has __index__ but
+    // refuses it.
+    PyErr_Clear();
+    type_error(fn, std::string(what) + " must be an int, not " +
+                       py_type_name(h) + ".");
+  }
   return i;
+}
+
+// A sequence to iterate (a list, a tuple, a numpy array of one or more
+// dimensions), not a str or an int.
+static bool is_sequence(nb::handle h) {
+  PyObject* o = h.ptr();
+  if (PyLong_Check(o) || PyUnicode_Check(o) || PyBytes_Check(o) ||
+      !PySequence_Check(o)) {
+    return false;
+  }
+  if (PyObject_Length(o) < 0) {  // a 0-d numpy array
+    PyErr_Clear();
+    return false;
+  }
+  return true;
 }
 
 int to_int(nb::handle h, const char* fn, const char* what) {
@@ -356,11 +399,20 @@ std::string to_str(nb::handle h, const char* fn, const char* what) {
   return nb::cast<std::string>(h);
 }
 
+// A device given as `stream=` must exist: the error names `fn`, not the
+// default_stream lookup that would find out later.
+static Device available(Device d, const char* fn) {
+  if (!is_available(d)) value_error(fn, to_string(d) + " is not available.");
+  return d;
+}
+
 StreamOrDevice to_stream_or_device(nb::handle h, const char* fn) {
   if (h.is_none()) return std::monostate{};
   if (nb::isinstance<Stream>(h)) return nb::cast<Stream>(h);
-  if (nb::isinstance<Device>(h)) return nb::cast<Device>(h);
-  if (nb::isinstance<DeviceType>(h)) return Device(nb::cast<DeviceType>(h));
+  if (nb::isinstance<Device>(h)) return available(nb::cast<Device>(h), fn);
+  if (nb::isinstance<DeviceType>(h)) {
+    return available(Device(nb::cast<DeviceType>(h)), fn);
+  }
   if (nb::hasattr(h, "__runnel_stream__")) {
     return to_stream(h.attr("__runnel_stream__")(), fn);
   }
@@ -402,14 +454,14 @@ Shape to_shape(nb::handle h, const char* fn) {
       type_error(fn, "shape must be an int or a sequence of ints, got a " +
                          py_type_name(d) + ".");
     }
-    int64_t v = int_value(nb::int_(d), fn);
+    int64_t v = int_value(as_index(d, fn, "shape"), fn);
     if (v > std::numeric_limits<int>::max()) {
       value_error(fn, "Dimension " + std::to_string(v) + " is too large.");
     }
     return static_cast<int>(v);
   };
-  if (PyLong_Check(h.ptr()) || PyIndex_Check(h.ptr())) return Shape{dim(h)};
-  if (!PySequence_Check(h.ptr()) || PyUnicode_Check(h.ptr())) {
+  if (!is_sequence(h) && PyIndex_Check(h.ptr())) return Shape{dim(h)};
+  if (!is_sequence(h)) {
     type_error(fn, "shape must be an int or a sequence of ints, not " +
                        py_type_name(h) + ".");
   }
@@ -428,7 +480,12 @@ array to_array(nb::handle h, std::optional<Dtype> dtype, const char* fn) {
     if (kind == ScalarKind::floating && dtype && is_floating_point(*dtype)) {
       return array(PyFloat_AsDouble(h.ptr()), *dtype);
     }
-    array a = scalar_to_array(h, kind, std::nullopt, fn);
+    // A Python int given an integer dtype must fit it (numpy's
+    // OverflowError), not wrap.
+    bool int_into_int = kind == ScalarKind::integer && dtype &&
+                        is_integral(*dtype) && *dtype != bool_;
+    array a = scalar_to_array(
+        h, kind, int_into_int ? dtype : std::optional<Dtype>(), fn);
     return dtype && *dtype != a.dtype() ? astype(a, *dtype) : a;
   }
   if (PyList_Check(h.ptr()) || PyTuple_Check(h.ptr())) {

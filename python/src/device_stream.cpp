@@ -83,8 +83,20 @@ void init_device_stream(nb::module_& m) {
 
   nb::class_<Device>(m, "Device",
                      "A device: a type and an index. Device(gpu) is GPU 0.")
-      .def(nb::init<DeviceType, int>(), "type"_a, "index"_a = 0,
-           "Device(type, index=0).")
+      .def(
+          "__init__",
+          [](Device* self, nb::handle type, nb::handle index) {
+            if (!nb::isinstance<DeviceType>(type)) {
+              throw nb::type_error(
+                  ("[Device] type must be a DeviceType (runnel.cpu or "
+                   "runnel.gpu), not " +
+                   std::string(nb::type_name(type.type()).c_str()) + ".")
+                      .c_str());
+            }
+            new (self) Device(nb::cast<DeviceType>(type),
+                              to_int(index, "Device", "index"));
+          },
+          "type"_a.none(), "index"_a.none() = 0, "Device(type, index=0).")
       .def_ro("type", &Device::type, "The DeviceType.")
       .def_ro("index", &Device::index, "The index among devices of the type.")
       .def(
@@ -122,7 +134,12 @@ void init_device_stream(nb::module_& m) {
 
   nb::class_<Stream>(m, "Stream",
                      "A handle to an ordered queue of work on one device.")
-      .def(nb::init<int>(), "index"_a,
+      .def(
+          "__init__",
+          [](Stream* self, nb::handle index) {
+            new (self) Stream(to_int(index, "Stream", "index"));
+          },
+          "index"_a.none(),
            "Rebuilds a handle to the live stream with this index; "
            "ValueError when there is none.")
       .def_prop_ro("device", &Stream::device, "The stream's Device.")
@@ -363,7 +380,13 @@ void init_device_stream(nb::module_& m) {
   nb::class_<Event>(m, "Event",
                     "A point in a stream's work, usable across streams and "
                     "devices.")
-      .def(nb::init<bool>(), "enable_timing"_a = false,
+      .def(
+          "__init__",
+          [](Event* self, nb::handle enable_timing) {
+            new (self)
+                Event(to_bool(enable_timing, "Event", "enable_timing"));
+          },
+          "enable_timing"_a.none() = false,
            "Event(enable_timing=False): with timing, elapsed_time() measures "
            "between two records.")
       .def(
@@ -395,7 +418,18 @@ void init_device_stream(nb::module_& m) {
             return e.query();
           },
           "Whether the recorded point is reached (True before any record).")
-      .def("elapsed_time", &Event::elapsed_time, "end"_a,
+      .def(
+          "elapsed_time",
+          [](const Event& e, nb::handle end) {
+            if (!nb::isinstance<Event>(end)) {
+              throw nb::type_error(
+                  ("[elapsed_time] end must be an Event, not " +
+                   std::string(nb::type_name(end.type()).c_str()) + ".")
+                      .c_str());
+            }
+            return e.elapsed_time(nb::cast<const Event&>(end));
+          },
+          "end"_a.none(),
            "Milliseconds from this event's point to end's; both timed and "
            "recorded.");
 }

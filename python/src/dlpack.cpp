@@ -782,7 +782,7 @@ void init_array_dlpack(nb::class_<array>& cls) {
 }
 
 void init_dlpack(nb::module_& m) {
-  m.def("from_dlpack", &from_dlpack, "x"_a,
+  m.def("from_dlpack", &from_dlpack, "x"_a.none(),
         "from_dlpack(x) -> array: an array over the memory of x (an object "
         "with __dlpack__, such as a numpy array or a PyTorch or CuPy tensor, "
         "or a DLPack capsule), without a copy. Host memory (kDLCPU, "

@@ -33,11 +33,16 @@ void init_memory(nb::module_& m) {
       "Bytes kept for reuse by the allocator's cache.");
   m.def(
       "set_memory_limit",
-      [](size_t limit, nb::handle d) {
-        return set_memory_limit(limit,
+      [](nb::handle limit, nb::handle d) {
+        uint64_t n = to_uint64(limit, "set_memory_limit", "limit");
+        if (n > SIZE_MAX) {
+          throw std::invalid_argument(
+              "[set_memory_limit] limit is out of range.");
+        }
+        return set_memory_limit(static_cast<size_t>(n),
                                 to_device_or_default(d, "set_memory_limit"));
       },
-      "limit"_a, "device"_a.none() = nb::none(),
+      "limit"_a.none(), "device"_a.none() = nb::none(),
       "Requests past the limit fail with MemoryError. Returns the previous "
       "limit; the default is the device's physical memory.");
   m.def(

@@ -2,6 +2,13 @@
 #include "python/src/common.h"
 #include "runnel/errors.h"
 
+namespace runnel::python {
+namespace {
+PyObject* overflow_type = nullptr;
+}
+PyObject* integer_overflow_error() { return overflow_type; }
+}  // namespace runnel::python
+
 NB_MODULE(_core, m) {
   using namespace runnel::python;
   m.doc() =
@@ -16,6 +23,17 @@ NB_MODULE(_core, m) {
       PyErr_SetString(PyExc_MemoryError, e.what());
     }
   });
+  {
+    nb::object bases = nb::make_tuple(nb::handle(PyExc_OverflowError),
+                                      nb::handle(PyExc_ValueError));
+    overflow_type = PyErr_NewExceptionWithDoc(
+        "runnel.IntegerOverflowError",
+        "An integer too large for its dtype: an OverflowError, and a "
+        "ValueError as before.",
+        bases.ptr(), nullptr);
+    if (!overflow_type) throw nb::python_error();
+    m.attr("_IntegerOverflowError") = nb::handle(overflow_type);
+  }
   init_device_stream(m);
   init_array(m);
   init_ops(m);

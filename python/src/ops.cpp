@@ -49,7 +49,10 @@ void init_ops(nb::module_& m) {
          nb::handle stream) {
         Shape sh = to_shape(shape, "full");
         auto d = to_dtype(dtype, "full");
-        array v = to_array(vals, std::nullopt, "full");
+        // A Python int is converted to the dtype: OverflowError when it does
+        // not fit (numpy's), rather than wrapping.
+        bool py_int = PyLong_Check(vals.ptr()) && !PyBool_Check(vals.ptr());
+        array v = to_array(vals, py_int ? d : std::nullopt, "full");
         StreamOrDevice s = to_stream_or_device(stream, "full");
         return d ? full(std::move(sh), v, *d, s) : full(std::move(sh), v, s);
       },
@@ -106,9 +109,12 @@ void init_ops(nb::module_& m) {
         array x = to_array(a, std::nullopt, "full_like");
         auto d = to_dtype(dtype, "full_like");
         // A Python float stays exact (float64) until cast to the dtype.
+        bool py_int = PyLong_Check(vals.ptr()) && !PyBool_Check(vals.ptr());
         array v = PyFloat_Check(vals.ptr())
                       ? array(PyFloat_AsDouble(vals.ptr()))
-                      : to_array(vals, std::nullopt, "full_like");
+                      : to_array(vals, py_int ? d.value_or(x.dtype())
+                                              : std::optional<Dtype>(),
+                                 "full_like");
         return full_like(x, v, d.value_or(x.dtype()),
                          to_stream_or_device(stream, "full_like"));
       },

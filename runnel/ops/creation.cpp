@@ -127,8 +127,9 @@ array identity(int n, Dtype dtype, StreamOrDevice s) {
 }
 
 array astype(const array& a, Dtype dtype, StreamOrDevice s) {
+  Stream st = to_stream(s);  // a bad stream fails also when nothing is done
   if (a.dtype() == dtype) return a;
-  return array(a.shape(), dtype, shared_primitive<AsType>(), {a}, to_stream(s));
+  return array(a.shape(), dtype, shared_primitive<AsType>(), {a}, st);
 }
 
 namespace detail {

@@ -131,8 +131,9 @@ array extreme_impl(const array& a, const std::vector<int>& axes_in,
                    const char* fn) {
   std::vector<int> axes = normalize_axes(axes_in, a.ndim(), fn);
   check_nonempty(a, axes, fn);
+  Stream st = to_stream(s);  // a bad stream fails also when nothing is done
   if (axes.empty()) return a;
-  return reduce_node(a, axes, keepdims, a.dtype(), op, to_stream(s));
+  return reduce_node(a, axes, keepdims, a.dtype(), op, st);
 }
 
 array logical_impl(const array& a, const std::vector<int>& axes_in,

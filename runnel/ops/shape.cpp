@@ -463,8 +463,9 @@ array copy(const array& a, StreamOrDevice s) {
 }
 
 array contiguous(const array& a, StreamOrDevice s) {
+  Stream st = to_stream(s);  // a bad stream fails also when nothing is done
   if (detail::is_row_contiguous(a.shape(), a.strides())) return a;
-  return copy(a, std::move(s));
+  return copy(a, st);
 }
 
 array concatenate(const std::vector<array>& arrays, int axis,
