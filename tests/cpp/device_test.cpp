@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "runnel/runnel.h"
-#include "watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
 

@@ -18,7 +18,7 @@
 
 #include "runnel/runnel.h"
 #include "runnel/testing.h"
-#include "tests/cpp/watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
 

@@ -21,7 +21,7 @@
 #include "runnel/scheduler/errors.h"
 #include "runnel/scheduler/graph.h"
 #include "runnel/testing.h"
-#include "tests/cpp/watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
 namespace hooks = runnel::testing;

@@ -12,7 +12,7 @@
 #include "runnel/runnel.h"
 #include "runnel/scheduler/graph.h"
 #include "runnel/testing.h"
-#include "tests/cpp/watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
 namespace rt = runnel::testing;

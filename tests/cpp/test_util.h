@@ -1,5 +1,6 @@
-// Test helpers: hangs turned into failures (TESTING.md, "Turn hangs into
-// failures"), stress counts scaled by RUNNEL_TEST_SCALE, fresh random data.
+// What the C++ tests share: a hang turned into a failure that names the test
+// and prints every thread's stack, stress counts scaled by RUNNEL_TEST_SCALE,
+// fresh random data.
 #pragma once
 
 #include <gtest/gtest.h>
