@@ -15,8 +15,10 @@
 #include <vector>
 
 #include "runnel/runnel.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
 
@@ -172,12 +174,6 @@ void expect_cast(const std::vector<S>& v, Rule rule) {
     ASSERT_EQ(r[n - 1 - i], want) << "reversed, element " << i;
   }
 }
-
-struct Seeded {
-  uint32_t seed = std::random_device{}();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-};
 
 }  // namespace
 

@@ -18,17 +18,13 @@
 #include "runnel/memory/buffer.h"
 #include "runnel/runnel.h"
 #include "runnel/testing.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 namespace hooks = runnel::testing;
 
 namespace {
-
-struct Seeded {
-  uint32_t seed = std::random_device{}();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-};
 
 const std::vector<Dtype> kAll = {bool_,    uint8,   uint16, uint32, uint64,
                                  int8,     int16,   int32,  int64,  float16,

@@ -21,6 +21,7 @@
 #include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
 
@@ -34,12 +35,6 @@ class OnCpu : public ::testing::Test {
 using Elementwise = OnCpu;
 
 // ---- Random data, the seed that made it, and reading values back ----
-
-struct Seeded {
-  uint32_t seed = std::random_device{}();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-};
 
 template <class T>
 constexpr bool kHalf =

@@ -17,18 +17,9 @@
 #include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
-
-// A fresh seed per test, printed with every failure in its scope.
-struct Seeded {
-  uint32_t seed = std::random_device{}();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-  int uniform(int lo, int hi) {  // [lo, hi]
-    return std::uniform_int_distribution<int>(lo, hi)(rng);
-  }
-};
 
 template <class T>
 constexpr bool kHalf =

@@ -21,16 +21,12 @@
 
 #include "runnel/runnel.h"
 #include "runnel/scheduler/graph.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
-
-struct Seeded {
-  uint32_t seed = std::random_device{}();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-};
 
 template <class T>
 constexpr bool kHalf =

@@ -15,19 +15,12 @@
 #include <vector>
 
 #include "runnel/runnel.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
-
-// ---- Random data and the seed that made it ----
-
-// A fresh seed per test, printed with every failure in its scope.
-struct Seeded {
-  uint32_t seed = std::random_device{}();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-};
 
 template <class T>
 constexpr bool kHalf =

@@ -26,17 +26,12 @@
 #include <vector>
 
 #include "runnel/runnel.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using runnel::test::KeySeed;
 
 namespace {
-
-struct Seeded {
-  uint64_t seed = (static_cast<uint64_t>(std::random_device{}()) << 32) |
-                  std::random_device{}();
-  std::string trace() const { return "key seed=" + std::to_string(seed); }
-  array key() const { return random::key(seed); }
-};
 
 template <class T>
 std::vector<double> values(array a) {
@@ -124,7 +119,7 @@ TEST(Random, KeyAndKnownAnswers) {
 }
 
 TEST(Random, BitsFollowTheWordStreamAndWidths) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   const auto hk = host_key(s.seed);
@@ -150,7 +145,7 @@ TEST(Random, BitsFollowTheWordStreamAndWidths) {
 }
 
 TEST(Random, SplitGivesTheWordStreamAsKeys) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   const auto hk = host_key(s.seed);
@@ -170,7 +165,7 @@ TEST(Random, SplitGivesTheWordStreamAsKeys) {
 }
 
 TEST(Random, ValuesDependOnlyOnKeyNotOnStream) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   Stream a = new_stream(cpu), b = new_stream(cpu);
@@ -201,7 +196,7 @@ TEST(Random, ValuesDependOnlyOnKeyNotOnStream) {
 }
 
 TEST(Random, UniformIsTheDocumentedFunctionOfTheWords) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   const auto hk = host_key(s.seed);
@@ -249,7 +244,7 @@ TEST(RandomChild, PrintChecksum) {
 }
 
 TEST(Random, SameValuesForEveryThreadCount) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   char exe[4096];
   const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -306,7 +301,7 @@ TEST(Random, GlobalStateSplitsPerCallAndSeedResetsIt) {
 }
 
 TEST(Random, UniformRangesAndDtypes) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   for (Dtype t : {float16, bfloat16, float32, float64}) {
@@ -351,7 +346,7 @@ TEST(Random, UniformRangesAndDtypes) {
 }
 
 TEST(Random, UniformDistribution) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   for (Dtype t : {float32, float64}) {
@@ -368,7 +363,7 @@ TEST(Random, UniformDistribution) {
 }
 
 TEST(Random, NormalDistributionLocAndScale) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   for (Dtype t : {float32, float64}) {
@@ -402,7 +397,7 @@ TEST(Random, NormalDistributionLocAndScale) {
 TEST(Random, NormalFloat64IsTheExactQuantileOfItsDraw) {
   // z = Phi^-1(p) for p the midpoint of the draw's 52-bit interval: check
   // Phi(z) against p (mirrored into the lower tail, where erfc is exact).
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   const auto hk = host_key(s.seed);
@@ -422,7 +417,7 @@ TEST(Random, NormalFloat64IsTheExactQuantileOfItsDraw) {
 }
 
 TEST(Random, RandintRangesEveryDtype) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   for (Dtype t : {uint8, uint16, uint32, uint64, int8, int16, int32, int64}) {
@@ -474,7 +469,7 @@ TEST(Random, RandintRangesEveryDtype) {
 }
 
 TEST(Random, RandintIsUniformChiSquare) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   for (auto [lo, hi, t] :
@@ -493,7 +488,7 @@ TEST(Random, RandintIsUniformChiSquare) {
 }
 
 TEST(Random, BernoulliFrequencies) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   const int n = 100'000;

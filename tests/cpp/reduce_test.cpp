@@ -25,23 +25,14 @@
 
 #include "runnel/runnel.h"
 #include "runnel/scheduler/graph.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
 
 // ---- Random data, host values and the seed that made them ----
-
-// A fresh seed per test, or RUNNEL_TEST_SEED's to replay a failure.
-struct Seeded {
-  uint32_t seed = [] {
-    const char* env = std::getenv("RUNNEL_TEST_SEED");
-    return env ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10))
-               : std::random_device{}();
-  }();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-};
 
 template <class T>
 constexpr bool kHalf =

@@ -23,18 +23,13 @@
 #include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
 
 namespace hooks = runnel::testing;
 
 const Device kCpu(cpu);
-
-struct Seeded {
-  uint32_t seed = std::random_device{}();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-};
 
 template <class T>
 constexpr bool kHalf =

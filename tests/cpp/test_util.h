@@ -12,10 +12,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "runnel/runnel.h"
 
 namespace runnel::test {
 
@@ -97,5 +100,43 @@ inline std::vector<int32_t> random_ints(size_t n, int lo = -1000,
   for (auto& x : v) x = d(rng());
   return v;
 }
+
+// ---- Random data that a failure can replay ----
+
+// The seed RUNNEL_TEST_SEED names, when it is set: one that a failure
+// printed, to run the tests again on the same data.
+inline std::optional<uint64_t> replay_seed() {
+  const char* env = std::getenv("RUNNEL_TEST_SEED");
+  if (!env) return std::nullopt;
+  return std::strtoull(env, nullptr, 10);
+}
+
+// A generator with a fresh seed per test, or RUNNEL_TEST_SEED's to replay a
+// failure; SCOPED_TRACE(trace()) prints the seed with every failure in its
+// scope.
+struct Seeded {
+  uint32_t seed = [] {
+    const std::optional<uint64_t> replay = replay_seed();
+    return replay ? static_cast<uint32_t>(*replay) : std::random_device{}();
+  }();
+  std::mt19937 rng{seed};
+  std::string trace() const { return "seed=" + std::to_string(seed); }
+  int uniform(int lo, int hi) {  // [lo, hi]
+    return std::uniform_int_distribution<int>(lo, hi)(rng);
+  }
+};
+
+// The same for runnel's own generator: a 64-bit seed for random::key, fresh
+// per test or RUNNEL_TEST_SEED's.
+struct KeySeed {
+  uint64_t seed = [] {
+    const std::optional<uint64_t> replay = replay_seed();
+    return replay ? *replay
+                  : (static_cast<uint64_t>(std::random_device{}()) << 32) |
+                        std::random_device{}();
+  }();
+  std::string trace() const { return "key seed=" + std::to_string(seed); }
+  array key() const { return random::key(seed); }
+};
 
 }  // namespace runnel::test
