@@ -41,10 +41,8 @@ array random_ints(int n, std::vector<double>* host) {
   return array(host->data(), float64, {n}, float32);
 }
 
-std::vector<double> values(array a) {
-  array f = astype(a, float64, Device(cpu));
-  eval(f);
-  return std::vector<double>(f.data<double>(), f.data<double>() + f.size());
+std::vector<double> values(const array& a) {
+  return test::as_doubles(a, Device(cpu));
 }
 
 }  // namespace

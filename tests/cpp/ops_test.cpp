@@ -22,58 +22,6 @@ using namespace runnel::test;
 
 namespace {
 
-template <class T>
-constexpr bool kHalf =
-    std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
-template <class T>
-constexpr bool kFloat = kHalf<T> || std::is_floating_point_v<T>;
-template <class T>
-constexpr bool kInt = std::is_integral_v<T> && !std::is_same_v<T, bool>;
-
-// Host storage that works for bool too (std::vector<bool> has no data()).
-template <class T>
-struct Host {
-  std::unique_ptr<T[]> p;
-  size_t n = 0;
-  explicit Host(size_t size) : p(new T[size > 0 ? size : 1]()), n(size) {}
-  T& operator[](size_t i) { return p[i]; }
-  const T& operator[](size_t i) const { return p[i]; }
-  const T* data() const { return p.get(); }
-};
-
-template <class T>
-double to_double(T v) {
-  if constexpr (kHalf<T>) {
-    return static_cast<float>(v);
-  } else {
-    return static_cast<double>(v);
-  }
-}
-
-// Random values of T: integers over their whole range, floats in [lo, hi).
-template <class T>
-Host<T> random_values(size_t n, std::mt19937& rng, double lo = -8.0,
-                      double hi = 8.0) {
-  Host<T> h(n);
-  for (size_t i = 0; i < n; ++i) {
-    if constexpr (std::is_same_v<T, bool>) {
-      h[i] = (rng() & 1) != 0;
-    } else if constexpr (kInt<T>) {
-      uint64_t bits = (static_cast<uint64_t>(rng()) << 32) ^ rng();
-      h[i] = static_cast<T>(bits);  // modular: covers the whole range
-    } else {
-      std::uniform_real_distribution<double> u(lo, hi);
-      h[i] = T(u(rng));
-    }
-  }
-  return h;
-}
-
-template <class T>
-array to_array(const Host<T>& h, Shape shape) {
-  return array(h.data(), dtype_of<T>(), std::move(shape), dtype_of<T>());
-}
-
 // ---- Reference arithmetic ----
 
 // Exact integer arithmetic modulo 2^bits; doubles for floats, rounded to T.
@@ -179,12 +127,6 @@ size_t broadcast_index(size_t flat, const Shape& out_shape,
   return idx;
 }
 
-size_t numel(const Shape& s) {
-  size_t n = 1;
-  for (int d : s) n *= static_cast<size_t>(d);
-  return n;
-}
-
 double test_scale() {
   const char* s = std::getenv("RUNNEL_TEST_SCALE");
   double v = s ? std::atof(s) : 1.0;
@@ -206,17 +148,6 @@ void expect_invalid(F&& fn, const std::string& prefix) {
 }
 
 // ---- Typed tests: every dtype ----
-
-using AllTypes = ::testing::Types<bool, uint8_t, uint16_t, uint32_t, uint64_t,
-                                  int8_t, int16_t, int32_t, int64_t, float16_t,
-                                  bfloat16_t, float, double>;
-
-struct TypeNames {
-  template <class T>
-  static std::string GetName(int) {
-    return std::string(dtype_name(dtype_of<T>()));
-  }
-};
 
 template <class T>
 class OpsTyped : public ::testing::Test {};

@@ -11,14 +11,18 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <future>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "runnel/runnel.h"
+#include "runnel/scheduler/graph.h"
 
 namespace runnel::test {
 
@@ -138,5 +142,139 @@ struct KeySeed {
   std::string trace() const { return "key seed=" + std::to_string(seed); }
   array key() const { return random::key(seed); }
 };
+
+// ---- Dtypes and their C++ types ----
+
+// Every dtype, in the order of the enumeration.
+inline constexpr Dtype kAllDtypes[] = {
+    bool_, uint8, uint16,  uint32,   uint64,  int8,    int16,
+    int32, int64, float16, bfloat16, float32, float64,
+};
+
+template <class T>
+inline constexpr bool kHalf =
+    std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
+template <class T>
+inline constexpr bool kFloat = kHalf<T> || std::is_floating_point_v<T>;
+template <class T>
+inline constexpr bool kInt = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+template <class T>
+inline constexpr bool kBool = std::is_same_v<T, bool>;
+
+// The C++ type of every dtype, and of every float dtype, for typed tests;
+// TypeNames names each instance after its dtype.
+using AllTypes = ::testing::Types<bool, uint8_t, uint16_t, uint32_t, uint64_t,
+                                  int8_t, int16_t, int32_t, int64_t, float16_t,
+                                  bfloat16_t, float, double>;
+using FloatTypes = ::testing::Types<float16_t, bfloat16_t, float, double>;
+
+struct TypeNames {
+  template <class T>
+  static std::string GetName(int) {
+    return std::string(dtype_name(dtype_of<T>()));
+  }
+};
+
+// A value as double (the half types through float; exact but for 64-bit
+// integers past 2^53).
+template <class T>
+double to_double(T v) {
+  if constexpr (kHalf<T>) {
+    return static_cast<float>(v);
+  } else {
+    return static_cast<double>(v);
+  }
+}
+
+// ---- Host data ----
+
+// The number of elements of a shape.
+inline size_t numel(const Shape& s) {
+  size_t n = 1;
+  for (int d : s) n *= static_cast<size_t>(d);
+  return n;
+}
+
+// Host storage that works for bool too (std::vector<bool> has no data()).
+template <class T>
+struct Host {
+  std::unique_ptr<T[]> p;
+  size_t n = 0;
+  explicit Host(size_t size) : p(new T[size > 0 ? size : 1]()), n(size) {}
+  T& operator[](size_t i) { return p[i]; }
+  const T& operator[](size_t i) const { return p[i]; }
+  const T* data() const { return p.get(); }
+};
+
+// Random values of T: integers over their whole range (every bit pattern),
+// floats uniform in [lo, hi), bools half true.
+template <class T>
+Host<T> random_values(size_t n, std::mt19937& rng, double lo = -8.0,
+                      double hi = 8.0) {
+  Host<T> h(n);
+  std::uniform_real_distribution<double> u(lo, hi);
+  for (size_t i = 0; i < n; ++i) {
+    if constexpr (kBool<T>) {
+      h[i] = (rng() & 1) != 0;
+    } else if constexpr (kInt<T>) {
+      uint64_t bits = (static_cast<uint64_t>(rng()) << 32) ^ rng();
+      h[i] = static_cast<T>(bits);  // modular: the whole range
+    } else {
+      h[i] = T(u(rng));
+    }
+  }
+  return h;
+}
+
+// An array of `shape` holding the host values, row-major.
+template <class T>
+array to_array(const Host<T>& h, Shape shape) {
+  return array(h.data(), dtype_of<T>(), std::move(shape), dtype_of<T>());
+}
+// A 1-d array of the values (not for bool: see Host).
+template <class T>
+array to_array(const std::vector<T>& v) {
+  return array(v, Shape{static_cast<int>(v.size())});
+}
+
+// A view of the evaluated `base`: its buffer read with another shape,
+// strides and offset (in elements, from base's first), as the view ops
+// make them; for strided inputs without going through those ops.
+inline array view_of(array base, Shape shape, Strides strides, int64_t offset) {
+  base.eval();
+  auto n = std::make_shared<detail::ArrayNode>();
+  n->size = numel(shape);
+  n->shape = std::move(shape);
+  n->strides = std::move(strides);
+  n->offset = base.node().offset + offset;
+  n->dtype = base.dtype();
+  n->data = base.node().data;
+  return array(std::move(n));
+}
+
+// ---- Reading values back ----
+
+// The evaluated elements of `a` as T, row-major (outputs are contiguous).
+template <class T>
+std::vector<T> to_vector(array a) {
+  a.eval();
+  const T* p = a.data<T>();
+  return std::vector<T>(p, p + a.size());
+}
+
+// Every element of `a` as double, cast by runnel on `s`.
+inline std::vector<double> as_doubles(const array& a, StreamOrDevice s = {}) {
+  array f = astype(a, float64, s);
+  f.eval();
+  const double* p = f.data<double>();
+  return std::vector<double>(p, p + f.size());
+}
+
+// Bitwise equality: exact for every dtype, NaN payloads and signed zeros
+// included.
+template <class T>
+bool same_bits(const T& a, const T& b) {
+  return std::memcmp(&a, &b, sizeof(T)) == 0;  // NOLINT: bits on purpose
+}
 
 }  // namespace runnel::test
