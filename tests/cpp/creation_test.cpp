@@ -30,15 +30,10 @@ namespace {
 // elsewhere against numpy).
 double as(Dtype t, double v) { return as_doubles(astype(array(v), t))[0]; }
 
+// Expects `f` to throw std::invalid_argument naming the function `fn`.
 template <class F>
 void expect_error(const char* fn, F f) {
-  try {
-    f();
-    ADD_FAILURE() << "no error from " << fn;
-  } catch (const std::invalid_argument& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(std::string("[") + fn + "]", 0), 0u)
-        << e.what();
-  }
+  expect_invalid(f, std::string("[") + fn + "]");
 }
 
 }  // namespace

@@ -86,44 +86,8 @@ std::vector<T> values(array a) {
   return to_vector<T>(std::move(a));
 }
 
-// The flat index into an input of `in` broadcast to `out`.
-size_t broadcast_index(size_t flat, const Shape& out, const Shape& in) {
-  size_t idx = 0, stride = 1;
-  const size_t off = out.size() - in.size();
-  for (size_t d = out.size(); d-- > 0;) {
-    const size_t coord = flat % static_cast<size_t>(out[d]);
-    flat /= static_cast<size_t>(out[d]);
-    if (d >= off) {
-      const size_t id = d - off;
-      if (in[id] != 1) idx += coord * stride;
-      stride *= static_cast<size_t>(in[id]);
-    }
-  }
-  return idx;
-}
-
 // ---- Float tolerance ----
 
-template <class T>
-double eps_of() {
-  if constexpr (std::is_same_v<T, float16_t>) {
-    return std::ldexp(1.0, -10);
-  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
-    return std::ldexp(1.0, -7);
-  } else {
-    return std::numeric_limits<T>::epsilon();
-  }
-}
-template <class T>
-double min_normal_of() {
-  if constexpr (std::is_same_v<T, float16_t>) {
-    return std::ldexp(1.0, -14);
-  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
-    return std::ldexp(1.0, -126);
-  } else {
-    return std::numeric_limits<T>::min();
-  }
-}
 template <class T>
 double max_of() {
   if constexpr (std::is_same_v<T, float16_t>) {
@@ -175,20 +139,6 @@ template <class T>
          << "got " << static_cast<double>(g) << ", want "
          << static_cast<double>(want) << " (within " << ulps << " ulp of "
          << dtype_of<T>() << ")";
-}
-
-// Expects `fn` to throw std::invalid_argument whose message starts with
-// `prefix`.
-void expect_invalid(const std::function<void()>& fn,
-                    const std::string& prefix) {
-  try {
-    fn();
-    ADD_FAILURE() << "no std::invalid_argument; expected \"" << prefix
-                  << "...\"";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0u)
-        << "message: " << e.what() << "\nexpected to start with: " << prefix;
-  }
 }
 
 // ---- Reference arithmetic, written apart from the kernels' functors ----

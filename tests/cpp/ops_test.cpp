@@ -58,28 +58,6 @@ T ref_abs(T a) {
   }
 }
 
-// The spacing of T's values at 1 (machine epsilon) and its smallest normal.
-template <class T>
-double eps_of() {
-  if constexpr (std::is_same_v<T, float16_t>) {
-    return std::ldexp(1.0, -10);
-  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
-    return std::ldexp(1.0, -7);
-  } else {
-    return std::numeric_limits<T>::epsilon();
-  }
-}
-template <class T>
-double min_normal_of() {
-  if constexpr (std::is_same_v<T, float16_t>) {
-    return std::ldexp(1.0, -14);
-  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
-    return std::ldexp(1.0, -126);
-  } else {
-    return std::numeric_limits<T>::min();
-  }
-}
-
 // |got - want| within `ulps` units in the last place of T at `want`.
 template <class T>
 ::testing::AssertionResult near_ulps(T got, double want, double ulps) {
@@ -110,41 +88,10 @@ template <class T>
   }
 }
 
-// The flat index into an input of `in_shape` broadcast to `out_shape`.
-size_t broadcast_index(size_t flat, const Shape& out_shape,
-                       const Shape& in_shape) {
-  size_t idx = 0, stride = 1;
-  size_t off = out_shape.size() - in_shape.size();
-  for (size_t d = out_shape.size(); d-- > 0;) {
-    size_t coord = flat % static_cast<size_t>(out_shape[d]);
-    flat /= static_cast<size_t>(out_shape[d]);
-    if (d >= off) {
-      size_t id = d - off;
-      if (in_shape[id] != 1) idx += coord * stride;
-      stride *= static_cast<size_t>(in_shape[id]);
-    }
-  }
-  return idx;
-}
-
 double test_scale() {
   const char* s = std::getenv("RUNNEL_TEST_SCALE");
   double v = s ? std::atof(s) : 1.0;
   return v > 0 ? v : 1.0;
-}
-
-// Expects `fn` to throw std::invalid_argument whose message starts with
-// `prefix`.
-template <class F>
-void expect_invalid(F&& fn, const std::string& prefix) {
-  try {
-    fn();
-    ADD_FAILURE() << "no std::invalid_argument; expected \"" << prefix
-                  << "...\"";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0u)
-        << "message: " << e.what() << "\nexpected to start with: " << prefix;
-  }
 }
 
 // ---- Typed tests: every dtype ----

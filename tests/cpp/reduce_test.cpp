@@ -43,41 +43,11 @@ long double ld(T v) {
   }
 }
 
-template <class T>
-double eps_of() {
-  if constexpr (std::is_same_v<T, float16_t>) {
-    return std::ldexp(1.0, -10);
-  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
-    return std::ldexp(1.0, -7);
-  } else if constexpr (std::is_floating_point_v<T>) {
-    return std::numeric_limits<T>::epsilon();
-  } else {
-    return std::ldexp(1.0, -23);  // integers reduce in float32 when promoted
-  }
-}
-template <class T>
-double min_normal_of() {
-  if constexpr (std::is_same_v<T, float16_t>) {
-    return std::ldexp(1.0, -14);
-  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
-    return std::ldexp(1.0, -126);
-  } else if constexpr (std::is_same_v<T, double>) {
-    return std::numeric_limits<double>::min();
-  } else {
-    return std::numeric_limits<float>::min();
-  }
-}
 // The spacing of T's subnormals: the absolute rounding of a result too
 // small to be normal (float16 below about 6e-5).
 template <class T>
 double subnormal_step() {
   return min_normal_of<T>() * eps_of<T>();
-}
-// The accumulator's epsilon: float for half and float, double for double.
-template <class T>
-double acc_eps() {
-  return std::is_same_v<T, double> ? std::ldexp(1.0, -52)
-                                   : std::ldexp(1.0, -23);
 }
 
 // Small values, so that ties and zeros are frequent: integers (and floats
@@ -123,19 +93,6 @@ Host<T> logical(const Host<T>& base, const Shape& shape, const Strides& st,
     out[i] = base[static_cast<size_t>(off)];
   }
   return out;
-}
-
-// Expects `fn` to throw std::invalid_argument starting with `prefix`.
-template <class F>
-void expect_invalid(F&& fn, const std::string& prefix) {
-  try {
-    fn();
-    ADD_FAILURE() << "no std::invalid_argument; expected \"" << prefix
-                  << "...\"";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0u)
-        << "message: " << e.what() << "\nexpected to start with: " << prefix;
-  }
 }
 
 // ---- Grouping input elements by output ----

@@ -121,18 +121,6 @@ bool row_contiguous(const array& a) {
   return detail::is_row_contiguous(a.shape(), a.strides());
 }
 
-template <class F>
-void expect_invalid(F&& fn, const std::string& prefix) {
-  try {
-    fn();
-    ADD_FAILURE() << "no std::invalid_argument; expected \"" << prefix
-                  << "...\"";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0u)
-        << "message: " << e.what() << "\nexpected to start with: " << prefix;
-  }
-}
-
 template <class T>
 class ShapeTyped : public ::testing::Test {
   StreamContext on_cpu_{kCpu};

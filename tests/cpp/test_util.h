@@ -8,14 +8,18 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <future>
+#include <iterator>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -150,6 +154,7 @@ inline constexpr Dtype kAllDtypes[] = {
     bool_, uint8, uint16,  uint32,   uint64,  int8,    int16,
     int32, int64, float16, bfloat16, float32, float64,
 };
+static_assert(std::size(kAllDtypes) == kNumDtypes);
 
 template <class T>
 inline constexpr bool kHalf =
@@ -275,6 +280,77 @@ inline std::vector<double> as_doubles(const array& a, StreamOrDevice s = {}) {
 template <class T>
 bool same_bits(const T& a, const T& b) {
   return std::memcmp(&a, &b, sizeof(T)) == 0;  // NOLINT: bits on purpose
+}
+
+// ---- Float tolerances ----
+
+// The spacing of T's values at 1 (machine epsilon); for an integer T,
+// float32's, the dtype integers compute in when an op promotes them.
+template <class T>
+double eps_of() {
+  if constexpr (std::is_same_v<T, float16_t>) {
+    return std::ldexp(1.0, -10);
+  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
+    return std::ldexp(1.0, -7);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return std::numeric_limits<T>::epsilon();
+  } else {
+    return std::ldexp(1.0, -23);
+  }
+}
+// T's smallest normal value; for an integer T, float32's.
+template <class T>
+double min_normal_of() {
+  if constexpr (std::is_same_v<T, float16_t>) {
+    return std::ldexp(1.0, -14);
+  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
+    return std::ldexp(1.0, -126);
+  } else if constexpr (std::is_same_v<T, double>) {
+    return std::numeric_limits<double>::min();
+  } else {
+    return std::numeric_limits<float>::min();
+  }
+}
+// The epsilon of the accumulator T's arithmetic runs in: float32's for the
+// half types, float32 and integers, float64's for float64.
+template <class T>
+double acc_eps() {
+  return std::is_same_v<T, double> ? std::ldexp(1.0, -52)
+                                   : std::ldexp(1.0, -23);
+}
+
+// ---- Shapes and errors ----
+
+// The flat index into an input of `in_shape` broadcast to `out_shape`, of
+// the element at `flat` in the output.
+inline size_t broadcast_index(size_t flat, const Shape& out_shape,
+                              const Shape& in_shape) {
+  size_t idx = 0, stride = 1;
+  const size_t off = out_shape.size() - in_shape.size();
+  for (size_t d = out_shape.size(); d-- > 0;) {
+    const size_t coord = flat % static_cast<size_t>(out_shape[d]);
+    flat /= static_cast<size_t>(out_shape[d]);
+    if (d >= off) {
+      const size_t id = d - off;
+      if (in_shape[id] != 1) idx += coord * stride;
+      stride *= static_cast<size_t>(in_shape[id]);
+    }
+  }
+  return idx;
+}
+
+// Expects `fn` to throw std::invalid_argument whose message starts with
+// `prefix`.
+template <class F>
+void expect_invalid(F&& fn, const std::string& prefix) {
+  try {
+    fn();
+    ADD_FAILURE() << "no std::invalid_argument; expected \"" << prefix
+                  << "...\"";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0u)
+        << "message: " << e.what() << "\nexpected to start with: " << prefix;
+  }
 }
 
 }  // namespace runnel::test
