@@ -25,13 +25,7 @@ using namespace runnel::test;
 
 namespace {
 
-const Device kCpu(cpu);
-constexpr size_t kMiB = size_t{1} << 20;
-
 // GPU kernels for these ops come later: run them on the CPU explicitly.
-class OnCpu : public ::testing::Test {
-  StreamContext on_cpu_{kCpu};
-};
 using Elementwise = OnCpu;
 
 // ---- Random data and reading values back ----

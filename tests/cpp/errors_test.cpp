@@ -53,13 +53,6 @@ struct Fault {
   ~Fault() { hooks::set_fault(""); }
 };
 
-struct MemoryLimit {
-  size_t saved;
-  explicit MemoryLimit(size_t limit)
-      : saved(set_memory_limit(limit, Device(cpu))) {}
-  ~MemoryLimit() { set_memory_limit(saved, Device(cpu)); }
-};
-
 // Waits for `s` and swallows what its slot holds (test hygiene).
 void drain(const Stream& s) {
   try {

@@ -46,14 +46,6 @@ struct MaxBatch {
   ~MaxBatch() { hooks::set_max_batch(saved); }
 };
 
-// Restores the CPU memory limit on scope exit.
-struct MemoryLimit {
-  size_t saved;
-  explicit MemoryLimit(size_t limit)
-      : saved(set_memory_limit(limit, Device(cpu))) {}
-  ~MemoryLimit() { set_memory_limit(saved, Device(cpu)); }
-};
-
 // Turns off the claim delay on scope exit.
 struct ClaimDelay {
   explicit ClaimDelay(int64_t us) { hooks::set_claim_delay(us); }

@@ -24,12 +24,7 @@ using runnel::test::rng;
 
 namespace {
 
-class Gpu : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (device_count(gpu) == 0) GTEST_SKIP() << "no GPU on this machine";
-  }
-};
+using Gpu = test::NeedsGpus<1>;
 
 // Random values of dtype `d` (small integers, or floats in [-4, 4]).
 array random_array(const Shape& shape, Dtype d) {

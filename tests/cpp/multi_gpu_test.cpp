@@ -24,12 +24,7 @@ using runnel::test::with_watchdog;
 
 namespace {
 
-class MultiGpu : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (device_count(gpu) < 2) GTEST_SKIP() << "fewer than two GPUs";
-  }
-};
+using MultiGpu = test::NeedsGpus<2>;
 
 Device g(int i) { return Device(gpu, i); }
 

@@ -88,12 +88,6 @@ template <class T>
   }
 }
 
-double test_scale() {
-  const char* s = std::getenv("RUNNEL_TEST_SCALE");
-  double v = s ? std::atof(s) : 1.0;
-  return v > 0 ? v : 1.0;
-}
-
 // ---- Typed tests: every dtype ----
 
 template <class T>
@@ -728,7 +722,7 @@ TEST(OpsChain, LongChainOnOneStreamAndAcrossStreams) {
   auto h = random_values<float>(256, s.rng);
   array x = to_array(h, {256});
   Stream a = new_stream(cpu), b = new_stream(cpu);
-  const int steps = std::max(10, static_cast<int>(200 * test_scale()));
+  const int steps = static_cast<int>(scaled(200, 10));
   array y = x;
   for (int i = 0; i < steps; ++i) {
     y = add(y, array(1.0f), i % 2 ? a : b);

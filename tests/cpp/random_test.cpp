@@ -238,31 +238,9 @@ TEST(RandomChild, PrintChecksum) {
 TEST(Random, SameValuesForEveryThreadCount) {
   KeySeed s;
   SCOPED_TRACE(s.trace());
-  char exe[4096];
-  const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  ASSERT_GT(len, 0);
-  exe[len] = 0;
-  std::vector<std::string> sums;
-  for (int threads : {1, 2, 5}) {
-    std::string cmd = "RUNNEL_CPU_THREADS=" + std::to_string(threads) +
-                      " RUNNEL_RANDOM_CHILD_SEED=" + std::to_string(s.seed) +
-                      " '" + std::string(exe) +
-                      "' --gtest_filter=RandomChild.PrintChecksum 2>&1";
-    FILE* f = popen(cmd.c_str(), "r");
-    ASSERT_NE(f, nullptr);
-    std::string out, sum;
-    char line[512];
-    while (std::fgets(line, sizeof line, f)) {
-      std::string l(line);
-      if (l.rfind("checksum=", 0) == 0) sum = l;
-      out += l;
-    }
-    ASSERT_EQ(pclose(f), 0) << out;
-    ASSERT_FALSE(sum.empty()) << out;
-    sums.push_back(sum);
-  }
-  EXPECT_EQ(sums[0], sums[1]);
-  EXPECT_EQ(sums[0], sums[2]);
+  expect_same_line_for_pool_sizes(
+      {1, 2, 5}, "RUNNEL_RANDOM_CHILD_SEED=" + std::to_string(s.seed),
+      "RandomChild.PrintChecksum", "checksum=");
 }
 
 TEST(Random, GlobalStateSplitsPerCallAndSeedResetsIt) {

@@ -1158,14 +1158,6 @@ TEST(ReduceOps, RunOnTheirStreamAfterTheirInputs) {
 
 // ---- Determinism ----
 
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = u(rng);
-  return v;
-}
-
 uint64_t hash_bits(const array& r) {
   array c = r;
   c.eval();
@@ -1181,8 +1173,8 @@ TEST(ReduceChild, PrintResultBits) {
   if (!seed) GTEST_SKIP() << "run by ResultsAreIdenticalForAnyPoolSize";
   StreamContext ctx{Device(cpu)};
   const int R = 1500, C = 2100;
-  array a(random_floats(static_cast<size_t>(R) * C,
-                        static_cast<uint32_t>(std::atoll(seed))),
+  array a(floats_from_seed(static_cast<size_t>(R) * C,
+                           static_cast<uint32_t>(std::atoll(seed)), 0.0f, 1.0f),
           Shape{R, C});
   std::printf("BITS=%016llx %016llx %016llx %016llx %016llx %016llx %016llx\n",
               static_cast<unsigned long long>(hash_bits(sum(a, 0))),
@@ -1195,30 +1187,11 @@ TEST(ReduceChild, PrintResultBits) {
 }
 
 TEST(ReduceDeterminism, ResultsAreIdenticalForAnyPoolSize) {
-  const uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed=" + std::to_string(seed));
-  char self[4096];
-  ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  ASSERT_GT(len, 0);
-  self[len] = 0;
-  std::string first;
-  for (int threads : {1, 2, 3, 8}) {
-    std::string cmd = "RUNNEL_CPU_THREADS=" + std::to_string(threads) +
-                      " RUNNEL_REDUCE_SEED=" + std::to_string(seed) + " '" +
-                      self +
-                      "' --gtest_filter=ReduceChild.PrintResultBits 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string out;
-    char buf[4096];
-    while (size_t n = fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
-    ASSERT_EQ(pclose(p), 0) << out;
-    auto at = out.find("BITS=");
-    ASSERT_NE(at, std::string::npos) << out;
-    std::string line = out.substr(at, out.find('\n', at) - at);
-    if (first.empty()) first = line;
-    EXPECT_EQ(line, first) << "with " << threads << " workers";
-  }
+  const Seeded s;
+  SCOPED_TRACE(s.trace());
+  expect_same_line_for_pool_sizes(
+      {1, 2, 3, 8}, "RUNNEL_REDUCE_SEED=" + std::to_string(s.seed),
+      "ReduceChild.PrintResultBits", "BITS=");
 }
 
 }  // namespace

@@ -29,8 +29,6 @@ namespace {
 
 namespace hooks = runnel::testing;
 
-const Device kCpu(cpu);
-
 template <class T>
 std::string show(const T& v) {
   if constexpr (kHalf<T>) {
@@ -122,18 +120,13 @@ bool row_contiguous(const array& a) {
 }
 
 template <class T>
-class ShapeTyped : public ::testing::Test {
-  StreamContext on_cpu_{kCpu};
-};
+class ShapeTyped : public OnCpu {};
 TYPED_TEST_SUITE(ShapeTyped, AllTypes, TypeNames);
 
-class Shape_ : public ::testing::Test {
-  StreamContext on_cpu_{kCpu};
-};
-using ShapeViews = Shape_;
-using ShapeCopies = Shape_;
-using ShapeErrors = Shape_;
-using ShapeStreams = Shape_;
+using ShapeViews = OnCpu;
+using ShapeCopies = OnCpu;
+using ShapeErrors = OnCpu;
+using ShapeStreams = OnCpu;
 
 // ---- Views, every dtype ----
 

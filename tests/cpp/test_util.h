@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <future>
+#include <initializer_list>
 #include <iterator>
 #include <limits>
 #include <memory>
@@ -21,6 +22,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -350,6 +352,124 @@ void expect_invalid(F&& fn, const std::string& prefix) {
   } catch (const std::invalid_argument& e) {
     EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0u)
         << "message: " << e.what() << "\nexpected to start with: " << prefix;
+  }
+}
+
+// ---- Fixtures ----
+
+inline const Device kCpu(cpu);
+inline constexpr size_t kMiB = size_t{1} << 20;
+
+// Runs its tests with the CPU as the default device: ops without a stream run
+// there also on a machine whose default device is a GPU.
+class OnCpu : public ::testing::Test {
+  StreamContext on_cpu_{kCpu};
+};
+
+// A fixture whose tests skip on a machine with fewer than kGpus GPUs.
+template <int kGpus>
+class NeedsGpus : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const int n = device_count(gpu);
+    if (n < kGpus) {
+      GTEST_SKIP() << "needs " << kGpus << " GPU(s); this machine has " << n;
+    }
+  }
+};
+
+// Sets a device's memory limit for its scope and restores the one before.
+class MemoryLimit {
+ public:
+  explicit MemoryLimit(size_t limit, Device device = kCpu)
+      : device_(device), old_(set_memory_limit(limit, device)) {}
+  ~MemoryLimit() { set_memory_limit(old_, device_); }
+  MemoryLimit(const MemoryLimit&) = delete;
+  MemoryLimit& operator=(const MemoryLimit&) = delete;
+  size_t old() const { return old_; }
+
+ private:
+  Device device_;
+  size_t old_;
+};
+
+// Waits until `pred` holds, checking it every `poll`; false when `limit`
+// passes first.
+template <class P>
+bool eventually(
+    P pred, std::chrono::milliseconds limit = std::chrono::seconds(10),
+    std::chrono::microseconds poll = std::chrono::microseconds(100)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(poll);
+  }
+  return true;
+}
+
+// ---- This test binary in a child process ----
+
+// `n` floats uniform in [lo, hi) from a generator seeded with `seed`: the
+// same data in every process given the same seed.
+inline std::vector<float> floats_from_seed(size_t n, uint32_t seed, float lo,
+                                           float hi) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+struct ChildOutput {
+  int status = -1;     // as pclose gives it; -1 when the child did not start
+  std::string output;  // stdout and stderr together
+};
+
+// Runs this test binary again with `env` ("NAME=value ...") in front of the
+// command, on the tests `filter` names, and waits for it.
+inline ChildOutput run_this_binary(const std::string& env,
+                                   const std::string& filter) {
+  ChildOutput child;
+  char self[4096];
+  const ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (len <= 0) {
+    child.output = "readlink /proc/self/exe failed";
+    return child;
+  }
+  self[len] = 0;
+  const std::string cmd =
+      env + " '" + self + "' --gtest_filter=" + filter + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) {
+    child.output = "popen failed: " + cmd;
+    return child;
+  }
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) {
+    child.output.append(buf, n);
+  }
+  child.status = pclose(p);
+  return child;
+}
+
+// Runs the tests `filter` names in a child for each pool size in `threads`
+// (RUNNEL_CPU_THREADS, with `env` besides) and expects the line each child
+// prints from `marker` on to be the same for all.
+inline void expect_same_line_for_pool_sizes(std::initializer_list<int> threads,
+                                            const std::string& env,
+                                            const std::string& filter,
+                                            const std::string& marker) {
+  std::string first;
+  for (int n : threads) {
+    const ChildOutput child = run_this_binary(
+        "RUNNEL_CPU_THREADS=" + std::to_string(n) + " " + env, filter);
+    ASSERT_EQ(child.status, 0) << child.output;
+    const size_t at = child.output.find(marker);
+    ASSERT_NE(at, std::string::npos) << child.output;
+    const std::string line =
+        child.output.substr(at, child.output.find('\n', at) - at);
+    if (first.empty()) first = line;
+    EXPECT_EQ(line, first) << "with " << n << " workers";
   }
 }
 
