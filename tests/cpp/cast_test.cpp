@@ -15,8 +15,10 @@
 #include <vector>
 
 #include "runnel/runnel.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
 
@@ -33,15 +35,6 @@ using Integers = Types<uint8_t, uint16_t, uint32_t, uint64_t, int8_t, int16_t,
                        int32_t, int64_t>;
 using IntegersAndBool = Types<bool, uint8_t, uint16_t, uint32_t, uint64_t,
                               int8_t, int16_t, int32_t, int64_t>;
-
-template <class T>
-double to_double(T v) {
-  if constexpr (std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>) {
-    return static_cast<float>(v);  // exact
-  } else {
-    return static_cast<double>(v);  // exact for every float source
-  }
-}
 
 template <class T>
 T from_double(double v) {
@@ -146,18 +139,12 @@ std::vector<T> integer_sources(std::mt19937& rng) {
   return v;
 }
 
-template <class T>
-array host_array(const std::vector<T>& v) {
-  return array(v.data(), dtype_of<T>(), Shape{static_cast<int>(v.size())},
-               dtype_of<T>());
-}
-
 // astype of `src` to To, contiguous and through a reversed view (the
 // strided kernel), element by element against `rule`.
 template <class To, class S, class Rule>
 void expect_cast(const std::vector<S>& v, Rule rule) {
   const int n = static_cast<int>(v.size());
-  const array src = host_array(v);
+  const array src = to_array(v);
   const array rev = slice(src, {n - 1}, {INT_MIN}, {-1});
   array flat = astype(src, dtype_of<To>());
   // (astype to the same dtype returns the view itself: read it row-major.)
@@ -172,12 +159,6 @@ void expect_cast(const std::vector<S>& v, Rule rule) {
     ASSERT_EQ(r[n - 1 - i], want) << "reversed, element " << i;
   }
 }
-
-struct Seeded {
-  uint32_t seed = std::random_device{}();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-};
 
 }  // namespace
 
@@ -240,7 +221,7 @@ TEST(Cast, BoolToEveryIntegerIsZeroOrOne) {
   std::vector<bool> bits;
   for (int i = 0; i < 97; ++i) bits.push_back((s.rng() & 1) != 0);
   std::vector<uint8_t> bytes(bits.begin(), bits.end());
-  const array b = astype(host_array(bytes), bool_);
+  const array b = astype(to_array(bytes), bool_);
   each(Integers{}, [&]<class To>(std::type_identity<To>) {
     array out = astype(b, dtype_of<To>());
     out.eval();

@@ -18,43 +18,22 @@
 #include "runnel/memory/buffer.h"
 #include "runnel/runnel.h"
 #include "runnel/testing.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 namespace hooks = runnel::testing;
 
 namespace {
 
-struct Seeded {
-  uint32_t seed = std::random_device{}();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-};
-
-const std::vector<Dtype> kAll = {bool_,    uint8,   uint16, uint32, uint64,
-                                 int8,     int16,   int32,  int64,  float16,
-                                 bfloat16, float32, float64};
-
-// Every element as double.
-std::vector<double> values(array a) {
-  a = astype(a, float64);
-  a.eval();
-  const double* p = a.data<double>();
-  return std::vector<double>(p, p + a.size());
-}
-
 // What astype to `t` makes of the double v (through runnel itself, checked
 // elsewhere against numpy).
-double as(Dtype t, double v) { return values(astype(array(v), t))[0]; }
+double as(Dtype t, double v) { return as_doubles(astype(array(v), t))[0]; }
 
+// Expects `f` to throw std::invalid_argument naming the function `fn`.
 template <class F>
 void expect_error(const char* fn, F f) {
-  try {
-    f();
-    ADD_FAILURE() << "no error from " << fn;
-  } catch (const std::invalid_argument& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(std::string("[") + fn + "]", 0), 0u)
-        << e.what();
-  }
+  expect_invalid(f, std::string("[") + fn + "]");
 }
 
 }  // namespace
@@ -70,25 +49,25 @@ TEST(Creation, ArraysFromHostData) {
   array a(v, {2, 3, 4});
   EXPECT_EQ(a.dtype(), int32);
   EXPECT_EQ(a.shape(), (Shape{2, 3, 4}));
-  auto av = values(a);
+  auto av = as_doubles(a);
   for (int i = 0; i < 24; ++i) EXPECT_EQ(av[i], v[i]);
   array f(v, {4, 6}, float16);
   EXPECT_EQ(f.dtype(), float16);
-  auto fv = values(f);
+  auto fv = as_doubles(f);
   for (int i = 0; i < 24; ++i) EXPECT_EQ(fv[i], as(float16, v[i]));
   // Initializer lists, 1-d and shaped.
   array b = {1.5f, -2.0f, 3.25f};
   EXPECT_EQ(b.shape(), Shape{3});
-  EXPECT_EQ(values(b), (std::vector<double>{1.5, -2.0, 3.25}));
+  EXPECT_EQ(as_doubles(b), (std::vector<double>{1.5, -2.0, 3.25}));
   array c({1, 2, 3, 4, 5, 6}, {3, 2}, uint8);
   EXPECT_EQ(c.dtype(), uint8);
-  EXPECT_EQ(values(c), (std::vector<double>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(as_doubles(c), (std::vector<double>{1, 2, 3, 4, 5, 6}));
   array bl({true, false, true}, {3});
   EXPECT_EQ(bl.dtype(), bool_);
   // Pointer + shape, with a dtype conversion.
   std::vector<double> dv = {0.5, 1e10, -7.0, 3.0};
   array p(dv.data(), float64, {2, 2}, int64);
-  EXPECT_EQ(values(p), (std::vector<double>{0, 1e10, -7, 3}));
+  EXPECT_EQ(as_doubles(p), (std::vector<double>{0, 1e10, -7, 3}));
   // Scalars, 0-size.
   array sc(int64_t{-5});
   EXPECT_EQ(sc.shape(), Shape{});
@@ -97,7 +76,7 @@ TEST(Creation, ArraysFromHostData) {
   EXPECT_EQ(e.size(), 0u);
   // The data is copied.
   v[0] = 12345;
-  EXPECT_NE(values(a)[0], 12345);
+  EXPECT_NE(as_doubles(a)[0], 12345);
   expect_error("array", [&] { array(v, {5, 5}); });
   expect_error("array", [&] { array(v, {-24}); });
 }
@@ -124,9 +103,9 @@ TEST(Creation, HostFloatsToIntegersSaturateAndSendNaNToZero) {
       std::vector<float> vf(v.begin(), v.end());
       array got = src == float32 ? array(vf.data(), float32, {n}, t)
                                  : array(v.data(), float64, {n}, t);
-      EXPECT_EQ(values(got), values(want));
+      EXPECT_EQ(as_doubles(got), as_doubles(want));
     }
-    EXPECT_EQ(values(array(v.data(), float64, {n}, t))[0], 0.0);  // NaN
+    EXPECT_EQ(as_doubles(array(v.data(), float64, {n}, t))[0], 0.0);  // NaN
   }
   EXPECT_EQ(array(std::nan("")).item<int32_t>(), 0);
   EXPECT_EQ(array(1e30).item<int8_t>(), 127);
@@ -135,7 +114,7 @@ TEST(Creation, HostFloatsToIntegersSaturateAndSendNaNToZero) {
 
 TEST(Creation, ZerosLikeOnesLikeFullLikeEveryDtype) {
   StreamContext ctx{Device(cpu)};
-  for (Dtype t : kAll) {
+  for (Dtype t : kAllDtypes) {
     SCOPED_TRACE(std::string(dtype_name(t)));
     array a = astype(arange(0, 12, 1, float32), t);
     for (const Shape& sh : {Shape{}, Shape{3, 4}, Shape{2, 0, 3}}) {
@@ -144,8 +123,8 @@ TEST(Creation, ZerosLikeOnesLikeFullLikeEveryDtype) {
       EXPECT_EQ(z.shape(), sh);
       EXPECT_EQ(z.dtype(), t);
       EXPECT_EQ(o.dtype(), t);
-      for (double v : values(z)) EXPECT_EQ(v, 0.0);
-      for (double v : values(o)) EXPECT_EQ(v, 1.0);
+      for (double v : as_doubles(z)) EXPECT_EQ(v, 0.0);
+      for (double v : as_doubles(o)) EXPECT_EQ(v, 1.0);
     }
     (void)a;
     // full_like keeps the input's dtype by default, or takes the one given;
@@ -153,10 +132,10 @@ TEST(Creation, ZerosLikeOnesLikeFullLikeEveryDtype) {
     array x = zeros({2, 3}, t);
     array f = full_like(x, array(2.75));
     EXPECT_EQ(f.dtype(), t);
-    for (double v : values(f)) EXPECT_EQ(v, as(t, 2.75));
+    for (double v : as_doubles(f)) EXPECT_EQ(v, as(t, 2.75));
     array g = full_like(x, array({1.0f, 2.0f, 3.0f}), float64);
     EXPECT_EQ(g.dtype(), float64);
-    EXPECT_EQ(values(g), (std::vector<double>{1, 2, 3, 1, 2, 3}));
+    EXPECT_EQ(as_doubles(g), (std::vector<double>{1, 2, 3, 1, 2, 3}));
   }
   expect_error("full_like", [] { full_like(zeros({2, 3}), ones({2})); });
   expect_error("full_like", [] { full_like(zeros({3}), ones({2, 3})); });
@@ -167,14 +146,14 @@ TEST(Creation, LinspaceEveryDtype) {
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   std::uniform_real_distribution<double> u(-100, 100);
-  for (Dtype t : kAll) {
+  for (Dtype t : kAllDtypes) {
     SCOPED_TRACE(std::string(dtype_name(t)));
     const double start = u(s.rng), stop = u(s.rng);
     for (int num : {0, 1, 2, 7, 50, 100'001}) {
       array l = linspace(start, stop, num, t);
       EXPECT_EQ(l.shape(), Shape{num});
       EXPECT_EQ(l.dtype(), t);
-      auto v = values(l);
+      auto v = as_doubles(l);
       const double step = num > 1 ? (stop - start) / (num - 1) : 0;
       for (int i = 0; i < num; i += (num > 100 ? 997 : 1)) {
         const double want = i == num - 1 && num > 1 ? stop : start + i * step;
@@ -188,7 +167,7 @@ TEST(Creation, LinspaceEveryDtype) {
       }
     }
   }
-  auto d = values(linspace(0, 1, 5));
+  auto d = as_doubles(linspace(0, 1, 5));
   EXPECT_EQ(d, (std::vector<double>{0, 0.25, 0.5, 0.75, 1}));
   EXPECT_EQ(linspace(0, 1).size(), 50u);
   EXPECT_EQ(linspace(0, 1).dtype(), float32);
@@ -199,7 +178,7 @@ TEST(Creation, LinspaceEveryDtype) {
 
 TEST(Creation, EyeAndIdentityEveryDtype) {
   StreamContext ctx{Device(cpu)};
-  for (Dtype t : kAll) {
+  for (Dtype t : kAllDtypes) {
     SCOPED_TRACE(std::string(dtype_name(t)));
     const std::vector<std::array<int, 3>> cases = {
         {4, 4, 0},  {3, 5, 1}, {5, 3, -2}, {3, 4, 7},
@@ -208,7 +187,7 @@ TEST(Creation, EyeAndIdentityEveryDtype) {
       array e = eye(n, m, k, t);
       EXPECT_EQ(e.shape(), (Shape{n, m}));
       EXPECT_EQ(e.dtype(), t);
-      auto v = values(e);
+      auto v = as_doubles(e);
       for (int i = 0; i < n; ++i) {
         for (int j = 0; j < m; ++j) {
           ASSERT_EQ(v[size_t(i) * m + j], j - i == k ? 1.0 : 0.0)
@@ -216,7 +195,7 @@ TEST(Creation, EyeAndIdentityEveryDtype) {
         }
       }
     }
-    auto id = values(identity(3, t));
+    auto id = as_doubles(identity(3, t));
     EXPECT_EQ(id, (std::vector<double>{1, 0, 0, 0, 1, 0, 0, 0, 1}));
   }
   EXPECT_EQ(eye(3).dtype(), float32);

@@ -15,9 +15,10 @@
 #include <vector>
 
 #include "runnel/runnel.h"
-#include "watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using runnel::test::random_int;
 
 namespace {
 
@@ -39,11 +40,6 @@ void expect_rejects(const Device& d, F&& fn) {
     EXPECT_NE(std::string(e.what()).find(to_string(d)), std::string::npos)
         << e.what();
   }
-}
-
-int random_int(int lo, int hi) {
-  thread_local std::mt19937 rng(std::random_device{}());
-  return std::uniform_int_distribution<int>(lo, hi)(rng);
 }
 
 }  // namespace

@@ -18,51 +18,23 @@
 
 #include "runnel/runnel.h"
 #include "runnel/testing.h"
-#include "tests/cpp/watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
 
-const Device kCpu(cpu);
-constexpr size_t kMiB = size_t{1} << 20;
-
 // GPU kernels for these ops come later: run them on the CPU explicitly.
-class OnCpu : public ::testing::Test {
-  StreamContext on_cpu_{kCpu};
-};
 using Elementwise = OnCpu;
 
-// ---- Random data, the seed that made it, and reading values back ----
+// ---- Random data and reading values back ----
 
-struct Seeded {
-  uint32_t seed = std::random_device{}();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-};
-
+// Integers over their whole range with the extremes and small values mixed
+// in, floats uniform in [lo, hi), bool at random.
 template <class T>
-constexpr bool kHalf =
-    std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
-template <class T>
-constexpr bool kFloat = kHalf<T> || std::is_floating_point_v<T>;
-template <class T>
-constexpr bool kInt = std::is_integral_v<T> && !std::is_same_v<T, bool>;
-
-template <class T>
-double to_double(T v) {
-  if constexpr (kHalf<T>) {
-    return static_cast<float>(v);
-  } else {
-    return static_cast<double>(v);
-  }
-}
-
-// Integers over their whole range (with the extremes mixed in), floats
-// uniform in [lo, hi), bool at random.
-template <class T>
-std::vector<T> random_values(size_t n, std::mt19937& rng, double lo = -8.0,
-                             double hi = 8.0) {
+std::vector<T> random_with_edges(size_t n, std::mt19937& rng, double lo = -8.0,
+                                 double hi = 8.0) {
   std::vector<T> v(n);
   for (size_t i = 0; i < n; ++i) {
     if constexpr (std::is_same_v<T, bool>) {
@@ -101,68 +73,15 @@ array make(const std::vector<T>& v, Shape shape) {
   }
 }
 
-// Equal values, bit for bit (NaN payloads and signed zeros included).
-template <class T>
-bool same_bits(T a, T b) {
-  if constexpr (std::is_same_v<T, bool>) {
-    return a == b;
-  } else {
-    return std::memcmp(&a, &b, sizeof(T)) == 0;
-  }
-}
-
+// The values of `a`, which holds T.
 template <class T>
 std::vector<T> values(array a) {
-  a.eval();
   EXPECT_EQ(a.dtype(), dtype_of<T>());
-  const T* p = a.data<T>();
-  return std::vector<T>(p, p + a.size());
-}
-
-size_t numel(const Shape& s) {
-  size_t n = 1;
-  for (int d : s) n *= static_cast<size_t>(d);
-  return n;
-}
-
-// The flat index into an input of `in` broadcast to `out`.
-size_t broadcast_index(size_t flat, const Shape& out, const Shape& in) {
-  size_t idx = 0, stride = 1;
-  const size_t off = out.size() - in.size();
-  for (size_t d = out.size(); d-- > 0;) {
-    const size_t coord = flat % static_cast<size_t>(out[d]);
-    flat /= static_cast<size_t>(out[d]);
-    if (d >= off) {
-      const size_t id = d - off;
-      if (in[id] != 1) idx += coord * stride;
-      stride *= static_cast<size_t>(in[id]);
-    }
-  }
-  return idx;
+  return to_vector<T>(std::move(a));
 }
 
 // ---- Float tolerance ----
 
-template <class T>
-double eps_of() {
-  if constexpr (std::is_same_v<T, float16_t>) {
-    return std::ldexp(1.0, -10);
-  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
-    return std::ldexp(1.0, -7);
-  } else {
-    return std::numeric_limits<T>::epsilon();
-  }
-}
-template <class T>
-double min_normal_of() {
-  if constexpr (std::is_same_v<T, float16_t>) {
-    return std::ldexp(1.0, -14);
-  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
-    return std::ldexp(1.0, -126);
-  } else {
-    return std::numeric_limits<T>::min();
-  }
-}
 template <class T>
 double max_of() {
   if constexpr (std::is_same_v<T, float16_t>) {
@@ -214,20 +133,6 @@ template <class T>
          << "got " << static_cast<double>(g) << ", want "
          << static_cast<double>(want) << " (within " << ulps << " ulp of "
          << dtype_of<T>() << ")";
-}
-
-// Expects `fn` to throw std::invalid_argument whose message starts with
-// `prefix`.
-void expect_invalid(const std::function<void()>& fn,
-                    const std::string& prefix) {
-  try {
-    fn();
-    ADD_FAILURE() << "no std::invalid_argument; expected \"" << prefix
-                  << "...\"";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0u)
-        << "message: " << e.what() << "\nexpected to start with: " << prefix;
-  }
 }
 
 // ---- Reference arithmetic, written apart from the kernels' functors ----
@@ -323,17 +228,6 @@ const NamedBinary kArithmetic[] = {
 
 // ---- Typed tests: every dtype ----
 
-using AllTypes = ::testing::Types<bool, uint8_t, uint16_t, uint32_t, uint64_t,
-                                  int8_t, int16_t, int32_t, int64_t, float16_t,
-                                  bfloat16_t, float, double>;
-
-struct TypeNames {
-  template <class T>
-  static std::string GetName(int) {
-    return std::string(dtype_name(dtype_of<T>()));
-  }
-};
-
 template <class T>
 class ElementwiseTyped : public OnCpu {};
 TYPED_TEST_SUITE(ElementwiseTyped, AllTypes, TypeNames);
@@ -363,8 +257,8 @@ void check_arithmetic(const NamedBinary& op, const Shape& sa, const Shape& sb,
   const std::string name = op.name;
   SCOPED_TRACE(name + " shapes a=" + ::testing::PrintToString(sa) +
                " b=" + ::testing::PrintToString(sb));
-  auto ha = random_values<T>(numel(sa), rng);
-  auto hb = random_values<T>(numel(sb), rng);
+  auto ha = random_with_edges<T>(numel(sa), rng);
+  auto hb = random_with_edges<T>(numel(sb), rng);
   if constexpr (kInt<T>) {
     // Exponents: mostly small, so that results are not all 0 or 1.
     if (name == "power") {
@@ -432,7 +326,8 @@ TYPED_TEST(ElementwiseTyped, DivideAndArcTan2ComputeInAFloat) {
   using T = TypeParam;
   Seeded s;
   SCOPED_TRACE(s.trace());
-  auto ha = random_values<T>(300, s.rng), hb = random_values<T>(300, s.rng);
+  auto ha = random_with_edges<T>(300, s.rng),
+       hb = random_with_edges<T>(300, s.rng);
   const array a = make(ha, {3, 100}), b = make(hb, {3, 100});
   const Dtype want = kFloat<T> ? dtype_of<T>() : float32;
   const array q = divide(a, b), t = arctan2(a, b);
@@ -489,7 +384,7 @@ TYPED_TEST(ElementwiseTyped, ComparisonsAndLogicMatchReference) {
   };
   // Values drawn from a few, so that equal pairs are common; NaN and the
   // infinities and signed zeros for floats.
-  auto pool = random_values<T>(6, s.rng);
+  auto pool = random_with_edges<T>(6, s.rng);
   if constexpr (kFloat<T>) {
     pool.push_back(T(NAN));
     pool.push_back(T(INFINITY));
@@ -551,9 +446,9 @@ TYPED_TEST(ElementwiseTyped, WhereSelectsWithBroadcasting) {
     SCOPED_TRACE(::testing::PrintToString(sh[0]) + " " +
                  ::testing::PrintToString(sh[1]) + " " +
                  ::testing::PrintToString(sh[2]));
-    auto hc = random_values<bool>(numel(sh[0]), s.rng);
-    auto hx = random_values<T>(numel(sh[1]), s.rng);
-    auto hy = random_values<T>(numel(sh[2]), s.rng);
+    auto hc = random_with_edges<bool>(numel(sh[0]), s.rng);
+    auto hx = random_with_edges<T>(numel(sh[1]), s.rng);
+    auto hy = random_with_edges<T>(numel(sh[2]), s.rng);
     const array r = where(make(hc, sh[0]), make(hx, sh[1]), make(hy, sh[2]));
     const Shape out =
         broadcast_shapes(broadcast_shapes(sh[0], sh[1], "t"), sh[2], "t");
@@ -567,7 +462,7 @@ TYPED_TEST(ElementwiseTyped, WhereSelectsWithBroadcasting) {
     }
   }
   // A condition of another dtype is taken as bool; x and y promote.
-  auto hv = random_values<T>(6, s.rng);
+  auto hv = random_with_edges<T>(6, s.rng);
   const array c = make(hv, {6});
   const array r = where(c, array(1.5f), array(int8_t{-2}));
   ASSERT_EQ(r.dtype(), float32);
@@ -581,7 +476,7 @@ TYPED_TEST(ElementwiseTyped, UnaryOpsThatKeepTheDtype) {
   using T = TypeParam;
   Seeded s;
   SCOPED_TRACE(s.trace());
-  auto h = random_values<T>(2000, s.rng, -100.0, 100.0);
+  auto h = random_with_edges<T>(2000, s.rng, -100.0, 100.0);
   if constexpr (kFloat<T>) {
     const T special[] = {T(NAN),  T(INFINITY), T(-INFINITY), T(-0.0),
                          T(0.0),  T(0.5),      T(1.5),       T(2.5),
@@ -691,7 +586,7 @@ TYPED_TEST(ElementwiseTyped, FloatFunctionsWithinTheirBounds) {
   for (const FloatFn& f : kFloatFns) {
     SCOPED_TRACE(f.name);
     // Integers: small values (exp of the full range would overflow).
-    auto h = random_values<T>(3000, s.rng, f.lo, f.hi);
+    auto h = random_with_edges<T>(3000, s.rng, f.lo, f.hi);
     if constexpr (kInt<T>) {
       for (auto& v : h) v = static_cast<T>(v % 40);
     }
@@ -779,7 +674,6 @@ TYPED_TEST(IntegerEdges, DivisionByZeroOverflowAndNegativePowers) {
 
 template <class T>
 class FloatEdges : public OnCpu {};
-using FloatTypes = ::testing::Types<float16_t, bfloat16_t, float, double>;
 TYPED_TEST_SUITE(FloatEdges, FloatTypes, TypeNames);
 
 TYPED_TEST(FloatEdges, NaNZerosInfinitiesAndRounding) {
@@ -868,7 +762,7 @@ TEST_F(Elementwise, ExpFloat32AtTheEdgesOfItsRange) {
   // Large enough that the pool's idle workers run parts of it.
   Seeded s;
   SCOPED_TRACE(s.trace());
-  auto h = random_values<float>(1 << 17, s.rng, -104, 90);
+  auto h = random_with_edges<float>(1 << 17, s.rng, -104, 90);
   auto got = values<float>(exp(make(h, {1 << 17})));
   for (size_t i = 0; i < h.size(); ++i) {
     ASSERT_TRUE(near_ulps(got[i], std::exp(double{h[i]}), 1.02)) << h[i];
@@ -1010,7 +904,7 @@ TEST_F(Elementwise, DonationOnlyWhenNothingElseRefersToTheInput) {
   Seeded s;
   SCOPED_TRACE(s.trace());
   const int n = 1 << 12;
-  auto h = random_values<float>(n, s.rng, -2, 2);
+  auto h = random_with_edges<float>(n, s.rng, -2, 2);
   const array src = make(h, {n});
   {
     // Nothing else: donated.
@@ -1085,7 +979,7 @@ TEST_F(Elementwise, NoDonationUnderAGatedReaderOnAnotherStream) {
     Seeded s;
     SCOPED_TRACE(s.trace());
     const int n = 1 << 16;
-    auto h = random_values<float>(n, s.rng, -2, 2);
+    auto h = random_with_edges<float>(n, s.rng, -2, 2);
     const array src = make(h, {n});
     Stream a = new_stream(kCpu), b = new_stream(kCpu);
     array x = exp(src, a);
@@ -1186,9 +1080,9 @@ std::vector<std::pair<std::string, array>> views_of(const array& base) {
 
 template <class T>
 void check_views(std::mt19937& rng) {
-  auto h = random_values<T>(288, rng, -3, 3);
+  auto h = random_with_edges<T>(288, rng, -3, 3);
   const array base = make(h, {12, 24});
-  const array other = make(random_values<T>(60, rng, -3, 3), {6, 10});
+  const array other = make(random_with_edges<T>(60, rng, -3, 3), {6, 10});
   for (auto& [kind, v] : views_of(base)) {
     SCOPED_TRACE(kind + " of " + std::string(dtype_name(dtype_of<T>())));
     ASSERT_EQ(v.shape(), (Shape{6, 10}));
@@ -1246,7 +1140,7 @@ TEST_F(Elementwise, ViewsAsInputsGiveTheValuesOfTheirCopies) {
 TEST_F(Elementwise, ViewsAndDonation) {
   Seeded s;
   SCOPED_TRACE(s.trace());
-  auto h = random_values<float>(64, s.rng, -2, 2);
+  auto h = random_with_edges<float>(64, s.rng, -2, 2);
   const array src = make(h, {8, 8});
   {
     array x = exp(src);

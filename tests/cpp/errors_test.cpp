@@ -17,19 +17,13 @@
 #include "runnel/runnel.h"
 #include "runnel/scheduler/errors.h"
 #include "runnel/testing.h"
-#include "tests/cpp/watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 namespace hooks = runnel::testing;
-using runnel::test::watchdog_eval;
-
-using runnel::test::random_floats;
 
 namespace {
-
-array from(const std::vector<float>& v) {
-  return array(v, Shape{static_cast<int>(v.size())});
-}
 
 std::string name_of(const Stream& s) {
   std::ostringstream os;
@@ -59,13 +53,6 @@ struct Fault {
   ~Fault() { hooks::set_fault(""); }
 };
 
-struct MemoryLimit {
-  size_t saved;
-  explicit MemoryLimit(size_t limit)
-      : saved(set_memory_limit(limit, Device(cpu))) {}
-  ~MemoryLimit() { set_memory_limit(saved, Device(cpu)); }
-};
-
 // Waits for `s` and swallows what its slot holds (test hygiene).
 void drain(const Stream& s) {
   try {
@@ -82,7 +69,7 @@ TEST(ErrorsOp, FailedOpRaisesAtEvalNamingOpAndStream) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu);
     auto xv = random_floats(100);
-    array x = from(xv);
+    array x = to_array(xv);
     array m = multiply(x, x, a);
     Fault fault("op:multiply:1");
     std::string msg = raised<std::runtime_error>([&] { eval({m}); });
@@ -97,7 +84,7 @@ TEST(ErrorsOp, ArraysFinishedEarlierInSameEvalStayCorrectAndReadable) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu), b = new_stream(cpu);
     auto xv = random_floats(1000);
-    array x = from(xv);
+    array x = to_array(xv);
     array before = add(x, x, a);                // same stream, before the fault
     array other = add(x, array(1.0f), b);       // another stream
     array m = multiply(before, x, a);           // fails
@@ -127,7 +114,7 @@ TEST(ErrorsOp, ArraysFinishedEarlierInSameEvalStayCorrectAndReadable) {
 TEST(ErrorsOp, ArrayErrorRaisesOnEveryEvalAndNeverClears) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu);
-    array x = from(random_floats(10));
+    array x = to_array(random_floats(10));
     array m = multiply(x, x, a);
     {
       Fault fault("op:multiply:1");
@@ -153,7 +140,7 @@ TEST(ErrorsOp, EverythingComputedFromFailedArrayRaisesSameErrorWithoutRunning) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu), b = new_stream(cpu), c = new_stream(cpu);
     auto xv = random_floats(64);
-    array x = from(xv);
+    array x = to_array(xv);
     array m = multiply(x, x, a);
     {
       Fault fault("op:multiply:1");
@@ -181,7 +168,7 @@ TEST(ErrorsOp, FailureInMiddleOfLongTwoStreamChainDoesNotHang) {
   watchdog_eval(60, [] {
     Stream s[2] = {new_stream(cpu), new_stream(cpu)};
     auto xv = random_floats(32);
-    array x = from(xv);
+    array x = to_array(xv);
     std::vector<array> steps;
     array y = x;
     for (int i = 0; i < 400; ++i) {
@@ -228,7 +215,7 @@ TEST(ErrorsAsync, UnwaitedFailureIsRaisedAtSynchronizeOnceAndKeptByArray) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu);
     auto xv = random_floats(50);
-    array x = from(xv);
+    array x = to_array(xv);
     array m = multiply(x, x, a);
     Fault fault("op:multiply:1");  // armed until the multiply has run
     async_eval({m});
@@ -244,7 +231,7 @@ TEST(ErrorsAsync, DroppedFailedArrayIsRaisedAtSynchronizeOnce) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu);
     auto xv = random_floats(50);
-    array x = from(xv);
+    array x = to_array(xv);
     Fault fault("op:multiply:1");  // armed until the multiply has run
     {
       array m = multiply(x, x, a);
@@ -267,7 +254,7 @@ TEST(ErrorsAsync, DroppedFailedArrayIsRaisedAtSynchronizeOnce) {
 TEST(ErrorsAsync, UnwaitedFailureIsRaisedByQueryOnceFinished) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu);
-    array x = from(random_floats(8));
+    array x = to_array(random_floats(8));
     hooks::Gate gate = hooks::block(a);
     Fault fault("op:multiply:1");
     async_eval({multiply(x, x, a)});
@@ -294,7 +281,7 @@ TEST(ErrorsAsync, DependentEvalOnAnotherStreamRaisesUnwaitedFailure) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu), b = new_stream(cpu);
     auto xv = random_floats(50);
-    array x = from(xv);
+    array x = to_array(xv);
     array m = multiply(x, x, a);
     Fault fault("op:multiply:1");  // armed until the multiply has run
     async_eval({m});
@@ -316,7 +303,7 @@ TEST(ErrorsMemory, InjectedAllocationFailureRaisesOutOfMemory) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu), b = new_stream(cpu);
     auto xv = random_floats(256);
-    array x = from(xv);
+    array x = to_array(xv);
     array first = add(x, x, a);
     eval({first});
     array m = multiply(first, x, b);
@@ -345,7 +332,7 @@ TEST(ErrorsMemory, RequestAboveLimitRaisesOutOfMemoryNamingSize) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu);
     auto xv = random_floats(1000);
-    array x = from(xv);
+    array x = to_array(xv);
     array two(2.0f);
     const size_t baseline = get_active_memory(Device(cpu));
     {
@@ -388,7 +375,7 @@ TEST(ErrorsMemory, OutOfMemoryInOneEvalLeavesOtherStreamsWorking) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu), b = new_stream(cpu);
     auto xv = random_floats(4096);
-    array x = from(xv);
+    array x = to_array(xv);
     const size_t baseline = get_active_memory(Device(cpu));
     {
       MemoryLimit limit(baseline + 4 * 16384);

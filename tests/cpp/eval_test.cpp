@@ -21,24 +21,13 @@
 #include "runnel/scheduler/errors.h"
 #include "runnel/scheduler/graph.h"
 #include "runnel/testing.h"
-#include "tests/cpp/watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 namespace hooks = runnel::testing;
-using runnel::test::scaled;
-using runnel::test::watchdog_eval;
-
-using runnel::test::random_floats;
-using runnel::test::random_ints;
 
 namespace {
-
-array from(const std::vector<float>& v) {
-  return array(v, Shape{static_cast<int>(v.size())});
-}
-array from(const std::vector<int32_t>& v) {
-  return array(v, Shape{static_cast<int>(v.size())});
-}
 
 // Integer arithmetic wraps in runnel, so the host reference wraps too.
 int32_t wrap_add(int32_t a, int32_t b) {
@@ -55,14 +44,6 @@ struct MaxBatch {
   int saved = hooks::max_batch();
   explicit MaxBatch(int n) { hooks::set_max_batch(n); }
   ~MaxBatch() { hooks::set_max_batch(saved); }
-};
-
-// Restores the CPU memory limit on scope exit.
-struct MemoryLimit {
-  size_t saved;
-  explicit MemoryLimit(size_t limit)
-      : saved(set_memory_limit(limit, Device(cpu))) {}
-  ~MemoryLimit() { set_memory_limit(saved, Device(cpu)); }
 };
 
 // Turns off the claim delay on scope exit.
@@ -85,7 +66,7 @@ TEST(EvalOrdering, GatedProducerKeepsConsumerOnOtherStreamFromRunning) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu), b = new_stream(cpu);
     auto xv = random_floats(1000);
-    array x = from(xv);
+    array x = to_array(xv);
     hooks::Gate gate = hooks::block(a);
     array p = multiply(x, x, a);  // behind the gate
     array c = add(p, x, b);       // reads p on another stream
@@ -115,7 +96,7 @@ TEST(EvalOrdering, GatedProducerOrdersAChainOverThreeStreams) {
   watchdog_eval(30, [] {
     Stream s[3] = {new_stream(cpu), new_stream(cpu), new_stream(cpu)};
     auto xv = random_ints(257);
-    array x = from(xv);
+    array x = to_array(xv);
     hooks::Gate gate = hooks::block(s[0]);
     array y = x;
     for (int i = 0; i < 30; ++i) y = add(y, x, s[i % 3]);
@@ -139,7 +120,7 @@ TEST(EvalOrdering, IndependentWorkOnConsumerStreamRunsWhileProducerGated) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu), b = new_stream(cpu);
     auto xv = random_floats(64);
-    array x = from(xv);
+    array x = to_array(xv);
     hooks::Gate gate = hooks::block(a);
     array p = multiply(x, x, a);
     async_eval({p});
@@ -160,7 +141,7 @@ TEST(EvalOrdering, ConsumerDoesNotWaitForWorkSubmittedLaterToProducerStream) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu), b = new_stream(cpu);
     auto xv = random_ints(100);
-    array x = from(xv);
+    array x = to_array(xv);
     array p = multiply(x, x, a);
     async_eval({p});
     hooks::Gate gate = hooks::block(a);  // after p, on p's stream
@@ -207,7 +188,7 @@ TEST(EvalOrdering, ConsumerInTheSameEvalDoesNotWaitForLaterProducerWork) {
     g_release = false;
     Stream a = new_stream(cpu), b = new_stream(cpu);
     auto xv = random_floats(64);
-    array x = from(xv);
+    array x = to_array(xv);
     array a1 = multiply(x, x, a);
     array a3 = add(held(a1, a), x, a);
     array c = add(a1, x, b);
@@ -244,7 +225,7 @@ TEST(EvalOrdering, DonationAfterAReaderOnAnotherStreamKeepsItsValues) {
     Stream a = new_stream(cpu), b = new_stream(cpu);
     for (int round = 0; round < scaled(300, 30); ++round) {
       auto xv = random_ints(256);
-      array x = from(xv);
+      array x = to_array(xv);
       array sq = multiply(x, x, a);
       eval({sq});
       array read = add(sq, x, b);    // reads sq on b
@@ -264,7 +245,7 @@ TEST(EvalOrdering, DonationAfterAReaderOnAnotherStreamKeepsItsValues) {
 TEST(EvalOrdering, StatusGoesUnscheduledThenScheduledThenAvailable) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu);
-    array x = from(random_floats(16));
+    array x = to_array(random_floats(16));
     EXPECT_EQ(x.status(), ArrayStatus::available);  // host data
     hooks::Gate gate = hooks::block(a);
     array y = exp(x, a);
@@ -285,7 +266,7 @@ TEST(EvalOrdering, DelayedProducerConsumerSeesFinalValue) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu), b = new_stream(cpu), c = new_stream(cpu);
     auto xv = random_floats(4096);
-    array x = from(xv);
+    array x = to_array(xv);
     array p = hooks::delay(multiply(x, x, a), 30'000, a);
     array q = hooks::delay(add(p, x, b), 10'000, b);
     array r = add(q, p, c);
@@ -301,7 +282,7 @@ TEST(EvalOrdering, DelayedProducerWithAsyncEvalThenConsumerEval) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu), b = new_stream(cpu);
     auto xv = random_ints(1000);
-    array x = from(xv);
+    array x = to_array(xv);
     array p = hooks::delay(add(x, x, a), 20'000, a);
     async_eval({p});
     array c = multiply(p, x, b);  // built after p was submitted
@@ -322,7 +303,7 @@ constexpr int kPingPongSteps = 1000;
 void ping_pong(bool one_eval, int n = 33) {
   Stream s[2] = {new_stream(cpu), new_stream(cpu)};
   auto xv = random_ints(n);
-  array x = from(xv);
+  array x = to_array(xv);
   array one(int32_t{1});
   for (int i = 0; i < kPingPongSteps; ++i) {
     x = add(x, one, s[i % 2]);
@@ -362,7 +343,7 @@ TEST(EvalPingPong, OneThousandStepsWithDelayedFirstStep) {
   watchdog_eval(60, [] {
     Stream s[2] = {new_stream(cpu), new_stream(cpu)};
     auto xv = random_floats(50);
-    array x = hooks::delay(from(xv), 20'000, s[0]);
+    array x = hooks::delay(to_array(xv), 20'000, s[0]);
     array one(1.0f);
     for (int i = 0; i < kPingPongSteps; ++i) x = add(x, one, s[(i + 1) % 2]);
     eval({x});
@@ -384,7 +365,7 @@ void ping_pong_under_limit(size_t headroom, bool one_eval, bool must_succeed) {
   Stream s[2] = {new_stream(cpu), new_stream(cpu)};
   const int n = 1024;  // 4 KiB per array
   auto xv = random_ints(n);
-  array x = from(xv);
+  array x = to_array(xv);
   array one(int32_t{1});
   bool failed = false;
   {
@@ -416,7 +397,7 @@ void ping_pong_under_limit(size_t headroom, bool one_eval, bool must_succeed) {
     } catch (const out_of_memory&) {
       EXPECT_TRUE(failed);
     }
-    array y = add(from(xv), one, st);
+    array y = add(to_array(xv), one, st);
     eval({y});
     EXPECT_EQ(y.data<int32_t>()[0], xv[0] + 1);
   }
@@ -452,7 +433,7 @@ TEST(EvalPingPong, AmpleLimitStillComputesExactly) {
     // it goes, so the ping-pong must succeed.
     Stream s[2] = {new_stream(cpu), new_stream(cpu)};
     auto xv = random_ints(1024);
-    array x = from(xv);
+    array x = to_array(xv);
     array one(int32_t{1});
     MemoryLimit limit(get_active_memory(Device(cpu)) + 256 * 1024);
     for (int i = 0; i < kPingPongSteps; ++i) x = add(x, one, s[i % 2]);
@@ -472,7 +453,7 @@ TEST(EvalConcurrent, SameArrayFromSeveralThreadsRunsOnce) {
     const int rounds = scaled(200, 5);
     for (int r = 0; r < rounds; ++r) {
       auto xv = random_ints(64);
-      array x = from(xv);
+      array x = to_array(xv);
       array m = multiply(x, x, a);
       array c = add(m, x, b);
       uint64_t adds = hooks::execution_count("add");
@@ -503,7 +484,7 @@ TEST(EvalConcurrent, ThreadsWaitingOnGatedArrayAllReturnAfterOneRun) {
   watchdog_eval(60, [] {
     Stream a = new_stream(cpu);
     auto xv = random_floats(128);
-    array x = from(xv);
+    array x = to_array(xv);
     hooks::Gate gate = hooks::block(a);
     array y = multiply(x, x, a);
     uint64_t muls = hooks::execution_count("multiply");
@@ -617,7 +598,7 @@ TEST(EvalConcurrent, SoakUnderMemoryPressureNeverHangs) {
             std::vector<std::vector<int32_t>> want;
             for (int k = 0; k < 4; ++k) {
               want.push_back(random_ints(kN, -100, 100));
-              v.push_back(from(want.back()));
+              v.push_back(to_array(want.back()));
             }
             for (int k = 0; k < 20; ++k) {
               size_t i = r() % v.size(), j = r() % v.size();
@@ -728,7 +709,7 @@ TEST(EvalConcurrent, RandomOverlappingGraphsRunEachPrimitiveExactlyOnce) {
       graph.clear();
       for (int i = 0; i < kShared / 2; ++i) {
         auto v = random_ints(kLen, -50, 50);
-        graph.push_back(RefNode{from(v), v});
+        graph.push_back(RefNode{to_array(v), v});
       }
       while (static_cast<int>(graph.size()) < kShared) {
         const RefNode& l = graph[r() % graph.size()];
@@ -808,7 +789,7 @@ TEST(EvalGraph, EvalOfAvailableArraysIsCheapAndRunsNothing) {
   watchdog_eval(60, [] {
     Stream a = new_stream(cpu);
     auto xv = random_floats(100);
-    array x = from(xv);
+    array x = to_array(xv);
     array y = add(multiply(x, x, a), x, a);
     eval({y});
     uint64_t adds = hooks::execution_count("add");
@@ -834,7 +815,7 @@ TEST(EvalGraph, EvalOfAvailableArraysIsCheapAndRunsNothing) {
 TEST(EvalGraph, EvalOfHostDataAndEmptyListReturnAtOnce) {
   watchdog_eval(30, [] {
     auto xv = random_ints(10);
-    array x = from(xv);
+    array x = to_array(xv);
     eval({x});
     eval(std::vector<array>{});
     async_eval({x});
@@ -847,7 +828,7 @@ TEST(EvalGraph, SameArrayListedTwiceRunsOnce) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu);
     auto xv = random_ints(10);
-    array x = from(xv);
+    array x = to_array(xv);
     array y = add(x, x, a);
     uint64_t adds = hooks::execution_count("add");
     eval({y, y, add(y, y, a)});
@@ -859,7 +840,7 @@ TEST(EvalGraph, SameArrayListedTwiceRunsOnce) {
 TEST(EvalGraph, ItemOfMultiElementArrayThrowsInvalidArgument) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu);
-    array x = add(from(random_floats(3)), array(1.0f), a);
+    array x = add(to_array(random_floats(3)), array(1.0f), a);
     EXPECT_THROW(x.item<float>(), std::invalid_argument);
     try {
       x.item<float>();
@@ -876,7 +857,7 @@ TEST(EvalGraph, ItemOfMultiElementArrayThrowsInvalidArgument) {
 TEST(EvalGraph, DataOfUnevaluatedArrayThrowsInvalidArgument) {
   watchdog_eval(30, [] {
     Stream a = new_stream(cpu);
-    array x = add(from(random_floats(3)), array(1.0f), a);
+    array x = add(to_array(random_floats(3)), array(1.0f), a);
     EXPECT_THROW(x.data<float>(), std::invalid_argument);
     eval({x});
     EXPECT_NO_THROW(x.data<float>());

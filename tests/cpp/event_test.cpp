@@ -14,28 +14,14 @@
 
 #include "runnel/runnel.h"
 #include "runnel/testing.h"
-#include "watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
 namespace rt = runnel::testing;
 using namespace std::chrono_literals;
 
+using runnel::test::eventually;
 using runnel::test::random_int;
-
-namespace {
-
-// Waits (bounded) until `pred` holds; false on timeout.
-template <class P>
-bool eventually(P pred, std::chrono::milliseconds limit = 10s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(100us);
-  }
-  return true;
-}
-
-}  // namespace
 
 TEST(Event, QueryIsTrueAndSynchronizeReturnsBeforeAnyRecord) {
   test::with_watchdog([] {

@@ -14,7 +14,7 @@
 #include "runnel/runnel.h"
 #include "runnel/scheduler/errors.h"
 #include "runnel/testing.h"
-#include "watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
 namespace rt = runnel::testing;
@@ -24,12 +24,7 @@ using runnel::test::rng;
 
 namespace {
 
-class Gpu : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (device_count(gpu) == 0) GTEST_SKIP() << "no GPU on this machine";
-  }
-};
+using Gpu = test::NeedsGpus<1>;
 
 // Random values of dtype `d` (small integers, or floats in [-4, 4]).
 array random_array(const Shape& shape, Dtype d) {
@@ -46,10 +41,8 @@ array random_array(const Shape& shape, Dtype d) {
   return array(v.data(), float64, shape, d);
 }
 
-std::vector<double> values(array a) {
-  array f = astype(a, float64, Device(cpu));
-  eval(f);
-  return std::vector<double>(f.data<double>(), f.data<double>() + f.size());
+std::vector<double> values(const array& a) {
+  return test::as_doubles(a, Device(cpu));
 }
 
 // Equal for integers; within a few units in the last place for floats.
@@ -87,9 +80,6 @@ void expect_sum_close(array got, array want, array terms, Dtype d) {
       << "sum of dtype " << d;
 }
 
-const Dtype kAll[] = {bool_, uint8, uint16,  uint32,   uint64,  int8,   int16,
-                      int32, int64, float16, bfloat16, float32, float64};
-
 }  // namespace
 
 TEST_F(Gpu, DeviceInfoHasTheGpuKeys) {
@@ -112,7 +102,7 @@ TEST_F(Gpu, OpsMatchTheCpuInEveryDtype) {
   with_watchdog(
       [] {
         Stream g = new_stream(gpu), c = new_stream(cpu);
-        for (Dtype d : kAll) {
+        for (Dtype d : test::kAllDtypes) {
           SCOPED_TRACE(::testing::Message() << d);
           array a = random_array({3, 257}, d);
           array b = random_array({257}, d);  // broadcast along rows
@@ -148,7 +138,7 @@ TEST_F(Gpu, FlatKernelsCoverTailsMisalignedViewsAndOneElementOperands) {
   with_watchdog(
       [] {
         Stream g = new_stream(gpu), c = new_stream(cpu);
-        for (Dtype d : kAll) {
+        for (Dtype d : test::kAllDtypes) {
           for (int n : {1, 2, 15, 16, 17, 33, 4099}) {
             SCOPED_TRACE(::testing::Message() << d << " n=" << n);
             array x = random_array({n + 1}, d), y = random_array({n + 1}, d);
@@ -644,7 +634,7 @@ TEST_F(Gpu, CudaStreamOfACpuStreamAndBadExternalHandlesAreRejected) {
 // a row-major copy first.
 TEST_F(Gpu, KernelsReadViewsInEveryDtype) {
   with_watchdog([] {
-    for (Dtype d : kAll) {
+    for (Dtype d : test::kAllDtypes) {
       array x = random_array({6, 9}, d);
       std::vector<array> views = {
           transpose(x, Device(cpu)),
@@ -678,7 +668,7 @@ TEST_F(Gpu, KernelsReadViewsInEveryDtype) {
 // cannot be views (a copy, then a view).
 TEST_F(Gpu, CopiesAndReshapesOfViewsOnTheGpu) {
   with_watchdog([] {
-    for (Dtype d : kAll) {
+    for (Dtype d : test::kAllDtypes) {
       array x = random_array({5, 7}, d);
       array t = transpose(x, Device(cpu));
       expect_close(contiguous(t, Device(gpu)), contiguous(t, Device(cpu)), d);

@@ -13,7 +13,7 @@
 #include "runnel/runnel.h"
 #include "runnel/scheduler/pool.h"
 #include "runnel/testing.h"
-#include "watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
 namespace rt = runnel::testing;

@@ -14,65 +14,12 @@
 #include "runnel/runnel.h"
 #include "runnel/scheduler/graph.h"
 #include "runnel/testing.h"
-#include "watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
-
-// A fresh seed per test, printed with every failure in its scope.
-struct Seeded {
-  uint32_t seed = std::random_device{}();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-  int uniform(int lo, int hi) {  // [lo, hi]
-    return std::uniform_int_distribution<int>(lo, hi)(rng);
-  }
-};
-
-template <class T>
-constexpr bool kHalf =
-    std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
-
-// Host storage that works for bool too.
-template <class T>
-struct Host {
-  std::unique_ptr<T[]> p;
-  size_t n = 0;
-  explicit Host(size_t size) : p(new T[size > 0 ? size : 1]()), n(size) {}
-  T& operator[](size_t i) { return p[i]; }
-  const T& operator[](size_t i) const { return p[i]; }
-  const T* data() const { return p.get(); }
-};
-
-size_t numel(const Shape& s) {
-  size_t n = 1;
-  for (int d : s) n *= static_cast<size_t>(d);
-  return n;
-}
-
-// Random values over T's whole range for integers, in [-8, 8) for floats.
-template <class T>
-Host<T> random_values(size_t n, std::mt19937& rng) {
-  Host<T> h(n);
-  for (size_t i = 0; i < n; ++i) {
-    if constexpr (std::is_same_v<T, bool>) {
-      h[i] = (rng() & 1) != 0;
-    } else if constexpr (std::is_integral_v<T>) {
-      uint64_t bits = (static_cast<uint64_t>(rng()) << 32) ^ rng();
-      h[i] = static_cast<T>(bits);
-    } else {
-      std::uniform_real_distribution<double> u(-8.0, 8.0);
-      h[i] = T(u(rng));
-    }
-  }
-  return h;
-}
-
-template <class T>
-array to_array(const Host<T>& h, Shape shape) {
-  return array(h.data(), dtype_of<T>(), std::move(shape), dtype_of<T>());
-}
 
 // The evaluated elements of `a`, row-major (outputs are contiguous).
 template <class T>
@@ -82,11 +29,6 @@ Host<T> values(array a) {
   Host<T> h(a.size());
   if (a.size()) std::memcpy(h.p.get(), a.data<T>(), a.nbytes());
   return h;
-}
-
-template <class T>
-bool same_bits(const T& x, const T& y) {
-  return std::memcmp(&x, &y, sizeof(T)) == 0;
 }
 
 // Random indices in [-n, n) for signed dtypes, [0, n) for unsigned ones, as
@@ -109,20 +51,6 @@ int64_t wrap(int64_t i, int64_t n) { return i < 0 ? i + n : i; }
 
 const Dtype kIndexDtypes[] = {uint8, uint16, uint32, uint64,
                               int8,  int16,  int32,  int64};
-
-// A view of the evaluated `base`: its buffer read through other shape,
-// strides and offset (elements), as the shape ops make them.
-array make_view(array base, Shape shape, Strides strides, int64_t offset) {
-  base.eval();
-  auto n = std::make_shared<detail::ArrayNode>();
-  n->size = numel(shape);
-  n->shape = std::move(shape);
-  n->strides = std::move(strides);
-  n->offset = base.node().offset + offset;
-  n->dtype = base.dtype();
-  n->data = base.node().data;
-  return array(std::move(n));
-}
 
 template <class F>
 void on_cpu(F&& body) {
@@ -147,9 +75,6 @@ void expect_throw_with(Fn&& fn, const std::string& what) {
 
 template <class T>
 class TakeTyped : public ::testing::Test {};
-using AllTypes = ::testing::Types<bool, uint8_t, uint16_t, uint32_t, uint64_t,
-                                  int8_t, int16_t, int32_t, int64_t, float16_t,
-                                  bfloat16_t, float, double>;
 TYPED_TEST_SUITE(TakeTyped, AllTypes);
 
 TYPED_TEST(TakeTyped, EveryAxisAndIndexDtypeMatchesReference) {
@@ -197,7 +122,7 @@ TYPED_TEST(TakeTyped, StridedViewsAndScatterAdd) {
     SCOPED_TRACE(s.trace());
     // A (6, 8) base read as the view base[5:0:-2, ::3] (shape (3, 3)).
     Host<T> h = random_values<T>(48, s.rng);
-    array view = make_view(to_array(h, {6, 8}), {3, 3}, {-16, 3}, 5 * 8);
+    array view = view_of(to_array(h, {6, 8}), {3, 3}, {-16, 3}, 5 * 8);
     auto base_at = [&](int i, int j) { return h[(5 - 2 * i) * 8 + 3 * j]; };
     array idx({2, -1, 0, 2}, Shape{4});
     Host<T> got = values<T>(take(view, idx, 1));
@@ -216,7 +141,7 @@ TYPED_TEST(TakeTyped, StridedViewsAndScatterAdd) {
     // updates combined in (duplicates of row 0 combine twice).
     Host<T> up = random_values<T>(9, s.rng);
     array rows({0, 0, 2}, Shape{3});
-    array upd = make_view(to_array(up, {9}), {3, 1, 3}, {3, 3, 1}, 0);
+    array upd = view_of(to_array(up, {9}), {3, 1, 3}, {3, 3, 1}, 0);
     Host<T> sa = values<T>(scatter_add(view, rows, upd, 0));
     Host<T> sc = values<T>(scatter(view, rows, upd, 0));
     for (int i = 0; i < 3; ++i) {
@@ -361,7 +286,7 @@ TEST(Scatter, DuplicatesCombineOrLastWins) {
     std::vector<int64_t> idx{3, -5, 1, 3, 7, 1, 1};
     Host<int32_t> up = random_values<int32_t>(idx.size(), s.rng);
     array ia(idx.data(), int64, {7}, int8);
-    array ua = make_view(to_array(up, {7}), {7, 1}, {1, 0}, 0);
+    array ua = view_of(to_array(up, {7}), {7, 1}, {1, 0}, 0);
     auto run = [&](auto fn) { return values<int32_t>(fn(a, ia, ua, 0)); };
     Host<int32_t> sc = run([](auto&&... x) { return scatter(x...); });
     Host<int32_t> sa = run([](auto&&... x) { return scatter_add(x...); });
@@ -549,7 +474,7 @@ TEST(Index, NumpyKeysPlaceTheIndexBlockAsNumpy) {
     // A mask over a view whose masked axes do not flatten into one stride:
     // v[i, k, j] = a[i, 2j, k].
     {
-      array v = make_view(a, {3, 5, 2}, {20, 1, 10}, 0);
+      array v = view_of(a, {3, 5, 2}, {20, 1, 10}, 0);
       Host<bool> m = random_values<bool>(15, s.rng);
       array out = index(v, {I(to_array(m, {3, 5})), I::slice(-1, {}, -1)});
       Host<int32_t> got = values<int32_t>(out);
@@ -758,7 +683,7 @@ TEST(IndexingErrors, OutOfRangeIndicesFailWhenRunAndNeverCrash) {
         "[take] index -5 is out of bounds for axis 0 with size 4");
     expect_throw_with(
         [&] {
-          array v = make_view(arange(0, 12, 1), {2, 3}, {1, 2}, 0);
+          array v = view_of(arange(0, 12, 1), {2, 3}, {1, 2}, 0);
           take(v, array({6}, Shape{1}), st).eval();
         },
         "[take] index 6 is out of bounds for size 6");

@@ -21,22 +21,15 @@
 #include "runnel/runnel.h"
 #include "runnel/scheduler/errors.h"
 #include "runnel/testing.h"
-#include "tests/cpp/watchdog.h"
+#include "tests/cpp/test_util.h"
 
 extern char** environ;
 
 using namespace runnel;
+using namespace runnel::test;
 namespace hooks = runnel::testing;
-using runnel::test::scaled;
-using runnel::test::watchdog_eval;
-
-using runnel::test::random_ints;
 
 namespace {
-
-array from(const std::vector<int32_t>& v) {
-  return array(v, Shape{static_cast<int>(v.size())});
-}
 
 using Clock = std::chrono::steady_clock;
 
@@ -209,11 +202,11 @@ TEST(LifetimeDrop, DroppingUnevaluatedChainOfMillionNodesDoesNotOverflowStack) {
     const int n = scaled(1'000'000, 100'000);
     Stream s = new_stream(cpu);
     array one(int32_t{1});
-    array x = from(random_ints(4));
+    array x = to_array(random_ints(4));
     for (int i = 0; i < n; ++i) x = add(x, one, s);
     x = one;  // the whole chain goes here, iteratively
     // Both inputs of each node are the previous node.
-    array y = from(random_ints(4));
+    array y = to_array(random_ints(4));
     for (int i = 0; i < n; ++i) y = add(y, y, s);
     y = one;
     SUCCEED();
@@ -226,7 +219,7 @@ TEST(LifetimeDrop, DroppingChainWhoseMiddleWasEvaluatedDoesNotOverflowStack) {
     Stream a = new_stream(cpu), b = new_stream(cpu);
     array one(int32_t{1});
     auto xv = random_ints(4);
-    array x = from(xv);
+    array x = to_array(xv);
     array middle = x;
     for (int i = 0; i < n; ++i) {
       x = add(x, one, i % 2 ? a : b);
@@ -245,7 +238,7 @@ TEST(LifetimeDrop, LoopEvaluatingEachStepKeepsMemoryFlat) {
     const int steps = scaled(100'000, 1000);
     Stream s = new_stream(cpu);
     auto xv = random_ints(256);
-    array x = from(xv);
+    array x = to_array(xv);
     array one(int32_t{1});
     size_t after_warmup = 0;
     for (int i = 0; i < steps; ++i) {
@@ -268,7 +261,7 @@ TEST(LifetimeDrop, LoopOnTwoStreamsEvaluatingEachStepKeepsMemoryFlat) {
     const int steps = scaled(20'000, 500);
     Stream s[2] = {new_stream(cpu), new_stream(cpu)};
     auto xv = random_ints(256);
-    array x = from(xv);
+    array x = to_array(xv);
     array one(int32_t{1});
     size_t after_warmup = 0;
     for (int i = 0; i < steps; ++i) {
@@ -289,7 +282,7 @@ TEST(LifetimeDrop, SubmittedNodeReleasesItsInputs) {
     const int n = 1 << 20;  // 4 MiB per array
     auto xv = random_ints(n);
     {
-      array y = add(from(xv), one, s);  // y's node holds the only input ref
+      array y = add(to_array(xv), one, s);  // y's node holds the only input ref
       eval({y});
       // Only y's own buffer is left: the input went with the submission.
       EXPECT_EQ(get_active_memory(Device(cpu)), baseline + 4 * size_t{n});
@@ -305,7 +298,7 @@ TEST(LifetimeDrop, ArrayDroppedWhilePendingIsFreedOnceDone) {
     const size_t baseline = get_active_memory(Device(cpu));
     hooks::Gate gate = hooks::block(s);
     {
-      array x = from(random_ints(1 << 16));
+      array x = to_array(random_ints(1 << 16));
       array y = add(x, x, s);
       async_eval({y});
     }  // the handles go; the queued work keeps what it reads and writes
@@ -318,7 +311,7 @@ TEST(LifetimeDrop, ArrayDroppedWhilePendingIsFreedOnceDone) {
 TEST(LifetimeDrop, StreamHandleDroppedWithPendingWorkStillCompletes) {
   watchdog_eval(30, [] {
     auto xv = random_ints(100);
-    array y = from(xv);
+    array y = to_array(xv);
     hooks::Gate* gate = nullptr;
     std::unique_ptr<hooks::Gate> holder;
     {
@@ -344,7 +337,7 @@ TEST(LifetimeDrop, UnopenedGateDroppedOpensIt) {
     Stream s = new_stream(cpu);
     auto xv = random_ints(10);
     { hooks::Gate gate = hooks::block(s); }
-    array y = add(from(xv), from(xv), s);
+    array y = add(to_array(xv), to_array(xv), s);
     eval({y});
     EXPECT_EQ(y.data<int32_t>()[3], xv[3] * 2);
   });
@@ -354,7 +347,7 @@ TEST(LifetimeDrop, DroppingArraysAndStreamsHoldingErrorsDoesNotThrow) {
   watchdog_eval(30, [] {
     {
       Stream s = new_stream(cpu);
-      array x = from(random_ints(10));
+      array x = to_array(random_ints(10));
       hooks::set_fault("op:multiply:1");
       array m = multiply(x, x, s);
       EXPECT_THROW(eval({m}), std::runtime_error);
@@ -374,7 +367,7 @@ TEST(LifetimeThreads, ThreadExitWithPendingWorkOnItsDefaultStream) {
     // default device is a GPU.
     StreamContext on_cpu{Device(cpu)};
     auto xv = random_ints(100);
-    array y = from(xv);
+    array y = to_array(xv);
     std::unique_ptr<hooks::Gate> gate;
     std::thread t([&] {
       StreamContext thread_on_cpu{Device(cpu)};
@@ -397,7 +390,7 @@ TEST(LifetimeThreads, ManyShortLivedThreadsEvaluatingLeaveNothingBehind) {
   watchdog_eval(60, [] {
     array one(int32_t{1});
     auto xv = random_ints(64);
-    array x = from(xv);
+    array x = to_array(xv);
     const size_t baseline = get_active_memory(Device(cpu));
     const int rounds = scaled(50, 5);
     for (int r = 0; r < rounds; ++r) {

@@ -21,68 +21,24 @@
 
 #include "runnel/runnel.h"
 #include "runnel/scheduler/graph.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
 
-struct Seeded {
-  uint32_t seed = std::random_device{}();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-};
-
+// Integers over their whole range (products wrap), floats in [-2, 2), bools
+// a third true.
 template <class T>
-constexpr bool kHalf =
-    std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
-template <class T>
-constexpr bool kFloat = kHalf<T> || std::is_floating_point_v<T>;
-
-template <class T>
-double to_double(T v) {
-  if constexpr (kHalf<T>) {
-    return static_cast<float>(v);
+Host<T> random_operand(size_t n, std::mt19937& rng) {
+  if constexpr (std::is_same_v<T, bool>) {
+    Host<T> h(n);
+    for (size_t i = 0; i < n; ++i) h[i] = (rng() % 3) == 0;
+    return h;
   } else {
-    return static_cast<double>(v);
+    return random_values<T>(n, rng, -2.0, 2.0);
   }
-}
-
-// Host values of T (bool-safe storage).
-template <class T>
-struct Host {
-  std::unique_ptr<T[]> p;
-  size_t n;
-  explicit Host(size_t size) : p(new T[size > 0 ? size : 1]()), n(size) {}
-  T& operator[](size_t i) { return p[i]; }
-  const T& operator[](size_t i) const { return p[i]; }
-};
-
-// Integers over their whole range (products wrap), floats in [-2, 2).
-template <class T>
-Host<T> random_values(size_t n, std::mt19937& rng) {
-  Host<T> h(n);
-  std::uniform_real_distribution<double> u(-2.0, 2.0);
-  for (size_t i = 0; i < n; ++i) {
-    if constexpr (std::is_same_v<T, bool>) {
-      h[i] = (rng() % 3) == 0;
-    } else if constexpr (std::is_integral_v<T>) {
-      h[i] = static_cast<T>((static_cast<uint64_t>(rng()) << 32) ^ rng());
-    } else {
-      h[i] = T(u(rng));
-    }
-  }
-  return h;
-}
-
-template <class T>
-array to_array(const Host<T>& h, const Shape& shape) {
-  return array(h.p.get(), dtype_of<T>(), shape, dtype_of<T>());
-}
-
-size_t numel(const Shape& s) {
-  size_t n = 1;
-  for (int d : s) n *= static_cast<size_t>(d);
-  return n;
 }
 
 // Element offset (in elements) of the multi-index of `flat` in `shape`,
@@ -170,16 +126,16 @@ Ref<T> reference(const Host<T>& a, const Shape& as, const Host<T>& b,
   return r;
 }
 
+// The unit roundoff u (half the spacing of values at 1) of the accumulator
+// (float32's for float32 and the half types, float64's for float64) and of
+// T itself.
 template <class T>
-double acc_eps() {
-  return std::is_same_v<T, double> ? std::ldexp(1.0, -53)
-                                   : std::ldexp(1.0, -24);
+double acc_u() {
+  return acc_eps<T>() / 2;
 }
 template <class T>
-double out_eps() {
-  if constexpr (std::is_same_v<T, float16_t>) return std::ldexp(1.0, -11);
-  if constexpr (std::is_same_v<T, bfloat16_t>) return std::ldexp(1.0, -8);
-  return std::numeric_limits<T>::epsilon() / 2;
+double out_u() {
+  return eps_of<T>() / 2;
 }
 
 template <class T>
@@ -192,8 +148,8 @@ void expect_matches(array out, const Ref<T>& r, const std::string& what) {
   for (size_t i = 0; i < out.size() && bad < 5; ++i) {
     if constexpr (kFloat<T>) {
       const double tol =
-          2.0 * static_cast<double>(r.K) * acc_eps<T>() * r.mag[i] +
-          out_eps<T>() * std::fabs(r.val[i]) * 1.0001 + 1e-300;
+          2.0 * static_cast<double>(r.K) * acc_u<T>() * r.mag[i] +
+          out_u<T>() * std::fabs(r.val[i]) * 1.0001 + 1e-300;
       if (!(std::fabs(to_double(o[i]) - r.val[i]) <= tol)) {
         ADD_FAILURE() << what << " element " << i << ": got " << to_double(o[i])
                       << ", want " << r.val[i] << " (tolerance " << tol << ")";
@@ -208,20 +164,6 @@ void expect_matches(array out, const Ref<T>& r, const std::string& what) {
       }
     }
   }
-}
-
-// A view of evaluated `base` with the given shape, strides and offset
-// (elements): what transpose, slicing and broadcast_to produce.
-array view(array base, Shape shape, Strides strides, int64_t offset) {
-  base.eval();
-  auto n = std::make_shared<detail::ArrayNode>();
-  n->size = numel(shape);
-  n->shape = std::move(shape);
-  n->strides = std::move(strides);
-  n->offset = offset;
-  n->dtype = base.dtype();
-  n->data = base.node().data;
-  return array(std::move(n));
 }
 
 template <class T>
@@ -244,8 +186,8 @@ void check_shapes_for_dtype() {
       {{2, 65, 129}, {129, 3}},
   };
   for (auto& [as, bs] : cases) {
-    Host<T> a = random_values<T>(numel(as), s.rng);
-    Host<T> b = random_values<T>(numel(bs), s.rng);
+    Host<T> a = random_operand<T>(numel(as), s.rng);
+    Host<T> b = random_operand<T>(numel(bs), s.rng);
     auto r = reference(a, as, b, bs);
     expect_matches(matmul(to_array(a, as), to_array(b, bs)), r, "matmul");
   }
@@ -270,8 +212,8 @@ TEST(Matmul, LargeFloat32SplitsIntoTilesCorrectly) {
   for (auto [m, k, n] :
        {std::array<int, 3>{300, 257, 333}, std::array<int, 3>{1, 1000, 1000},
         std::array<int, 3>{1000, 300, 1}}) {
-    Host<float> a = random_values<float>(size_t(m) * k, s.rng);
-    Host<float> b = random_values<float>(size_t(k) * n, s.rng);
+    Host<float> a = random_operand<float>(size_t(m) * k, s.rng);
+    Host<float> b = random_operand<float>(size_t(k) * n, s.rng);
     auto r = reference(a, {m, k}, b, {k, n});
     expect_matches(matmul(to_array(a, {m, k}), to_array(b, {k, n})), r,
                    "matmul " + std::to_string(m));
@@ -286,8 +228,8 @@ void check_strided() {
   StreamContext ctx{Device(cpu)};
   const int M = 9, K = 11, N = 6;
   // Transposed storage: a stored as (K, M), b as (N, K).
-  Host<T> at = random_values<T>(K * M, s.rng);
-  Host<T> bt = random_values<T>(N * K, s.rng);
+  Host<T> at = random_operand<T>(K * M, s.rng);
+  Host<T> bt = random_operand<T>(N * K, s.rng);
   Host<T> a(M * K), b(K * N);
   for (int i = 0; i < M; ++i) {
     for (int k = 0; k < K; ++k) a[i * K + k] = at[k * M + i];
@@ -296,8 +238,8 @@ void check_strided() {
     for (int j = 0; j < N; ++j) b[k * N + j] = bt[j * K + k];
   }
   auto r = reference(a, {M, K}, b, {K, N});
-  array av = view(to_array(at, {K, M}), {M, K}, {1, M}, 0);
-  array bv = view(to_array(bt, {N, K}), {K, N}, {1, K}, 0);
+  array av = view_of(to_array(at, {K, M}), {M, K}, {1, M}, 0);
+  array bv = view_of(to_array(bt, {N, K}), {K, N}, {1, K}, 0);
   array ac = to_array(a, {M, K}), bc = to_array(b, {K, N});
   expect_matches(matmul(av, bc), r, "transposed a");
   expect_matches(matmul(ac, bv), r, "transposed b");
@@ -306,7 +248,7 @@ void check_strided() {
   // Negative strides: a stored reversed in both axes, with an offset.
   Host<T> arev(M * K);
   for (int i = 0; i < M * K; ++i) arev[i] = a[M * K - 1 - i];
-  array an = view(to_array(arev, {M, K}), {M, K}, {-K, -1}, M * K - 1);
+  array an = view_of(to_array(arev, {M, K}), {M, K}, {-K, -1}, M * K - 1);
   expect_matches(matmul(an, bc), r, "negative strides");
 
   // Rows with a gap (a slice of a wider matrix): a leading dimension > K.
@@ -316,21 +258,21 @@ void check_strided() {
       wide[i * (K + 3) + k] = k < K ? a[i * K + k] : T(1);
     }
   }
-  array ag = view(to_array(wide, {M, K + 3}), {M, K}, {K + 3, 1}, 0);
+  array ag = view_of(to_array(wide, {M, K + 3}), {M, K}, {K + 3, 1}, 0);
   expect_matches(matmul(ag, bc), r, "row gap");
 
   // A broadcast row (stride 0) as every row of a, and a batch broadcast
   // through a zero batch stride.
-  Host<T> row = random_values<T>(K, s.rng);
+  Host<T> row = random_operand<T>(K, s.rng);
   Host<T> rows(M * K);
   for (int i = 0; i < M * K; ++i) rows[i] = row[i % K];
   auto rr = reference(rows, {M, K}, b, {K, N});
-  array ab = view(to_array(row, {K}), {M, K}, {0, 1}, 0);
+  array ab = view_of(to_array(row, {K}), {M, K}, {0, 1}, 0);
   expect_matches(matmul(ab, bc), rr, "stride-0 rows");
   Host<T> rows3(3 * M * K);
   for (int i = 0; i < 3 * M * K; ++i) rows3[i] = a[i % (M * K)];
   auto r3 = reference(rows3, {3, M, K}, b, {K, N});
-  array a3 = view(ac, {3, M, K}, {0, K, 1}, 0);
+  array a3 = view_of(ac, {3, M, K}, {0, K, 1}, 0);
   expect_matches(matmul(a3, bc), r3, "stride-0 batch");
 }
 
@@ -375,8 +317,8 @@ TEST(Matmul, PromotesMixedDtypes) {
 TEST(Matmul, SameValuesOnEveryStream) {
   Seeded s;
   SCOPED_TRACE(s.trace());
-  Host<float> a = random_values<float>(300 * 200, s.rng);
-  Host<float> b = random_values<float>(200 * 100, s.rng);
+  Host<float> a = random_operand<float>(300 * 200, s.rng);
+  Host<float> b = random_operand<float>(200 * 100, s.rng);
   array x = to_array(a, {300, 200}), y = to_array(b, {200, 100});
   array p = matmul(x, y, new_stream(cpu));
   array q = matmul(x, y, new_stream(cpu));
@@ -389,12 +331,8 @@ TEST(Matmul, SameValuesOnEveryStream) {
 TEST(Matmul, Errors) {
   StreamContext ctx{Device(cpu)};
   auto expect_error = [](auto f, const std::string& what) {
-    try {
-      f();
-      ADD_FAILURE() << "no error for " << what;
-    } catch (const std::invalid_argument& e) {
-      EXPECT_EQ(std::string(e.what()).rfind("[matmul]", 0), 0u) << e.what();
-    }
+    SCOPED_TRACE(what);
+    expect_invalid(f, "[matmul]");
   };
   expect_error([] { matmul(array(1.0f), ones({2})); }, "0-d a");
   expect_error([] { matmul(ones({2}), array(1.0f)); }, "0-d b");
@@ -408,9 +346,9 @@ TEST(AddMM, MatchesReferenceWithBroadcastC) {
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   const int M = 70, K = 40, N = 90;
-  Host<double> a = random_values<double>(M * K, s.rng);
-  Host<double> b = random_values<double>(K * N, s.rng);
-  Host<double> c = random_values<double>(N, s.rng);
+  Host<double> a = random_operand<double>(M * K, s.rng);
+  Host<double> b = random_operand<double>(K * N, s.rng);
+  Host<double> c = random_operand<double>(N, s.rng);
   auto r = reference(a, {M, K}, b, {K, N});
   for (auto [alpha, beta] :
        {std::pair{1.0f, 1.0f}, std::pair{0.5f, -2.0f}, std::pair{2.0f, 0.0f}}) {
@@ -456,12 +394,8 @@ TEST(AddMM, BetaZeroIgnoresNaNInC) {
 TEST(AddMM, Errors) {
   StreamContext ctx{Device(cpu)};
   auto expect_error = [](auto f, const std::string& what) {
-    try {
-      f();
-      ADD_FAILURE() << "no error for " << what;
-    } catch (const std::invalid_argument& e) {
-      EXPECT_EQ(std::string(e.what()).rfind("[addmm]", 0), 0u) << e.what();
-    }
+    SCOPED_TRACE(what);
+    expect_invalid(f, "[addmm]");
   };
   expect_error(
       [] {

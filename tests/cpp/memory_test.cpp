@@ -19,53 +19,25 @@
 #include "runnel/scheduler/errors.h"
 #include "runnel/scheduler/pool.h"
 #include "runnel/testing.h"
-#include "tests/cpp/watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 namespace hooks = runnel::testing;
 
 namespace {
 
-const Device kCpu(cpu);
-constexpr size_t kMiB = size_t{1} << 20;
-
 // These tests are about the CPU's memory: ops without a stream run there
 // also on a machine whose default device is a GPU.
-class OnCpu : public ::testing::Test {
-  StreamContext on_cpu_{kCpu};
-};
 using Memory = OnCpu;
 using MemoryParallel = OnCpu;
 
-// Frees may land a moment after the work that held the buffer finishes.
-bool eventually(const std::function<bool()>& pred) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
-
-// Restores the memory limit whatever the test does.
-class LimitGuard {
- public:
-  explicit LimitGuard(size_t limit) : old_(set_memory_limit(limit, kCpu)) {}
-  ~LimitGuard() { set_memory_limit(old_, kCpu); }
-  LimitGuard(const LimitGuard&) = delete;
-  LimitGuard& operator=(const LimitGuard&) = delete;
-  size_t old() const { return old_; }
-
- private:
-  size_t old_;
-};
-
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = u(rng);
-  return v;
+// Waits up to 5 s for `pred`: frees may land a moment after the work that
+// held the buffer finishes.
+template <class P>
+bool soon(P pred) {
+  return eventually(pred, std::chrono::seconds(5),
+                    std::chrono::milliseconds(1));
 }
 
 uint32_t bits_of(float f) {
@@ -89,7 +61,7 @@ TEST_F(Memory, AllocationsAreCountedAndFreedArraysReturnMemory) {
     EXPECT_GE(get_active_memory(kCpu), base + a.nbytes() + b.nbytes());
     EXPECT_EQ(get_active_memory(), get_active_memory(kCpu));
   }
-  EXPECT_TRUE(eventually([&] { return get_active_memory(kCpu) <= base; }))
+  EXPECT_TRUE(soon([&] { return get_active_memory(kCpu) <= base; }))
       << get_active_memory(kCpu) << " still active, " << base << " before";
 }
 
@@ -105,7 +77,7 @@ TEST_F(Memory, IntermediatesOfAnEvaluatedChainAreFreed) {
   EXPECT_EQ(y.data<float>()[n - 1], 21.0f);
   // x and y are held; the 19 intermediates (76 MiB) are not.
   const size_t held = 2 * static_cast<size_t>(n) * 4;
-  EXPECT_TRUE(eventually([&] {
+  EXPECT_TRUE(soon([&] {
     return get_active_memory(kCpu) <= base + held + 64 * 1024;
   })) << get_active_memory(kCpu) - base
       << " bytes active above the start";
@@ -121,7 +93,7 @@ TEST_F(Memory, PeakTracksTheHighWaterMarkAndResets) {
     array a = zeros({static_cast<int>(8 * kMiB / 4)});
     a.eval();
   }
-  ASSERT_TRUE(eventually([&] { return get_active_memory(kCpu) <= base; }));
+  ASSERT_TRUE(soon([&] { return get_active_memory(kCpu) <= base; }));
   EXPECT_GE(get_peak_memory(kCpu), base + 8 * kMiB);
   reset_peak_memory(kCpu);
   EXPECT_LT(get_peak_memory(kCpu), base + 8 * kMiB);
@@ -137,7 +109,7 @@ TEST_F(Memory, CacheKeepsFreedBlocksAndClearCacheReturnsThem) {
     array a = zeros({static_cast<int>(size / 4)});
     a.eval();
   }
-  ASSERT_TRUE(eventually([&] { return get_cache_memory(kCpu) >= size; }));
+  ASSERT_TRUE(soon([&] { return get_cache_memory(kCpu) >= size; }));
   const size_t cached = get_cache_memory(kCpu);
   // A block of the same size comes from the cache.
   {
@@ -146,7 +118,7 @@ TEST_F(Memory, CacheKeepsFreedBlocksAndClearCacheReturnsThem) {
     EXPECT_LE(get_cache_memory(kCpu), cached - size);
     EXPECT_EQ(b.data<float>()[size / 4 - 1], 1.0f);
   }
-  ASSERT_TRUE(eventually([&] { return get_cache_memory(kCpu) >= size; }));
+  ASSERT_TRUE(soon([&] { return get_cache_memory(kCpu) >= size; }));
   clear_cache(kCpu);
   EXPECT_EQ(get_cache_memory(kCpu), 0u);
 }
@@ -166,7 +138,7 @@ TEST_F(Memory, LargeBlocksAreHugePageAlignedAndGoBackOnClearCache) {
     EXPECT_EQ(p[0], 2.5f);
     EXPECT_EQ(p[n - 1], 2.5f);
   }
-  ASSERT_TRUE(eventually([&] { return get_active_memory(kCpu) <= base; }));
+  ASSERT_TRUE(soon([&] { return get_active_memory(kCpu) <= base; }));
   clear_cache(kCpu);
   EXPECT_EQ(get_cache_memory(kCpu), 0u);
 }
@@ -176,7 +148,7 @@ TEST_F(Memory, LimitIsEnforcedWithOutOfMemoryNamingTheSize) {
   clear_cache(kCpu);
   const size_t before = get_memory_limit(kCpu);
   {
-    LimitGuard guard(get_active_memory(kCpu) + 4 * kMiB);
+    MemoryLimit guard(get_active_memory(kCpu) + 4 * kMiB);
     EXPECT_EQ(guard.old(), before);
     EXPECT_EQ(get_memory_limit(kCpu), get_active_memory(kCpu) + 4 * kMiB);
     // Eager: copying host data allocates at the call.
@@ -291,7 +263,7 @@ TEST_F(Memory, ReleaseAfterUsesWaitsForEveryStreamThatUsedTheBuffer) {
       EXPECT_EQ(released->load(), 0);  // the other stream still uses it
       (a_first ? gate_b : gate_a).open();
       synchronize(a_first ? sb : sa);
-      EXPECT_TRUE(eventually([&] { return released->load() == 1; }));
+      EXPECT_TRUE(soon([&] { return released->load() == 1; }));
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       EXPECT_EQ(released->load(), 1);  // once only
     }
@@ -354,10 +326,15 @@ TEST_F(Memory, MemoryFunctionsRejectUnavailableDevices) {
 
 constexpr int kLarge = 1 << 22;
 
+// Floats in [-1, 1) made from `seed` (the same in a child process).
+std::vector<float> large_floats(uint32_t seed) {
+  return floats_from_seed(kLarge, seed, -1.0f, 1.0f);
+}
+
 TEST_F(MemoryParallel, LargeElementwiseOpsAreCorrectAcrossChunks) {
-  const uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed=" + std::to_string(seed));
-  auto h = random_floats(kLarge, seed);
+  const Seeded s;
+  SCOPED_TRACE(s.trace());
+  auto h = large_floats(s.seed);
   array a(h, Shape{kLarge});
   array b = add(multiply(a, a), array(1.0f));
   array e = exp(a);
@@ -375,9 +352,9 @@ TEST_F(MemoryParallel, LargeElementwiseOpsAreCorrectAcrossChunks) {
 // The sum of 2^22 floats is the same bits whether every worker helps or the
 // strand's own worker does it all.
 TEST_F(MemoryParallel, LargeSumIsIdenticalWithBusyOrIdleWorkers) {
-  const uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed=" + std::to_string(seed));
-  array a(random_floats(kLarge, seed), Shape{kLarge});
+  const Seeded seeded;
+  SCOPED_TRACE(seeded.trace());
+  array a(large_floats(seeded.seed), Shape{kLarge});
   a.eval();
   Stream s = new_stream(cpu);
   const uint32_t idle = bits_of(sum(a, s).item<float>());
@@ -402,8 +379,7 @@ TEST_F(MemoryParallel, LargeSumIsIdenticalWithBusyOrIdleWorkers) {
 TEST(MemoryChild, PrintSumBits) {
   const char* seed = std::getenv("RUNNEL_SUM_SEED");
   if (!seed) GTEST_SKIP() << "run by LargeSumIsIdenticalForAnyPoolSize";
-  array a(random_floats(kLarge, static_cast<uint32_t>(std::atoll(seed))),
-          Shape{kLarge});
+  array a(large_floats(static_cast<uint32_t>(std::atoll(seed))), Shape{kLarge});
   float f = sum(a).item<float>();
   array d = astype(a, float64);
   double g = sum(d).item<double>();
@@ -411,29 +387,11 @@ TEST(MemoryChild, PrintSumBits) {
 }
 
 TEST_F(MemoryParallel, LargeSumIsIdenticalForAnyPoolSize) {
-  const uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed=" + std::to_string(seed));
-  char self[4096];
-  ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  ASSERT_GT(len, 0);
-  self[len] = 0;
-  std::string first;
-  for (int threads : {1, 2, 3, 8}) {
-    std::string cmd = "RUNNEL_CPU_THREADS=" + std::to_string(threads) +
-                      " RUNNEL_SUM_SEED=" + std::to_string(seed) + " '" + self +
-                      "' --gtest_filter=MemoryChild.PrintSumBits 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string out;
-    char buf[4096];
-    while (size_t n = fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
-    ASSERT_EQ(pclose(p), 0) << out;
-    auto at = out.find("SUMBITS=");
-    ASSERT_NE(at, std::string::npos) << out;
-    std::string line = out.substr(at, out.find('\n', at) - at);
-    if (first.empty()) first = line;
-    EXPECT_EQ(line, first) << "with " << threads << " workers";
-  }
+  const Seeded s;
+  SCOPED_TRACE(s.trace());
+  expect_same_line_for_pool_sizes({1, 2, 3, 8},
+                                  "RUNNEL_SUM_SEED=" + std::to_string(s.seed),
+                                  "MemoryChild.PrintSumBits", "SUMBITS=");
 }
 
 }  // namespace

@@ -10,43 +10,28 @@
 #include "runnel/scheduler/errors.h"
 #include "runnel/scheduler/pool.h"
 #include "runnel/testing.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using runnel::test::MemoryLimit;
+using runnel::test::watchdog_eval;
 
 namespace {
 
 constexpr int kN = 1 << 20;  // 4 MiB of float32
 
-struct LimitGuard {
-  size_t old;
-  explicit LimitGuard(size_t limit)
-      : old(set_memory_limit(limit, Device(cpu))) {}
-  ~LimitGuard() { set_memory_limit(old, Device(cpu)); }
-};
-
-template <class F>
-void within(int seconds, F f) {
-  auto fut = std::async(std::launch::async, f);
-  if (fut.wait_for(std::chrono::seconds(seconds)) !=
-      std::future_status::ready) {
-    std::fprintf(stderr, "hung for %d s\n", seconds);
-    std::_Exit(1);
-  }
-  fut.get();
-}
-
 }  // namespace
 
 TEST(MemoryWait, AllocationWaitsForAFreeThatWorkInFlightWillMake) {
   if (detail::Pool::get().num_threads() < 2) GTEST_SKIP() << "needs 2 workers";
-  within(30, [] {
+  watchdog_eval(30, [] {
     Stream a = new_stream(cpu), b = new_stream(cpu);
     clear_cache(Device(cpu));
     array big = astype(arange(kN, a), float32, a);
     eval(big);
     size_t base = get_active_memory(Device(cpu));
     // Room for one more array of kN floats (plus small ones), not two.
-    LimitGuard limit(base + kN * sizeof(float) + (1 << 16));
+    MemoryLimit limit(base + kN * sizeof(float) + (1 << 16));
     // On a: hold `big` for 200 ms, then sum it; afterwards only the queued
     // work holds it, and it is freed when the sum has run.
     array s = sum(runnel::testing::delay(big, 200'000, a), a);
@@ -63,11 +48,11 @@ TEST(MemoryWait, AllocationWaitsForAFreeThatWorkInFlightWillMake) {
 }
 
 TEST(MemoryWait, NothingInFlightFailsWithOutOfMemoryNamingTheSize) {
-  within(30, [] {
+  watchdog_eval(30, [] {
     Stream a = new_stream(cpu);
     clear_cache(Device(cpu));
     size_t base = get_active_memory(Device(cpu));
-    LimitGuard limit(base + (1 << 20));
+    MemoryLimit limit(base + (1 << 20));
     array x = ones({kN}, float32, a);  // 4 MiB > 1 MiB of room
     try {
       eval(x);

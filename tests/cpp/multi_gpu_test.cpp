@@ -15,7 +15,7 @@
 
 #include "runnel/runnel.h"
 #include "runnel/testing.h"
-#include "watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
 namespace rt = runnel::testing;
@@ -24,12 +24,7 @@ using runnel::test::with_watchdog;
 
 namespace {
 
-class MultiGpu : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (device_count(gpu) < 2) GTEST_SKIP() << "fewer than two GPUs";
-  }
-};
+using MultiGpu = test::NeedsGpus<2>;
 
 Device g(int i) { return Device(gpu, i); }
 
@@ -41,10 +36,8 @@ array random_ints(int n, std::vector<double>* host) {
   return array(host->data(), float64, {n}, float32);
 }
 
-std::vector<double> values(array a) {
-  array f = astype(a, float64, Device(cpu));
-  eval(f);
-  return std::vector<double>(f.data<double>(), f.data<double>() + f.size());
+std::vector<double> values(const array& a) {
+  return test::as_doubles(a, Device(cpu));
 }
 
 }  // namespace

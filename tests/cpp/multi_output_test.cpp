@@ -12,7 +12,7 @@
 #include "runnel/runnel.h"
 #include "runnel/scheduler/graph.h"
 #include "runnel/testing.h"
-#include "tests/cpp/watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
 namespace rt = runnel::testing;
@@ -94,10 +94,9 @@ TEST(MultiOutput, AnOutputDroppedBeforeEvalIsStillWritten) {
 // see what split and the draws give on one stream.
 TEST(MultiOutput, SplitKeysReadOnOtherStreamsWaitForTheProducer) {
   watchdog_eval(30, [] {
-    const uint64_t seed =
-        (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
-    SCOPED_TRACE("seed=" + std::to_string(seed));
-    const array key = random::key(seed);
+    const test::KeySeed seed;
+    SCOPED_TRACE(seed.trace());
+    const array key = seed.key();
     const Shape n{257};
     Stream one = new_stream(cpu);
     auto [want0, want1] = random::split(key, one);

@@ -15,71 +15,12 @@
 #include <vector>
 
 #include "runnel/runnel.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
-
-// ---- Random data and the seed that made it ----
-
-// A fresh seed per test, printed with every failure in its scope.
-struct Seeded {
-  uint32_t seed = std::random_device{}();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-};
-
-template <class T>
-constexpr bool kHalf =
-    std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
-template <class T>
-constexpr bool kFloat = kHalf<T> || std::is_floating_point_v<T>;
-template <class T>
-constexpr bool kInt = std::is_integral_v<T> && !std::is_same_v<T, bool>;
-
-// Host storage that works for bool too (std::vector<bool> has no data()).
-template <class T>
-struct Host {
-  std::unique_ptr<T[]> p;
-  size_t n = 0;
-  explicit Host(size_t size) : p(new T[size > 0 ? size : 1]()), n(size) {}
-  T& operator[](size_t i) { return p[i]; }
-  const T& operator[](size_t i) const { return p[i]; }
-  const T* data() const { return p.get(); }
-};
-
-template <class T>
-double to_double(T v) {
-  if constexpr (kHalf<T>) {
-    return static_cast<float>(v);
-  } else {
-    return static_cast<double>(v);
-  }
-}
-
-// Random values of T: integers over their whole range, floats in [lo, hi).
-template <class T>
-Host<T> random_values(size_t n, std::mt19937& rng, double lo = -8.0,
-                      double hi = 8.0) {
-  Host<T> h(n);
-  for (size_t i = 0; i < n; ++i) {
-    if constexpr (std::is_same_v<T, bool>) {
-      h[i] = (rng() & 1) != 0;
-    } else if constexpr (kInt<T>) {
-      uint64_t bits = (static_cast<uint64_t>(rng()) << 32) ^ rng();
-      h[i] = static_cast<T>(bits);  // modular: covers the whole range
-    } else {
-      std::uniform_real_distribution<double> u(lo, hi);
-      h[i] = T(u(rng));
-    }
-  }
-  return h;
-}
-
-template <class T>
-array to_array(const Host<T>& h, Shape shape) {
-  return array(h.data(), dtype_of<T>(), std::move(shape), dtype_of<T>());
-}
 
 // ---- Reference arithmetic ----
 
@@ -117,28 +58,6 @@ T ref_abs(T a) {
   }
 }
 
-// The spacing of T's values at 1 (machine epsilon) and its smallest normal.
-template <class T>
-double eps_of() {
-  if constexpr (std::is_same_v<T, float16_t>) {
-    return std::ldexp(1.0, -10);
-  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
-    return std::ldexp(1.0, -7);
-  } else {
-    return std::numeric_limits<T>::epsilon();
-  }
-}
-template <class T>
-double min_normal_of() {
-  if constexpr (std::is_same_v<T, float16_t>) {
-    return std::ldexp(1.0, -14);
-  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
-    return std::ldexp(1.0, -126);
-  } else {
-    return std::numeric_limits<T>::min();
-  }
-}
-
 // |got - want| within `ulps` units in the last place of T at `want`.
 template <class T>
 ::testing::AssertionResult near_ulps(T got, double want, double ulps) {
@@ -169,61 +88,7 @@ template <class T>
   }
 }
 
-// The flat index into an input of `in_shape` broadcast to `out_shape`.
-size_t broadcast_index(size_t flat, const Shape& out_shape,
-                       const Shape& in_shape) {
-  size_t idx = 0, stride = 1;
-  size_t off = out_shape.size() - in_shape.size();
-  for (size_t d = out_shape.size(); d-- > 0;) {
-    size_t coord = flat % static_cast<size_t>(out_shape[d]);
-    flat /= static_cast<size_t>(out_shape[d]);
-    if (d >= off) {
-      size_t id = d - off;
-      if (in_shape[id] != 1) idx += coord * stride;
-      stride *= static_cast<size_t>(in_shape[id]);
-    }
-  }
-  return idx;
-}
-
-size_t numel(const Shape& s) {
-  size_t n = 1;
-  for (int d : s) n *= static_cast<size_t>(d);
-  return n;
-}
-
-double test_scale() {
-  const char* s = std::getenv("RUNNEL_TEST_SCALE");
-  double v = s ? std::atof(s) : 1.0;
-  return v > 0 ? v : 1.0;
-}
-
-// Expects `fn` to throw std::invalid_argument whose message starts with
-// `prefix`.
-template <class F>
-void expect_invalid(F&& fn, const std::string& prefix) {
-  try {
-    fn();
-    ADD_FAILURE() << "no std::invalid_argument; expected \"" << prefix
-                  << "...\"";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0u)
-        << "message: " << e.what() << "\nexpected to start with: " << prefix;
-  }
-}
-
 // ---- Typed tests: every dtype ----
-
-using AllTypes = ::testing::Types<bool, uint8_t, uint16_t, uint32_t, uint64_t,
-                                  int8_t, int16_t, int32_t, int64_t, float16_t,
-                                  bfloat16_t, float, double>;
-
-struct TypeNames {
-  template <class T>
-  static std::string GetName(int) {
-    return std::string(dtype_name(dtype_of<T>()));
-  }
-};
 
 template <class T>
 class OpsTyped : public ::testing::Test {};
@@ -857,7 +722,7 @@ TEST(OpsChain, LongChainOnOneStreamAndAcrossStreams) {
   auto h = random_values<float>(256, s.rng);
   array x = to_array(h, {256});
   Stream a = new_stream(cpu), b = new_stream(cpu);
-  const int steps = std::max(10, static_cast<int>(200 * test_scale()));
+  const int steps = static_cast<int>(scaled(200, 10));
   array y = x;
   for (int i = 0; i < steps; ++i) {
     y = add(y, array(1.0f), i % 2 ? a : b);

@@ -26,25 +26,12 @@
 #include <vector>
 
 #include "runnel/runnel.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
-
-struct Seeded {
-  uint64_t seed = (static_cast<uint64_t>(std::random_device{}()) << 32) |
-                  std::random_device{}();
-  std::string trace() const { return "key seed=" + std::to_string(seed); }
-  array key() const { return random::key(seed); }
-};
-
-template <class T>
-std::vector<double> values(array a) {
-  a = astype(a, float64);
-  a.eval();
-  const double* p = a.data<double>();
-  return std::vector<double>(p, p + a.size());
-}
 
 std::vector<uint32_t> words(array a) {
   a.eval();
@@ -124,7 +111,7 @@ TEST(Random, KeyAndKnownAnswers) {
 }
 
 TEST(Random, BitsFollowTheWordStreamAndWidths) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   const auto hk = host_key(s.seed);
@@ -150,7 +137,7 @@ TEST(Random, BitsFollowTheWordStreamAndWidths) {
 }
 
 TEST(Random, SplitGivesTheWordStreamAsKeys) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   const auto hk = host_key(s.seed);
@@ -170,7 +157,7 @@ TEST(Random, SplitGivesTheWordStreamAsKeys) {
 }
 
 TEST(Random, ValuesDependOnlyOnKeyNotOnStream) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   Stream a = new_stream(cpu), b = new_stream(cpu);
@@ -178,7 +165,7 @@ TEST(Random, ValuesDependOnlyOnKeyNotOnStream) {
   auto check = [&](auto make, const char* what) {
     array x = make(a), y = make(b);
     eval({x, y});
-    auto vx = values<double>(x), vy = values<double>(y);
+    auto vx = as_doubles(x), vy = as_doubles(y);
     for (size_t i = 0; i < vx.size(); ++i) ASSERT_EQ(vx[i], vy[i]) << what << i;
   };
   const array k = s.key();
@@ -194,14 +181,14 @@ TEST(Random, ValuesDependOnlyOnKeyNotOnStream) {
   check([&](Stream st) { return random::bernoulli(array(0.3f), shape, k, st); },
         "bernoulli");
   // Another key gives other values.
-  auto u1 = values<float>(random::uniform({64}, float32, k, a));
+  auto u1 = as_doubles(random::uniform({64}, float32, k, a));
   auto u2 =
-      values<float>(random::uniform({64}, float32, random::key(s.seed + 1), a));
+      as_doubles(random::uniform({64}, float32, random::key(s.seed + 1), a));
   EXPECT_NE(u1, u2);
 }
 
 TEST(Random, UniformIsTheDocumentedFunctionOfTheWords) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   const auto hk = host_key(s.seed);
@@ -249,78 +236,56 @@ TEST(RandomChild, PrintChecksum) {
 }
 
 TEST(Random, SameValuesForEveryThreadCount) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
-  char exe[4096];
-  const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  ASSERT_GT(len, 0);
-  exe[len] = 0;
-  std::vector<std::string> sums;
-  for (int threads : {1, 2, 5}) {
-    std::string cmd = "RUNNEL_CPU_THREADS=" + std::to_string(threads) +
-                      " RUNNEL_RANDOM_CHILD_SEED=" + std::to_string(s.seed) +
-                      " '" + std::string(exe) +
-                      "' --gtest_filter=RandomChild.PrintChecksum 2>&1";
-    FILE* f = popen(cmd.c_str(), "r");
-    ASSERT_NE(f, nullptr);
-    std::string out, sum;
-    char line[512];
-    while (std::fgets(line, sizeof line, f)) {
-      std::string l(line);
-      if (l.rfind("checksum=", 0) == 0) sum = l;
-      out += l;
-    }
-    ASSERT_EQ(pclose(f), 0) << out;
-    ASSERT_FALSE(sum.empty()) << out;
-    sums.push_back(sum);
-  }
-  EXPECT_EQ(sums[0], sums[1]);
-  EXPECT_EQ(sums[0], sums[2]);
+  expect_same_line_for_pool_sizes(
+      {1, 2, 5}, "RUNNEL_RANDOM_CHILD_SEED=" + std::to_string(s.seed),
+      "RandomChild.PrintChecksum", "checksum=");
 }
 
 TEST(Random, GlobalStateSplitsPerCallAndSeedResetsIt) {
   StreamContext ctx{Device(cpu)};
   random::seed(1234);
-  auto a1 = values<float>(random::uniform({100}));
-  auto a2 = values<float>(random::uniform({100}));
+  auto a1 = as_doubles(random::uniform({100}));
+  auto a2 = as_doubles(random::uniform({100}));
   EXPECT_NE(a1, a2);
   random::seed(1234);
-  EXPECT_EQ(values<float>(random::uniform({100})), a1);
-  EXPECT_EQ(values<float>(random::uniform({100})), a2);
+  EXPECT_EQ(as_doubles(random::uniform({100})), a1);
+  EXPECT_EQ(as_doubles(random::uniform({100})), a2);
   // The key a call takes is the second half of split(state); the first is
   // the new state.
   auto [s1, k1] = random::split(random::key(1234));
   auto k2 = random::split(s1).second;
-  EXPECT_EQ(values<float>(random::uniform({100}, float32, k1)), a1);
-  EXPECT_EQ(values<float>(random::uniform({100}, float32, k2)), a2);
+  EXPECT_EQ(as_doubles(random::uniform({100}, float32, k1)), a1);
+  EXPECT_EQ(as_doubles(random::uniform({100}, float32, k2)), a2);
   // An explicit key leaves the state alone.
   random::seed(99);
   random::uniform({10}, float32, random::key(5)).eval();
-  auto b1 = values<float>(random::uniform({10}));
+  auto b1 = as_doubles(random::uniform({10}));
   random::seed(99);
-  EXPECT_EQ(values<float>(random::uniform({10})), b1);
+  EXPECT_EQ(as_doubles(random::uniform({10})), b1);
   // A failed call takes no key.
   random::seed(99);
   EXPECT_THROW(random::uniform({10}, int32), std::invalid_argument);
-  EXPECT_EQ(values<float>(random::uniform({10})), b1);
+  EXPECT_EQ(as_doubles(random::uniform({10})), b1);
 }
 
 TEST(Random, UniformRangesAndDtypes) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   for (Dtype t : {float16, bfloat16, float32, float64}) {
     SCOPED_TRACE(std::string(dtype_name(t)));
     array u = random::uniform(array(-3.0), array(5.0), {20'000}, t, s.key());
     EXPECT_EQ(u.dtype(), t);
-    auto v = values<double>(u);
+    auto v = as_doubles(u);
     for (double x : v) ASSERT_TRUE(x >= -3.0 && x < 5.0) << x;
     EXPECT_NEAR(mean_of(v), 1.0, kZ * 8.0 / std::sqrt(12.0 * v.size()));
   }
   // Per-element bounds broadcast: rows of (low, high).
   array lo = array({0.0f, 10.0f, -1.0f}, {3, 1});
   array hi = array({1.0f, 10.5f, -0.999f}, {3, 1});
-  auto v = values<float>(random::uniform(lo, hi, {3, 1000}, float32, s.key()));
+  auto v = as_doubles(random::uniform(lo, hi, {3, 1000}, float32, s.key()));
   const float los[3] = {0.0f, 10.0f, -1.0f}, his[3] = {1.0f, 10.5f, -0.999f};
   for (int r = 0; r < 3; ++r) {
     for (int j = 0; j < 1000; ++j) {
@@ -330,19 +295,19 @@ TEST(Random, UniformRangesAndDtypes) {
   }
   // An interval one ulp wide: every value is low, never high.
   const float l1 = 1.0f, h1 = std::nextafter(1.0f, 2.0f);
-  for (double x : values<float>(
+  for (double x : as_doubles(
            random::uniform(array(l1), array(h1), {1000}, float32, s.key()))) {
     ASSERT_EQ(x, 1.0);
   }
   // Half types: rounding up to high is kept below it.
-  for (double x : values<float>(random::uniform(array(0.0f), array(2048.0f),
-                                                {20'000}, float16, s.key()))) {
+  for (double x : as_doubles(random::uniform(array(0.0f), array(2048.0f),
+                                             {20'000}, float16, s.key()))) {
     ASSERT_LT(x, 2048.0);
   }
   // The whole float32 range: finite and inside.
   const float big = std::numeric_limits<float>::max();
-  for (double x : values<float>(random::uniform(array(-big), array(big), {1000},
-                                                float32, s.key()))) {
+  for (double x : as_doubles(random::uniform(array(-big), array(big), {1000},
+                                             float32, s.key()))) {
     ASSERT_TRUE(std::isfinite(x) && x >= -big && x < big);
   }
   EXPECT_EQ(random::uniform({}, float32, s.key()).shape(), Shape{});
@@ -351,12 +316,12 @@ TEST(Random, UniformRangesAndDtypes) {
 }
 
 TEST(Random, UniformDistribution) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   for (Dtype t : {float32, float64}) {
     const size_t n = 200'000;
-    auto v = values<double>(random::uniform({int(n)}, t, s.key()));
+    auto v = as_doubles(random::uniform({int(n)}, t, s.key()));
     const double se = std::sqrt(1.0 / 12.0 / n);
     EXPECT_NEAR(mean_of(v), 0.5, kZ * se);
     // The sample variance's standard error: sqrt((mu4 - s^4) / n), mu4 =
@@ -368,13 +333,13 @@ TEST(Random, UniformDistribution) {
 }
 
 TEST(Random, NormalDistributionLocAndScale) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   for (Dtype t : {float32, float64}) {
     SCOPED_TRACE(std::string(dtype_name(t)));
     const size_t n = 200'000;
-    auto v = values<double>(random::normal({int(n)}, t, 0.0, 1.0, s.key()));
+    auto v = as_doubles(random::normal({int(n)}, t, 0.0, 1.0, s.key()));
     EXPECT_NEAR(mean_of(v), 0.0, kZ * std::sqrt(1.0 / n));
     // Var of the sample variance of N(0, 1): 2 / n.
     EXPECT_NEAR(var_of(v), 1.0, kZ * std::sqrt(2.0 / n));
@@ -382,17 +347,16 @@ TEST(Random, NormalDistributionLocAndScale) {
     for (double x : v) ASSERT_LT(std::fabs(x), 8.5);
   }
   for (Dtype t : {float16, bfloat16}) {
-    auto v = values<double>(random::normal({20'000}, t, 3.0, 0.5, s.key()));
+    auto v = as_doubles(random::normal({20'000}, t, 3.0, 0.5, s.key()));
     EXPECT_NEAR(mean_of(v), 3.0, kZ * 0.5 / std::sqrt(20'000.0) + 0.01);
   }
-  auto w =
-      values<double>(random::normal({100'000}, float32, -2.0, 3.0, s.key()));
+  auto w = as_doubles(random::normal({100'000}, float32, -2.0, 3.0, s.key()));
   EXPECT_NEAR(mean_of(w), -2.0, kZ * 3.0 / std::sqrt(100'000.0));
   EXPECT_NEAR(std::sqrt(var_of(w)), 3.0, kZ * 3.0 / std::sqrt(2 * 100'000.0));
   // Array loc and scale, broadcast over rows.
-  auto r = values<float>(
-      random::normal({2, 50'000}, float32, array({100.0f, -100.0f}, {2, 1}),
-                     array({1.0f, 0.001f}, {2, 1}), s.key()));
+  auto r = as_doubles(random::normal({2, 50'000}, float32,
+                                     array({100.0f, -100.0f}, {2, 1}),
+                                     array({1.0f, 0.001f}, {2, 1}), s.key()));
   std::vector<double> r0(r.begin(), r.begin() + 50'000),
       r1(r.begin() + 50'000, r.end());
   EXPECT_NEAR(mean_of(r0), 100.0, kZ / std::sqrt(50'000.0));
@@ -402,12 +366,12 @@ TEST(Random, NormalDistributionLocAndScale) {
 TEST(Random, NormalFloat64IsTheExactQuantileOfItsDraw) {
   // z = Phi^-1(p) for p the midpoint of the draw's 52-bit interval: check
   // Phi(z) against p (mirrored into the lower tail, where erfc is exact).
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   const auto hk = host_key(s.seed);
   const int n = 20'000;
-  auto z = values<double>(random::normal({n}, float64, 0, 1, s.key()));
+  auto z = as_doubles(random::normal({n}, float64, 0, 1, s.key()));
   for (int i = 0; i < n; ++i) {
     const uint64_t w64 =
         random_bits::word(hk, 2 * uint64_t(i)) |
@@ -422,36 +386,36 @@ TEST(Random, NormalFloat64IsTheExactQuantileOfItsDraw) {
 }
 
 TEST(Random, RandintRangesEveryDtype) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   for (Dtype t : {uint8, uint16, uint32, uint64, int8, int16, int32, int64}) {
     SCOPED_TRACE(std::string(dtype_name(t)));
     array r = random::randint(array(3), array(17), {10'000}, t, s.key());
     EXPECT_EQ(r.dtype(), t);
-    auto v = values<double>(r);
+    auto v = as_doubles(r);
     for (double x : v) ASSERT_TRUE(x >= 3 && x < 17 && x == std::floor(x));
     EXPECT_EQ(*std::min_element(v.begin(), v.end()), 3);
     EXPECT_EQ(*std::max_element(v.begin(), v.end()), 16);
   }
   // Bounds past the dtype's range are clipped to it: every int8 value.
-  auto v = values<double>(
+  auto v = as_doubles(
       random::randint(array(-1000), array(1000), {50'000}, int8, s.key()));
   EXPECT_EQ(*std::min_element(v.begin(), v.end()), -128);
   EXPECT_EQ(*std::max_element(v.begin(), v.end()), 127);
   // Negative ranges; an empty interval gives low.
-  for (double x : values<double>(
+  for (double x : as_doubles(
            random::randint(array(-7), array(-2), {1000}, int32, s.key()))) {
     ASSERT_TRUE(x >= -7 && x < -2);
   }
-  for (double x : values<double>(
-           random::randint(array(5), array(5), {10}, int32, s.key()))) {
+  for (double x :
+       as_doubles(random::randint(array(5), array(5), {10}, int32, s.key()))) {
     ASSERT_EQ(x, 5);
   }
   // Per-element bounds broadcast.
-  auto w = values<double>(random::randint(array({0, 100}, {2, 1}),
-                                          array({2, 103}, {2, 1}), {2, 500},
-                                          int32, s.key()));
+  auto w = as_doubles(random::randint(array({0, 100}, {2, 1}),
+                                      array({2, 103}, {2, 1}), {2, 500}, int32,
+                                      s.key()));
   for (int i = 0; i < 1000; ++i) {
     ASSERT_TRUE(i < 500 ? (w[i] >= 0 && w[i] < 2)
                         : (w[i] >= 100 && w[i] < 103));
@@ -474,15 +438,14 @@ TEST(Random, RandintRangesEveryDtype) {
 }
 
 TEST(Random, RandintIsUniformChiSquare) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   for (auto [lo, hi, t] :
        {std::tuple{0, 10, int32}, std::tuple{-3, 4, int8},
         std::tuple{0, 256, uint8}, std::tuple{1000, 1097, int64}}) {
     const int n = 200'000, k = hi - lo;
-    auto v =
-        values<double>(random::randint(array(lo), array(hi), {n}, t, s.key()));
+    auto v = as_doubles(random::randint(array(lo), array(hi), {n}, t, s.key()));
     std::vector<double> count(k, 0);
     for (double x : v) count[static_cast<int>(x) - lo] += 1;
     const double e = static_cast<double>(n) / k;
@@ -493,7 +456,7 @@ TEST(Random, RandintIsUniformChiSquare) {
 }
 
 TEST(Random, BernoulliFrequencies) {
-  Seeded s;
+  KeySeed s;
   SCOPED_TRACE(s.trace());
   StreamContext ctx{Device(cpu)};
   const int n = 100'000;
@@ -504,7 +467,7 @@ TEST(Random, BernoulliFrequencies) {
       b.eval();
       double ones = 0;
       for (int i = 0; i < n; ++i) ones += b.data<bool>()[i];
-      const double pt = values<double>(astype(array(p), t))[0];
+      const double pt = as_doubles(astype(array(p), t))[0];
       EXPECT_NEAR(ones / n, pt, kZ * std::sqrt(pt * (1 - pt) / n) + 1e-12)
           << dtype_name(t) << " p=" << p;
     }
@@ -526,13 +489,7 @@ TEST(Random, BernoulliFrequencies) {
 TEST(Random, Errors) {
   StreamContext ctx{Device(cpu)};
   auto expect_error = [](const char* fn, auto f) {
-    try {
-      f();
-      ADD_FAILURE() << "no error from " << fn;
-    } catch (const std::invalid_argument& e) {
-      EXPECT_EQ(std::string(e.what()).rfind(std::string("[") + fn + "]", 0), 0u)
-          << e.what();
-    }
+    expect_invalid(f, std::string("[") + fn + "]");
   };
   const array k = random::key(1);
   expect_error("uniform", [&] {

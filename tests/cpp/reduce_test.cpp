@@ -27,44 +27,14 @@
 
 #include "runnel/runnel.h"
 #include "runnel/scheduler/graph.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
 
-// ---- Random data, host values and the seed that made them ----
-
-// A fresh seed per test, or RUNNEL_TEST_SEED's to replay a failure.
-struct Seeded {
-  uint32_t seed = [] {
-    const char* env = std::getenv("RUNNEL_TEST_SEED");
-    return env ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10))
-               : std::random_device{}();
-  }();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-};
-
-template <class T>
-constexpr bool kHalf =
-    std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
-template <class T>
-constexpr bool kFloat = kHalf<T> || std::is_floating_point_v<T>;
-template <class T>
-constexpr bool kInt = std::is_integral_v<T> && !std::is_same_v<T, bool>;
-template <class T>
-constexpr bool kBool = std::is_same_v<T, bool>;
-
-// Host storage that works for bool too (std::vector<bool> has no data()).
-template <class T>
-struct Host {
-  std::unique_ptr<T[]> p;
-  size_t n = 0;
-  explicit Host(size_t size) : p(new T[size > 0 ? size : 1]()), n(size) {}
-  T& operator[](size_t i) { return p[i]; }
-  const T& operator[](size_t i) const { return p[i]; }
-  const T* data() const { return p.get(); }
-};
+// ---- Random data and host values ----
 
 template <class T>
 long double ld(T v) {
@@ -75,60 +45,11 @@ long double ld(T v) {
   }
 }
 
-template <class T>
-double eps_of() {
-  if constexpr (std::is_same_v<T, float16_t>) {
-    return std::ldexp(1.0, -10);
-  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
-    return std::ldexp(1.0, -7);
-  } else if constexpr (std::is_floating_point_v<T>) {
-    return std::numeric_limits<T>::epsilon();
-  } else {
-    return std::ldexp(1.0, -23);  // integers reduce in float32 when promoted
-  }
-}
-template <class T>
-double min_normal_of() {
-  if constexpr (std::is_same_v<T, float16_t>) {
-    return std::ldexp(1.0, -14);
-  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
-    return std::ldexp(1.0, -126);
-  } else if constexpr (std::is_same_v<T, double>) {
-    return std::numeric_limits<double>::min();
-  } else {
-    return std::numeric_limits<float>::min();
-  }
-}
 // The spacing of T's subnormals: the absolute rounding of a result too
 // small to be normal (float16 below about 6e-5).
 template <class T>
 double subnormal_step() {
   return min_normal_of<T>() * eps_of<T>();
-}
-// The accumulator's epsilon: float for half and float, double for double.
-template <class T>
-double acc_eps() {
-  return std::is_same_v<T, double> ? std::ldexp(1.0, -52)
-                                   : std::ldexp(1.0, -23);
-}
-
-// Integers over their whole range, floats uniform in [lo, hi).
-template <class T>
-Host<T> random_values(size_t n, std::mt19937& rng, double lo = -8.0,
-                      double hi = 8.0) {
-  Host<T> h(n);
-  std::uniform_real_distribution<double> u(lo, hi);
-  for (size_t i = 0; i < n; ++i) {
-    if constexpr (kBool<T>) {
-      h[i] = (rng() & 1) != 0;
-    } else if constexpr (kInt<T>) {
-      uint64_t bits = (static_cast<uint64_t>(rng()) << 32) ^ rng();
-      h[i] = static_cast<T>(bits);
-    } else {
-      h[i] = T(u(rng));
-    }
-  }
-  return h;
 }
 
 // Small values, so that ties and zeros are frequent: integers (and floats
@@ -150,24 +71,6 @@ Host<T> small_values(size_t n, std::mt19937& rng, int lo, int hi) {
   return h;
 }
 
-template <class T>
-array to_array(const Host<T>& h, Shape shape) {
-  return array(h.data(), dtype_of<T>(), std::move(shape), dtype_of<T>());
-}
-
-size_t numel(const Shape& s) {
-  size_t n = 1;
-  for (int d : s) n *= static_cast<size_t>(d);
-  return n;
-}
-
-// The values of an evaluated array, in row-major order.
-template <class T>
-std::vector<T> values(array a) {
-  a.eval();
-  const T* p = a.data<T>();
-  return std::vector<T>(p, p + a.size());
-}
 // bool has no std::vector<bool>::data(); read bools as uint8.
 std::vector<uint8_t> bool_values(array a) {
   a.eval();
@@ -175,20 +78,6 @@ std::vector<uint8_t> bool_values(array a) {
   std::vector<uint8_t> v(a.size());
   for (size_t i = 0; i < a.size(); ++i) v[i] = p[i] ? 1 : 0;
   return v;
-}
-
-// A view of `base`'s buffer with any shape, strides and offset (elements):
-// strided inputs before the view ops exist.
-array strided_view(array base, Shape shape, Strides strides, int64_t offset) {
-  base.eval();
-  auto n = std::make_shared<detail::ArrayNode>();
-  n->size = numel(shape);
-  n->shape = std::move(shape);
-  n->strides = std::move(strides);
-  n->offset = offset;
-  n->dtype = base.dtype();
-  n->data = base.node().data;
-  return array(n);
 }
 
 // The logical (row-major) values of a strided view of host data.
@@ -206,19 +95,6 @@ Host<T> logical(const Host<T>& base, const Shape& shape, const Strides& st,
     out[i] = base[static_cast<size_t>(off)];
   }
   return out;
-}
-
-// Expects `fn` to throw std::invalid_argument starting with `prefix`.
-template <class F>
-void expect_invalid(F&& fn, const std::string& prefix) {
-  try {
-    fn();
-    ADD_FAILURE() << "no std::invalid_argument; expected \"" << prefix
-                  << "...\"";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0u)
-        << "message: " << e.what() << "\nexpected to start with: " << prefix;
-  }
 }
 
 // ---- Grouping input elements by output ----
@@ -314,7 +190,7 @@ void check_sum(const array& r, const Host<T>& h, const Groups& g) {
   ASSERT_EQ(r.shape(), g.out_shape);
   if constexpr (kBool<T>) {
     ASSERT_EQ(r.dtype(), int32);
-    auto v = values<int32_t>(r);
+    auto v = to_vector<int32_t>(r);
     for (size_t o = 0; o < g.members.size(); ++o) {
       int32_t want = 0;
       for (size_t i : g.members[o]) want += h[i] ? 1 : 0;
@@ -322,7 +198,7 @@ void check_sum(const array& r, const Host<T>& h, const Groups& g) {
     }
   } else if constexpr (kInt<T>) {
     ASSERT_EQ(r.dtype(), dtype_of<T>());
-    auto v = values<T>(r);
+    auto v = to_vector<T>(r);
     for (size_t o = 0; o < g.members.size(); ++o) {
       uint64_t acc = 0;
       for (size_t i : g.members[o]) acc += static_cast<uint64_t>(h[i]);
@@ -330,7 +206,7 @@ void check_sum(const array& r, const Host<T>& h, const Groups& g) {
     }
   } else {
     ASSERT_EQ(r.dtype(), dtype_of<T>());
-    auto v = values<T>(r);
+    auto v = to_vector<T>(r);
     for (size_t o = 0; o < g.members.size(); ++o) {
       long double want = 0, abs_sum = 0;
       for (size_t i : g.members[o]) {
@@ -352,7 +228,7 @@ void check_prod(const array& r, const Host<T>& h, const Groups& g) {
   ASSERT_EQ(r.shape(), g.out_shape);
   if constexpr (kBool<T>) {
     ASSERT_EQ(r.dtype(), int32);
-    auto v = values<int32_t>(r);
+    auto v = to_vector<int32_t>(r);
     for (size_t o = 0; o < g.members.size(); ++o) {
       int32_t want = 1;
       for (size_t i : g.members[o]) want *= h[i] ? 1 : 0;
@@ -360,7 +236,7 @@ void check_prod(const array& r, const Host<T>& h, const Groups& g) {
     }
   } else if constexpr (kInt<T>) {
     ASSERT_EQ(r.dtype(), dtype_of<T>());
-    auto v = values<T>(r);
+    auto v = to_vector<T>(r);
     for (size_t o = 0; o < g.members.size(); ++o) {
       uint64_t acc = 1;
       for (size_t i : g.members[o]) acc *= static_cast<uint64_t>(h[i]);
@@ -368,7 +244,7 @@ void check_prod(const array& r, const Host<T>& h, const Groups& g) {
     }
   } else {
     ASSERT_EQ(r.dtype(), dtype_of<T>());
-    auto v = values<T>(r);
+    auto v = to_vector<T>(r);
     for (size_t o = 0; o < g.members.size(); ++o) {
       long double want = 1;
       for (size_t i : g.members[o]) want *= ld(h[i]);
@@ -395,7 +271,7 @@ void check_extreme(const array& r, const Host<T>& h, const Groups& g,
       ASSERT_EQ(v[o] != 0, want) << "output " << o;
     }
   } else {
-    auto v = values<T>(r);
+    auto v = to_vector<T>(r);
     for (size_t o = 0; o < g.members.size(); ++o) {
       long double want = ld(h[g.members[o][0]]);
       for (size_t i : g.members[o]) {
@@ -437,9 +313,9 @@ template <class T>
 std::vector<long double> float_values(const array& r) {
   std::vector<long double> out;
   if constexpr (kFloat<T>) {
-    for (T x : values<T>(r)) out.push_back(ld(x));
+    for (T x : to_vector<T>(r)) out.push_back(ld(x));
   } else {
-    for (float x : values<float>(r)) out.push_back(x);
+    for (float x : to_vector<float>(r)) out.push_back(x);
   }
   return out;
 }
@@ -531,18 +407,6 @@ void check_logsumexp(const array& r, const Host<T>& h, const Groups& g) {
 }
 
 // ---- Typed tests: every dtype ----
-
-using AllTypes = ::testing::Types<bool, uint8_t, uint16_t, uint32_t, uint64_t,
-                                  int8_t, int16_t, int32_t, int64_t, float16_t,
-                                  bfloat16_t, float, double>;
-using FloatTypes = ::testing::Types<float16_t, bfloat16_t, float, double>;
-
-struct TypeNames {
-  template <class T>
-  static std::string GetName(int) {
-    return std::string(dtype_name(dtype_of<T>()));
-  }
-};
 
 template <class T>
 class ReduceTyped : public ::testing::Test {};
@@ -726,7 +590,7 @@ TYPED_TEST(ReduceTyped, ArgmaxArgminTakeTheFirstExtreme) {
           Groups g = group_by(shape, {ax}, keepdims);
           ASSERT_EQ(r.dtype(), uint32);
           ASSERT_EQ(r.shape(), g.out_shape);
-          auto v = values<uint32_t>(r);
+          auto v = to_vector<uint32_t>(r);
           for (size_t o = 0; o < g.members.size(); ++o) {
             size_t best = 0;
             for (size_t k = 1; k < g.members[o].size(); ++k) {
@@ -780,15 +644,15 @@ TYPED_TEST(ReduceTyped, CumsumAndCumprodMatchSequentialScans) {
             std::vector<long double> got;
             std::vector<uint64_t> igot;
             if constexpr (kFloat<T>) {
-              for (T x : values<T>(r)) got.push_back(ld(x));
+              for (T x : to_vector<T>(r)) got.push_back(ld(x));
             } else if constexpr (kBool<T>) {
               if (is_prod) {
                 for (uint8_t x : bool_values(r)) igot.push_back(x);
               } else {
-                for (int32_t x : values<int32_t>(r)) igot.push_back(x);
+                for (int32_t x : to_vector<int32_t>(r)) igot.push_back(x);
               }
             } else {
-              for (T x : values<T>(r)) {
+              for (T x : to_vector<T>(r)) {
                 igot.push_back(static_cast<uint64_t>(x));
               }
             }
@@ -857,7 +721,7 @@ TYPED_TEST(ReduceFloat, SoftmaxOverEveryAxisSet) {
       array r = softmax(to_array(h, shape), axes, precise);
       ASSERT_EQ(r.shape(), shape);
       ASSERT_EQ(r.dtype(), dtype_of<T>());
-      auto v = values<T>(r);
+      auto v = to_vector<T>(r);
       for (const auto& m : g.members) {
         long double mx = -INFINITY, sum = 0;
         for (size_t i : m) mx = std::max(mx, ld(h[i]));
@@ -901,12 +765,12 @@ TYPED_TEST(ReduceFloat, NaNPropagatesAndArgFindsTheFirstNaN) {
     auto col = random_values<T>(static_cast<size_t>(n) * 3, s.rng);
     col[static_cast<size_t>(first) * 3 + 1] = nan;
     array c = to_array(col, {n, 3});
-    auto mx = values<T>(max(c, 0));
+    auto mx = to_vector<T>(max(c, 0));
     EXPECT_FALSE(std::isnan(ld(mx[0])));
     EXPECT_TRUE(std::isnan(ld(mx[1])));
-    auto am = values<uint32_t>(argmax(c, 0));
+    auto am = to_vector<uint32_t>(argmax(c, 0));
     EXPECT_EQ(am[1], static_cast<uint32_t>(first));
-    auto an = values<uint32_t>(argmin(c, 0));
+    auto an = to_vector<uint32_t>(argmin(c, 0));
     EXPECT_EQ(an[1], static_cast<uint32_t>(first));
   }
   // Infinities: logsumexp of +inf is +inf; of only -inf is -inf.
@@ -960,7 +824,7 @@ TYPED_TEST(ReduceFloat, SoftmaxOfLongRowsAndColumns) {
   for (int ax : {1, 0}) {
     SCOPED_TRACE("axis " + std::to_string(ax));
     Groups g = group_by(shape, {ax}, false);
-    auto v = values<T>(softmax(a, ax));
+    auto v = to_vector<T>(softmax(a, ax));
     for (const auto& m : g.members) {
       long double mx = -INFINITY, sum = 0;
       for (size_t i : m) mx = std::max(mx, ld(h[i]));
@@ -1006,7 +870,7 @@ TYPED_TEST(ReduceTyped, StridedInputsReduceAsTheirLogicalValues) {
   };
   for (const View& v : views) {
     SCOPED_TRACE(v.what);
-    array a = strided_view(b, v.shape, v.strides, v.offset);
+    array a = view_of(b, v.shape, v.strides, v.offset);
     auto h = logical(base, v.shape, v.strides, v.offset);
     const int nd = static_cast<int>(v.shape.size());
     for (const auto& axes : axis_sets(nd, s.rng)) {
@@ -1021,7 +885,7 @@ TYPED_TEST(ReduceTyped, StridedInputsReduceAsTheirLogicalValues) {
     // argmax along each axis and flattened.
     for (int ax = 0; ax < nd; ++ax) {
       Groups g = group_by(v.shape, {ax}, false);
-      auto r = values<uint32_t>(argmax(a, ax));
+      auto r = to_vector<uint32_t>(argmax(a, ax));
       for (size_t o = 0; o < g.members.size(); ++o) {
         size_t best = 0;
         for (size_t k = 1; k < g.members[o].size(); ++k) {
@@ -1037,13 +901,13 @@ TYPED_TEST(ReduceTyped, StridedInputsReduceAsTheirLogicalValues) {
     EXPECT_EQ(argmin(a).item<uint32_t>(), best);
     // cumsum along the last axis and flattened; softmax along the first.
     if constexpr (kInt<T>) {
-      auto flat = values<T>(cumsum(a));
+      auto flat = to_vector<T>(cumsum(a));
       uint64_t acc = 0;
       for (size_t i = 0; i < h.n; ++i) {
         acc += static_cast<uint64_t>(h[i]);
         ASSERT_EQ(flat[i], static_cast<T>(acc)) << i;
       }
-      auto last = values<T>(cumsum(a, -1));
+      auto last = to_vector<T>(cumsum(a, -1));
       const size_t w = v.shape.back();
       for (size_t i = 0; i < h.n; ++i) {
         acc = i % w == 0 ? 0 : acc;
@@ -1053,7 +917,7 @@ TYPED_TEST(ReduceTyped, StridedInputsReduceAsTheirLogicalValues) {
     }
     if constexpr (kFloat<T>) {
       Groups g = group_by(v.shape, {0}, false);
-      auto sm = values<T>(softmax(a, 0));
+      auto sm = to_vector<T>(softmax(a, 0));
       for (const auto& m : g.members) {
         long double mx = -INFINITY, sum = 0;
         for (size_t i : m) mx = std::max(mx, ld(h[i]));
@@ -1107,8 +971,8 @@ TYPED_TEST(ReduceTyped, ViewsReduceLikeTheirContiguousCopies) {
         check_logsumexp(logsumexp(v, axes), lh, g);
         // Views may take the three-pass path and copies the row path:
         // the same values up to roundings.
-        auto got = values<T>(softmax(v, axes));
-        auto want = values<T>(softmax(c, axes));
+        auto got = to_vector<T>(softmax(v, axes));
+        auto want = to_vector<T>(softmax(c, axes));
         for (size_t i = 0; i < got.size(); ++i) {
           const long double w = ld(want[i]);
           ASSERT_TRUE(near(
@@ -1122,11 +986,11 @@ TYPED_TEST(ReduceTyped, ViewsReduceLikeTheirContiguousCopies) {
       SCOPED_TRACE("argmax/cumsum axis " + std::to_string(ax));
       array am = ax < 0 ? argmax(v) : argmax(v, ax);
       array am_c = ax < 0 ? argmax(c) : argmax(c, ax);
-      EXPECT_EQ(values<uint32_t>(am), values<uint32_t>(am_c));
+      EXPECT_EQ(to_vector<uint32_t>(am), to_vector<uint32_t>(am_c));
       if constexpr (kInt<T>) {
         array cs = ax < 0 ? cumsum(v) : cumsum(v, ax, true, false);
         array cs_c = ax < 0 ? cumsum(c) : cumsum(c, ax, true, false);
-        EXPECT_EQ(values<T>(cs), values<T>(cs_c));
+        EXPECT_EQ(to_vector<T>(cs), to_vector<T>(cs_c));
       }
     }
   }
@@ -1194,15 +1058,15 @@ TEST(ReduceOps, ZeroSizeReductions) {
   EXPECT_FALSE(any(e).item<bool>());
   EXPECT_TRUE(std::isnan(mean(e).item<float>()));
   EXPECT_TRUE(std::isnan(var(e).item<float>()));
-  EXPECT_EQ(values<float>(sum(e, 0)), std::vector<float>(3, 0.0f));
-  EXPECT_EQ(values<float>(prod(e, 0)), std::vector<float>(3, 1.0f));
+  EXPECT_EQ(to_vector<float>(sum(e, 0)), std::vector<float>(3, 0.0f));
+  EXPECT_EQ(to_vector<float>(prod(e, 0)), std::vector<float>(3, 1.0f));
   // Reducing a nonzero axis of an empty array: an empty result, no error.
   EXPECT_EQ(max(e, 1).shape(), Shape{0});
   EXPECT_EQ(argmax(e, 1).shape(), Shape{0});
   EXPECT_EQ(cumsum(e, 0).shape(), (Shape{0, 3}));
   EXPECT_EQ(softmax(e, 1).shape(), (Shape{0, 3}));
-  values<float>(softmax(e, 1));
-  values<float>(cumsum(e));
+  to_vector<float>(softmax(e, 1));
+  to_vector<float>(cumsum(e));
   // A zero-size reduction without an identity raises, as in numpy.
   expect_invalid([&] { max(e); }, "[max]");
   expect_invalid([&] { min(e, 0); }, "[min]");
@@ -1266,23 +1130,23 @@ TEST(ReduceOps, IntegerSumsAndProductsWrap) {
   EXPECT_EQ(prod(array({uint8_t{16}, uint8_t{17}})).item<uint8_t>(),
             static_cast<uint8_t>(16 * 17));
   EXPECT_EQ(sum(array({INT64_MAX, int64_t{1}})).item<int64_t>(), INT64_MIN);
-  EXPECT_EQ(values<int16_t>(cumsum(array({int16_t{30000}, int16_t{30000}}))),
+  EXPECT_EQ(to_vector<int16_t>(cumsum(array({int16_t{30000}, int16_t{30000}}))),
             (std::vector<int16_t>{30000, static_cast<int16_t>(60000 - 65536)}));
 }
 
 TEST(ReduceOps, ExclusiveAndReverseScans) {
   StreamContext ctx{Device(cpu)};
   array a = array({1, 2, 3, 4});
-  EXPECT_EQ(values<int32_t>(cumsum(a)), (std::vector<int32_t>{1, 3, 6, 10}));
-  EXPECT_EQ(values<int32_t>(cumsum(a, 0, false, false)),
+  EXPECT_EQ(to_vector<int32_t>(cumsum(a)), (std::vector<int32_t>{1, 3, 6, 10}));
+  EXPECT_EQ(to_vector<int32_t>(cumsum(a, 0, false, false)),
             (std::vector<int32_t>{0, 1, 3, 6}));
-  EXPECT_EQ(values<int32_t>(cumsum(a, 0, true, true)),
+  EXPECT_EQ(to_vector<int32_t>(cumsum(a, 0, true, true)),
             (std::vector<int32_t>{10, 9, 7, 4}));
-  EXPECT_EQ(values<int32_t>(cumsum(a, 0, true, false)),
+  EXPECT_EQ(to_vector<int32_t>(cumsum(a, 0, true, false)),
             (std::vector<int32_t>{9, 7, 4, 0}));
-  EXPECT_EQ(values<int32_t>(cumprod(a, 0, false, false)),
+  EXPECT_EQ(to_vector<int32_t>(cumprod(a, 0, false, false)),
             (std::vector<int32_t>{1, 1, 2, 6}));
-  EXPECT_EQ(values<int32_t>(cumprod(a, 0, true, true)),
+  EXPECT_EQ(to_vector<int32_t>(cumprod(a, 0, true, true)),
             (std::vector<int32_t>{24, 24, 12, 4}));
 }
 
@@ -1293,20 +1157,12 @@ TEST(ReduceOps, RunOnTheirStreamAfterTheirInputs) {
   array x = ones({1000, 10}, float32, s1);
   array r = sum(x, 0, false, s2);
   EXPECT_EQ(r.node().op->stream, s2);
-  EXPECT_EQ(values<float>(r), std::vector<float>(10, 1000.0f));
+  EXPECT_EQ(to_vector<float>(r), std::vector<float>(10, 1000.0f));
   EXPECT_EQ(argmax(x, 1, false, Device(cpu)).node().op->stream.device(),
             Device(cpu));
 }
 
 // ---- Determinism ----
-
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = u(rng);
-  return v;
-}
 
 uint64_t hash_bits(const array& r) {
   array c = r;
@@ -1323,8 +1179,8 @@ TEST(ReduceChild, PrintResultBits) {
   if (!seed) GTEST_SKIP() << "run by ResultsAreIdenticalForAnyPoolSize";
   StreamContext ctx{Device(cpu)};
   const int R = 1500, C = 2100;
-  array a(random_floats(static_cast<size_t>(R) * C,
-                        static_cast<uint32_t>(std::atoll(seed))),
+  array a(floats_from_seed(static_cast<size_t>(R) * C,
+                           static_cast<uint32_t>(std::atoll(seed)), 0.0f, 1.0f),
           Shape{R, C});
   std::printf("BITS=%016llx %016llx %016llx %016llx %016llx %016llx %016llx\n",
               static_cast<unsigned long long>(hash_bits(sum(a, 0))),
@@ -1337,30 +1193,11 @@ TEST(ReduceChild, PrintResultBits) {
 }
 
 TEST(ReduceDeterminism, ResultsAreIdenticalForAnyPoolSize) {
-  const uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed=" + std::to_string(seed));
-  char self[4096];
-  ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  ASSERT_GT(len, 0);
-  self[len] = 0;
-  std::string first;
-  for (int threads : {1, 2, 3, 8}) {
-    std::string cmd = "RUNNEL_CPU_THREADS=" + std::to_string(threads) +
-                      " RUNNEL_REDUCE_SEED=" + std::to_string(seed) + " '" +
-                      self +
-                      "' --gtest_filter=ReduceChild.PrintResultBits 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string out;
-    char buf[4096];
-    while (size_t n = fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
-    ASSERT_EQ(pclose(p), 0) << out;
-    auto at = out.find("BITS=");
-    ASSERT_NE(at, std::string::npos) << out;
-    std::string line = out.substr(at, out.find('\n', at) - at);
-    if (first.empty()) first = line;
-    EXPECT_EQ(line, first) << "with " << threads << " workers";
-  }
+  const Seeded s;
+  SCOPED_TRACE(s.trace());
+  expect_same_line_for_pool_sizes(
+      {1, 2, 3, 8}, "RUNNEL_REDUCE_SEED=" + std::to_string(s.seed),
+      "ReduceChild.PrintResultBits", "BITS=");
 }
 
 }  // namespace

@@ -20,67 +20,14 @@
 #include "runnel/runnel.h"
 #include "runnel/scheduler/graph.h"
 #include "runnel/testing.h"
-#include "tests/cpp/watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
+using namespace runnel::test;
 
 namespace {
 
 namespace hooks = runnel::testing;
-
-const Device kCpu(cpu);
-
-struct Seeded {
-  uint32_t seed = std::random_device{}();
-  std::mt19937 rng{seed};
-  std::string trace() const { return "seed=" + std::to_string(seed); }
-};
-
-template <class T>
-constexpr bool kHalf =
-    std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
-
-// Host storage that works for bool too.
-template <class T>
-struct Host {
-  std::unique_ptr<T[]> p;
-  size_t n = 0;
-  explicit Host(size_t size) : p(new T[size > 0 ? size : 1]()), n(size) {}
-  T& operator[](size_t i) { return p[i]; }
-  const T& operator[](size_t i) const { return p[i]; }
-  const T* data() const { return p.get(); }
-};
-
-size_t numel(const Shape& s) {
-  size_t n = 1;
-  for (int d : s) n *= static_cast<size_t>(d);
-  return n;
-}
-
-// Random values over the whole range for integers (every bit pattern but
-// NaNs for floats would compare badly, so floats are drawn in a range).
-template <class T>
-Host<T> random_values(size_t n, std::mt19937& rng) {
-  Host<T> h(n);
-  for (size_t i = 0; i < n; ++i) {
-    if constexpr (std::is_same_v<T, bool>) {
-      h[i] = (rng() & 1) != 0;
-    } else if constexpr (std::is_integral_v<T>) {
-      uint64_t bits = (static_cast<uint64_t>(rng()) << 32) ^ rng();
-      h[i] = static_cast<T>(bits);
-    } else {
-      std::uniform_real_distribution<double> u(-100.0, 100.0);
-      h[i] = T(u(rng));
-    }
-  }
-  return h;
-}
-
-// Bitwise equality: exact for every dtype (no arithmetic happens here).
-template <class T>
-bool same_bits(const T& a, const T& b) {
-  return std::memcmp(&a, &b, sizeof(T)) == 0;  // NOLINT: bits on purpose
-}
 
 template <class T>
 std::string show(const T& v) {
@@ -93,14 +40,16 @@ std::string show(const T& v) {
   }
 }
 
-// A random array of `shape` and its host copy (row-major).
+// A random array of `shape` and its host copy (row-major): integers over
+// their whole range, floats in [-100, 100) (not every bit pattern: NaNs would
+// compare badly).
 template <class T>
 struct Data {
   Host<T> h;
   array a;
   Shape shape;
   Data(Shape s, std::mt19937& rng)
-      : h(random_values<T>(numel(s), rng)),
+      : h(random_values<T>(numel(s), rng, -100.0, 100.0)),
         a(h.data(), dtype_of<T>(), s, dtype_of<T>()),
         shape(std::move(s)) {}
   // The element at a multi-index.
@@ -170,42 +119,14 @@ bool row_contiguous(const array& a) {
   return detail::is_row_contiguous(a.shape(), a.strides());
 }
 
-template <class F>
-void expect_invalid(F&& fn, const std::string& prefix) {
-  try {
-    fn();
-    ADD_FAILURE() << "no std::invalid_argument; expected \"" << prefix
-                  << "...\"";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0u)
-        << "message: " << e.what() << "\nexpected to start with: " << prefix;
-  }
-}
-
-using AllTypes = ::testing::Types<bool, uint8_t, uint16_t, uint32_t, uint64_t,
-                                  int8_t, int16_t, int32_t, int64_t, float16_t,
-                                  bfloat16_t, float, double>;
-
-struct TypeNames {
-  template <class T>
-  static std::string GetName(int) {
-    return std::string(dtype_name(dtype_of<T>()));
-  }
-};
-
 template <class T>
-class ShapeTyped : public ::testing::Test {
-  StreamContext on_cpu_{kCpu};
-};
+class ShapeTyped : public OnCpu {};
 TYPED_TEST_SUITE(ShapeTyped, AllTypes, TypeNames);
 
-class Shape_ : public ::testing::Test {
-  StreamContext on_cpu_{kCpu};
-};
-using ShapeViews = Shape_;
-using ShapeCopies = Shape_;
-using ShapeErrors = Shape_;
-using ShapeStreams = Shape_;
+using ShapeViews = OnCpu;
+using ShapeCopies = OnCpu;
+using ShapeErrors = OnCpu;
+using ShapeStreams = OnCpu;
 
 // ---- Views, every dtype ----
 
@@ -489,7 +410,7 @@ TYPED_TEST(ShapeTyped, PadTileRepeat) {
   Seeded s;
   SCOPED_TRACE(s.trace());
   Data<T> d({3, 4}, s.rng);
-  auto fill = random_values<T>(1, s.rng);
+  auto fill = random_values<T>(1, s.rng, -100.0, 100.0);
   array p = pad(d.a, {0, -1}, {1, 2}, {2, 0}, array(fill[0]));
   EXPECT_TRUE(row_contiguous(p));
   EXPECT_TRUE(matches<T>(p, {6, 6}, [&](const std::vector<int>& i) {

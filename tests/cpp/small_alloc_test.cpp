@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using runnel::detail::small_alloc;
 using runnel::detail::small_free;

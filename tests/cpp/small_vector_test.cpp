@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "runnel/array.h"
-#include "watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using runnel::detail::SmallVector;
 using runnel::test::scaled;

@@ -24,12 +24,13 @@
 #include "runnel/scheduler/pool.h"
 #include "runnel/scheduler/stream_state.h"
 #include "runnel/testing.h"
-#include "watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
 namespace rt = runnel::testing;
 using namespace std::chrono_literals;
 
+using runnel::test::eventually;
 using runnel::test::random_int;
 using runnel::test::rng;
 
@@ -49,17 +50,6 @@ int thread_count() {
 }
 
 int pool_threads() { return detail::Pool::get().num_threads(); }
-
-// Waits (bounded) until `pred` holds; false on timeout.
-template <class P>
-bool eventually(P pred, std::chrono::milliseconds limit = 10s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(100us);
-  }
-  return true;
-}
 
 bool stream_alive(int index) {
   try {
