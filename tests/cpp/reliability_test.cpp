@@ -12,7 +12,7 @@
 #include "runnel/scheduler/pool.h"
 #include "runnel/scheduler/stream_state.h"
 #include "runnel/testing.h"
-#include "tests/cpp/watchdog.h"
+#include "tests/cpp/test_util.h"
 
 using namespace runnel;
 using runnel::test::random_floats;

@@ -94,7 +94,7 @@ class PoolBlockers {
 };
 
 // Appends to a log from stream work; the mutex makes it safe across strands.
-struct Log {
+struct OrderLog {
   std::mutex mu;
   std::vector<std::string> items;
   void add(std::string s) {
@@ -207,7 +207,7 @@ TEST(StreamPriority, ClampedToRange) {
 // With every worker busy, a ready urgent strand is taken before a less
 // urgent one queued earlier.
 TEST(StreamPriority, UrgentStreamRunsFirstWhenAWorkerFrees) {
-  Log log;
+  OrderLog log;
   test::with_watchdog([&] {
     Stream low = new_stream(cpu, 0);
     Stream urgent = new_stream(cpu, -5);
@@ -227,7 +227,7 @@ TEST(StreamPriority, UrgentStreamRunsFirstWhenAWorkerFrees) {
 // A ready strand that has waited for a worker gains one level per 10 ms: a
 // least-urgent strand that waited 150 ms (15 levels) beats a fresh urgent one.
 TEST(StreamPriority, WaitingStrandAgesPastFreshUrgentOne) {
-  Log log;
+  OrderLog log;
   test::with_watchdog([&] {
     Stream low = new_stream(cpu, 0);
     Stream urgent = new_stream(cpu, -5);
@@ -244,7 +244,7 @@ TEST(StreamPriority, WaitingStrandAgesPastFreshUrgentOne) {
 
 // A strand that an urgent one waits for runs at the waiter's priority.
 TEST(StreamPriority, StrandAwaitedByUrgentOneInheritsItsPriority) {
-  Log log;
+  OrderLog log;
   test::with_watchdog([&] {
     Stream other = new_stream(cpu, 0);
     Stream awaited = new_stream(cpu, 0);
@@ -269,7 +269,7 @@ TEST(StreamPriority, StrandAwaitedByUrgentOneInheritsItsPriority) {
 // is parked on bottom; bottom runs before an earlier-queued strand of its
 // own level.
 TEST(StreamPriority, InheritancePassesDownAChainOfWaits) {
-  Log log;
+  OrderLog log;
   test::with_watchdog([&] {
     Stream other = new_stream(cpu, 0);
     Stream bottom = new_stream(cpu, 0);
