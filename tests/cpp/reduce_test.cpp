@@ -406,6 +406,26 @@ void check_logsumexp(const array& r, const Host<T>& h, const Groups& g) {
   }
 }
 
+// softmax: each element of `v` against exp(x - max) / sum(exp(x - max))
+// over its group, within `roundings(n)` rounding errors of the accumulator
+// and two of T, relative, for a group of n, plus T's subnormal spacing.
+template <class T, class R>
+void check_softmax(const std::vector<T>& v, const Host<T>& h, const Groups& g,
+                   R roundings) {
+  for (const auto& m : g.members) {
+    long double mx = -INFINITY, sum = 0;
+    for (size_t i : m) mx = std::max(mx, ld(h[i]));
+    for (size_t i : m) sum += std::exp(ld(h[i]) - mx);
+    for (size_t i : m) {
+      long double want = std::exp(ld(h[i]) - mx) / sum;
+      long double bound =
+          (roundings(m.size()) * acc_eps<T>() + 2 * eps_of<T>()) * want +
+          subnormal_step<T>();
+      ASSERT_TRUE(near(ld(v[i]), want, bound)) << "element " << i;
+    }
+  }
+}
+
 // ---- Typed tests: every dtype ----
 
 template <class T>
@@ -721,20 +741,9 @@ TYPED_TEST(ReduceFloat, SoftmaxOverEveryAxisSet) {
       array r = softmax(to_array(h, shape), axes, precise);
       ASSERT_EQ(r.shape(), shape);
       ASSERT_EQ(r.dtype(), dtype_of<T>());
-      auto v = to_vector<T>(r);
-      for (const auto& m : g.members) {
-        long double mx = -INFINITY, sum = 0;
-        for (size_t i : m) mx = std::max(mx, ld(h[i]));
-        for (size_t i : m) sum += std::exp(ld(h[i]) - mx);
-        double n = std::max<double>(2, m.size());
-        for (size_t i : m) {
-          long double want = std::exp(ld(h[i]) - mx) / sum;
-          long double bound =
-              ((std::log2(n) + 40) * acc_eps<T>() + 2 * eps_of<T>()) * want +
-              subnormal_step<T>();
-          ASSERT_TRUE(near(ld(v[i]), want, bound)) << "element " << i;
-        }
-      }
+      check_softmax(to_vector<T>(r), h, g, [](size_t n) {
+        return std::log2(std::max<double>(2, n)) + 40;
+      });
     }
   });
 }
@@ -824,20 +833,8 @@ TYPED_TEST(ReduceFloat, SoftmaxOfLongRowsAndColumns) {
   for (int ax : {1, 0}) {
     SCOPED_TRACE("axis " + std::to_string(ax));
     Groups g = group_by(shape, {ax}, false);
-    auto v = to_vector<T>(softmax(a, ax));
-    for (const auto& m : g.members) {
-      long double mx = -INFINITY, sum = 0;
-      for (size_t i : m) mx = std::max(mx, ld(h[i]));
-      for (size_t i : m) sum += std::exp(ld(h[i]) - mx);
-      for (size_t i : m) {
-        long double want = std::exp(ld(h[i]) - mx) / sum;
-        long double bound =
-            ((std::log2(m.size()) + 40) * acc_eps<T>() + 2 * eps_of<T>()) *
-                want +
-            subnormal_step<T>();
-        ASSERT_TRUE(near(ld(v[i]), want, bound)) << "element " << i;
-      }
-    }
+    check_softmax(to_vector<T>(softmax(a, ax)), h, g,
+                  [](size_t n) { return std::log2(n) + 40; });
   }
 }
 
@@ -917,19 +914,8 @@ TYPED_TEST(ReduceTyped, StridedInputsReduceAsTheirLogicalValues) {
     }
     if constexpr (kFloat<T>) {
       Groups g = group_by(v.shape, {0}, false);
-      auto sm = to_vector<T>(softmax(a, 0));
-      for (const auto& m : g.members) {
-        long double mx = -INFINITY, sum = 0;
-        for (size_t i : m) mx = std::max(mx, ld(h[i]));
-        for (size_t i : m) sum += std::exp(ld(h[i]) - mx);
-        for (size_t i : m) {
-          long double want = std::exp(ld(h[i]) - mx) / sum;
-          ASSERT_TRUE(near(ld(sm[i]), want,
-                           (50 * acc_eps<T>() + 2 * eps_of<T>()) * want +
-                               subnormal_step<T>()))
-              << i;
-        }
-      }
+      check_softmax(to_vector<T>(softmax(a, 0)), h, g,
+                    [](size_t) { return 50.0; });
     }
   }
 }

@@ -1,6 +1,10 @@
 // What the C++ tests share: a hang turned into a failure that names the test
-// and prints every thread's stack, stress counts scaled by RUNNEL_TEST_SCALE,
-// fresh random data.
+// and prints every thread's stack; stress counts scaled by RUNNEL_TEST_SCALE;
+// random data, fresh per run or replayed from the seed a failure printed
+// (RUNNEL_TEST_SEED); host copies of arrays and readers of their values;
+// dtype traits and typed-test type lists; float tolerances; and small
+// fixtures (the CPU as default device, a memory limit, GPU skips, this test
+// binary run again in a child).
 #pragma once
 
 #include <gtest/gtest.h>
