@@ -1,4 +1,4 @@
-// DESIGN.md §1 "Devices": the value type, counts, availability, info and the
+// Devices: the value type, counts, availability, info and the
 // process-wide default device.
 #include <gtest/gtest.h>
 #include <sys/utsname.h>

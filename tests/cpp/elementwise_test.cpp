@@ -1,7 +1,8 @@
 // The elementwise ops on the CPU: values against references written here
 // (exact integer arithmetic, double for floats) on fresh random data in every
 // dtype, the edge cases docs/numerics.md defines, broadcasting, errors at the
-// call, and buffer donation (memory and the gated reader of TESTING.md 20).
+// call, and buffer donation (memory, and no donation under a gated reader on
+// another stream).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -896,7 +897,7 @@ TEST_F(Elementwise, ZeroSizeAndScalars) {
   EXPECT_EQ(less(array(2), zeros({2, 0})).shape(), (Shape{2, 0}));
 }
 
-// ---- Donation and memory (DESIGN.md §2, Memory) ----
+// ---- Donation: an op writes into an input no one else refers to ----
 
 // An intermediate nobody else holds gives its buffer to the op that reads
 // it; a user handle, a second reader or a broadcast keep it.
@@ -971,7 +972,7 @@ TEST_F(Elementwise, DonationOnlyWhenNothingElseRefersToTheInput) {
   }
 }
 
-// TESTING.md class 20: a gated reader on stream B still holds the input; the
+// A gated reader on stream B still holds the input; the
 // op on stream A that would donate it must not, and the reader sees the
 // original values.
 TEST_F(Elementwise, NoDonationUnderAGatedReaderOnAnotherStream) {

@@ -1,4 +1,5 @@
-// Errors raised while work runs (TESTING.md classes 5, 6): injected op and
+// Errors raised while work runs (a failed op in the middle of an eval, and
+// failures nobody waited for): injected op and
 // allocation faults, out of memory from runnel's accounting. What finished
 // stays correct, the failure is raised where the user waits, every time for
 // arrays and once for stream slots, and nothing aborts or hangs.
@@ -46,12 +47,6 @@ std::string raised(F&& f) {
   ADD_FAILURE() << "nothing was raised";
   return "";
 }
-
-// Clears any fault left armed by a test that failed before it fired.
-struct Fault {
-  explicit Fault(const std::string& spec) { hooks::set_fault(spec); }
-  ~Fault() { hooks::set_fault(""); }
-};
 
 // Waits for `s` and swallows what its slot holds (test hygiene).
 void drain(const Stream& s) {

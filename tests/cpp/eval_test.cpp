@@ -1,6 +1,7 @@
 // eval and async_eval on the CPU: ordering proven with the test hooks (a
-// gated or delayed producer), ping-pong between streams (TESTING.md classes
-// 1, 2, 9, 18), concurrent evals of overlapping graphs (class 19), large
+// gated or delayed producer), ping-pong between streams (a wait on the right
+// point, in one eval and across evals, with the smallest segments),
+// concurrent evals of overlapping graphs (each node computed once), large
 // graphs, and array status.
 #include <gtest/gtest.h>
 
@@ -260,7 +261,7 @@ TEST(EvalOrdering, StatusGoesUnscheduledThenScheduledThenAvailable) {
   });
 }
 
-// ---- delayed producer (TESTING.md class 4) ----
+// ---- delayed producer: the consumer sees the final value ----
 
 TEST(EvalOrdering, DelayedProducerConsumerSeesFinalValue) {
   watchdog_eval(30, [] {
@@ -293,7 +294,7 @@ TEST(EvalOrdering, DelayedProducerWithAsyncEvalThenConsumerEval) {
   });
 }
 
-// ---- ping-pong (TESTING.md classes 1, 2, 9, 18) ----
+// ---- ping-pong: each hop waits for the other stream's latest step ----
 
 namespace {
 
@@ -444,7 +445,7 @@ TEST(EvalPingPong, AmpleLimitStillComputesExactly) {
   });
 }
 
-// ---- concurrent evals (TESTING.md classes 12, 19) ----
+// ---- concurrent evals: overlapping graphs, each node computed once ----
 
 TEST(EvalConcurrent, SameArrayFromSeveralThreadsRunsOnce) {
   watchdog_eval(60, [] {
@@ -574,7 +575,7 @@ bool matches(const array& a, const std::vector<int32_t>& want) {
 
 }  // namespace
 
-// TESTING.md class 12: concurrent evals of random graphs over three shared
+// Concurrent evals of random graphs over three shared
 // streams under a memory limit that cannot hold every thread's graph at
 // once. Allocations wait for each other's frees or raise out_of_memory;
 // nothing hangs (the watchdog) and every value computed is right.

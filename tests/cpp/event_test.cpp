@@ -1,4 +1,4 @@
-// DESIGN.md §1 "Events" on the CPU: record, wait, synchronize, query and
+// Events on the CPU: record, wait, synchronize, query and
 // elapsed_time across CPU streams, with orderings made visible by gates.
 #include <gtest/gtest.h>
 

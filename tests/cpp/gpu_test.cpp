@@ -402,7 +402,7 @@ TEST_F(Gpu, FreedBlockIsReusedByItsStreamOnlyAfterItsReads) {
 }
 
 TEST_F(Gpu, DeferredWorkKeepsItsStreamOrder) {
-  // TESTING.md 22: work behind a gated CPU producer on GPU stream G, then
+  // Work behind a gated CPU producer on GPU stream G, then
   // independent work on G from another thread: the later work waits.
   with_watchdog([] {
     Stream c = new_stream(cpu), g = new_stream(gpu);
@@ -427,7 +427,7 @@ TEST_F(Gpu, DeferredWorkKeepsItsStreamOrder) {
 }
 
 TEST_F(Gpu, ChainAcrossCpuAndSixteenGpuStreamsWithAFirstLaunchInTheMiddle) {
-  // TESTING.md 10: CPU->GPU->CPU->GPU over 16 GPU streams; `abs` runs on the
+  // CPU->GPU->CPU->GPU over 16 GPU streams; `abs` runs on the
   // GPU for the first time in the middle (lazy module loading).
   with_watchdog(
       [] {
@@ -454,7 +454,8 @@ TEST_F(Gpu, ChainAcrossCpuAndSixteenGpuStreamsWithAFirstLaunchInTheMiddle) {
 }
 
 TEST_F(Gpu, PingPongBetweenTwoGpuStreamsInOneEval) {
-  // TESTING.md 18: a wait on a record not made yet reads too early.
+  // A wait on an event record not made yet would read too early (CUDA takes
+  // it as complete).
   with_watchdog(
       [] {
         for (int batch : {0, 1}) {
@@ -580,7 +581,7 @@ TEST_F(Gpu, TrapMarksTheDeviceLostAndTheCpuGoesOn) {
 }
 
 TEST_F(Gpu, StreamsFromManyThreadsAtOnce) {
-  // TESTING.md 11: lazy creation races.
+  // Lazy creation (devices, streams, handles) raced from many threads.
   with_watchdog([] {
     std::vector<std::thread> ts;
     std::atomic<int> ok{0};

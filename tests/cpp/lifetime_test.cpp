@@ -1,4 +1,4 @@
-// Lifetime (TESTING.md classes 7, 21 and DESIGN.md "Threads and lifetime"):
+// Lifetime (threads, exit and fork, and what is kept alive or dropped):
 // exit with work in flight, fork, dropping deep graphs, loops that do not
 // keep their history, and handles dropped while work is pending.
 #include <fcntl.h>

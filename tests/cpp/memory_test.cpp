@@ -184,7 +184,7 @@ TEST_F(Memory, LimitIsEnforcedWithOutOfMemoryNamingTheSize) {
   EXPECT_EQ(big.data<float>()[0], 0.0f);
 }
 
-// TESTING.md class 16, free-and-reuse across three streams. A buffer made
+// Free and reuse across three streams. A buffer made
 // on A is read by a gated reader on B and by C; the host drops it before A
 // runs. Once C has read it, B's queued read is its only use left. A and C
 // then allocate and free many buffers of the same size (the allocator's

@@ -1,6 +1,6 @@
 // An allocation over the memory limit waits for frees that work in flight
 // will make (the strand parks; no worker blocks), and fails with
-// out_of_memory when nothing in flight can free memory (TESTING.md 2, 14).
+// out_of_memory when nothing in flight can free memory.
 #include <gtest/gtest.h>
 
 #include <future>

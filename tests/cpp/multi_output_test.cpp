@@ -1,4 +1,4 @@
-// Ops of several outputs (TESTING.md class 3): each output made on stream A
+// Ops of several outputs: each output made on stream A
 // and read on stream B carries its own dependency, and an output nobody
 // holds any more is still written by the kernel.
 #include <gtest/gtest.h>

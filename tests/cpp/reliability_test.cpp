@@ -18,19 +18,8 @@ using namespace runnel;
 using runnel::test::random_floats;
 using runnel::test::with_watchdog;
 
-namespace {
-
-// Clears any fault left armed by a test that failed before it fired.
-struct Fault {
-  explicit Fault(const std::string& spec) { runnel::testing::set_fault(spec); }
-  ~Fault() { runnel::testing::set_fault(""); }
-};
-
-array from(const std::vector<float>& v) {
-  return array(v, Shape{static_cast<int>(v.size())});
-}
-
-}  // namespace
+using runnel::test::Fault;
+using runnel::test::to_array;
 
 // A failure that reached the user through its array (eval, item) is not
 // raised again by a later synchronize of its stream or device: it was
@@ -38,7 +27,7 @@ array from(const std::vector<float>& v) {
 TEST(ReliabilityErrors, FailureRaisedThroughItsArrayIsNotRaisedAgainBySync) {
   with_watchdog([] {
     Stream a = new_stream(cpu);
-    array x = from(random_floats(64));
+    array x = to_array(random_floats(64));
     array m = multiply(x, x, a);
     {
       Fault fault("op:multiply:1");
@@ -60,7 +49,7 @@ TEST(ReliabilityErrors, FailureRaisedThroughItsArrayIsNotRaisedAgainBySync) {
 TEST(ReliabilityErrors, UnwaitedFailureIsRaisedOnceAcrossStreamAndDeviceSync) {
   with_watchdog([] {
     Stream a = new_stream(cpu);
-    array x = from(random_floats(64));
+    array x = to_array(random_floats(64));
     array m = multiply(x, x, a);
     {
       Fault fault("op:multiply:1");
@@ -128,7 +117,7 @@ TEST(ReliabilityPriority, UrgentOpRunsAtTheNextOpBoundaryOfBusyWorkers) {
           std::this_thread::yield();
         }
         Stream urgent = new_stream(cpu, stream_priority_range(cpu).first);
-        array y = add(from(random_floats(4)), array(1.0f), urgent);
+        array y = add(to_array(random_floats(4)), array(1.0f), urgent);
         eval({y});
         const uint64_t ran = runnel::testing::execution_count("delay") - before;
         // At an op boundary each busy worker ran one more delay or a few;
@@ -160,7 +149,7 @@ TEST(ReliabilityPriority, LendingPriorityKeepsOneReadyEntryPerStrand) {
           std::this_thread::yield();
         }
         Stream a = new_stream(cpu);
-        array x = add(from(random_floats(8)), array(1.0f), a);
+        array x = add(to_array(random_floats(8)), array(1.0f), a);
         async_eval({x});  // queued: no worker is free
         const int ready = pool.ready_count();
         Stream urgent = new_stream(cpu, stream_priority_range(cpu).first);

@@ -655,7 +655,7 @@ TEST_F(ShapeErrors, BadArgumentsRaiseNamingTheOp) {
   expect_invalid([&] { repeat(array(1), 2, 0); }, "[repeat]");
 }
 
-// ---- Streams and memory (TESTING.md class 13) ----
+// ---- Streams and memory: views keep their source and its producer ----
 
 // A view with an offset, made on one stream, read on another while the
 // producer is gated, with every handle but the consumer's dropped: the

@@ -1,4 +1,4 @@
-// DESIGN.md §1 "Streams" on the CPU: handles, indices, priorities, default
+// Streams on the CPU: handles, indices, priorities, default
 // streams, stream contexts, ordering, concurrency, release, synchronize and
 // the errors it raises.
 #include <gtest/gtest.h>

@@ -33,6 +33,7 @@
 
 #include "runnel/runnel.h"
 #include "runnel/scheduler/graph.h"
+#include "runnel/testing.h"
 
 namespace runnel::test {
 
@@ -236,6 +237,13 @@ Host<T> random_values(size_t n, std::mt19937& rng, double lo = -8.0,
   }
   return h;
 }
+
+// A fault armed for the scope (runnel::testing::set_fault): cleared at the
+// end, also when a test failed before the fault fired.
+struct Fault {
+  explicit Fault(const std::string& spec) { runnel::testing::set_fault(spec); }
+  ~Fault() { runnel::testing::set_fault(""); }
+};
 
 // An array of `shape` holding the host values, row-major.
 template <class T>
