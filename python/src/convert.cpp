@@ -207,10 +207,9 @@ array list_to_array(nb::handle h, std::optional<Dtype> dtype, const char* fn) {
           // With `big`, a "negative" v holds the bits of a value >= 2**63.
           bool ok = data.big && v < 0 ? *dtype == uint64 : fits(v, *dtype);
           if (!ok) {
-            std::string text =
-                data.big && v < 0
-                    ? std::to_string(static_cast<uint64_t>(v))
-                    : std::to_string(v);
+            std::string text = data.big && v < 0
+                                   ? std::to_string(static_cast<uint64_t>(v))
+                                   : std::to_string(v);
             overflow_error(fn, "Converting " + text + " to " +
                                    std::string(dtype_name(*dtype)) +
                                    " would result in overflow.");

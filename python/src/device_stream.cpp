@@ -140,8 +140,8 @@ void init_device_stream(nb::module_& m) {
             new (self) Stream(to_int(index, "Stream", "index"));
           },
           "index"_a.none(),
-           "Rebuilds a handle to the live stream with this index; "
-           "ValueError when there is none.")
+          "Rebuilds a handle to the live stream with this index; "
+          "ValueError when there is none.")
       .def_prop_ro("device", &Stream::device, "The stream's Device.")
       .def_prop_ro("index", &Stream::index,
                    "The stream's index, unique in the "
@@ -383,12 +383,11 @@ void init_device_stream(nb::module_& m) {
       .def(
           "__init__",
           [](Event* self, nb::handle enable_timing) {
-            new (self)
-                Event(to_bool(enable_timing, "Event", "enable_timing"));
+            new (self) Event(to_bool(enable_timing, "Event", "enable_timing"));
           },
           "enable_timing"_a.none() = false,
-           "Event(enable_timing=False): with timing, elapsed_time() measures "
-           "between two records.")
+          "Event(enable_timing=False): with timing, elapsed_time() measures "
+          "between two records.")
       .def(
           "record",
           [](Event& e, nb::handle s) {
@@ -430,8 +429,8 @@ void init_device_stream(nb::module_& m) {
             return e.elapsed_time(nb::cast<const Event&>(end));
           },
           "end"_a.none(),
-           "Milliseconds from this event's point to end's; both timed and "
-           "recorded.");
+          "Milliseconds from this event's point to end's; both timed and "
+          "recorded.");
 }
 
 }  // namespace runnel::python

@@ -112,8 +112,9 @@ void init_ops(nb::module_& m) {
         bool py_int = PyLong_Check(vals.ptr()) && !PyBool_Check(vals.ptr());
         array v = PyFloat_Check(vals.ptr())
                       ? array(PyFloat_AsDouble(vals.ptr()))
-                      : to_array(vals, py_int ? d.value_or(x.dtype())
-                                              : std::optional<Dtype>(),
+                      : to_array(vals,
+                                 py_int ? d.value_or(x.dtype())
+                                        : std::optional<Dtype>(),
                                  "full_like");
         return full_like(x, v, d.value_or(x.dtype()),
                          to_stream_or_device(stream, "full_like"));

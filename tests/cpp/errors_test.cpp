@@ -1,8 +1,9 @@
 // Errors raised while work runs (a failed op in the middle of an eval, and
-// failures nobody waited for): injected op and
-// allocation faults, out of memory from runnel's accounting. What finished
-// stays correct, the failure is raised where the user waits, every time for
-// arrays and once for stream slots, and nothing aborts or hangs.
+// failures nobody waited for): injected op and allocation faults, out of
+// memory from runnel's accounting. What finished stays correct, the failure
+// is raised where the user waits, every time for arrays and at most once for
+// stream slots (not at all once an array raised it), and nothing aborts or
+// hangs.
 #include "runnel/errors.h"
 
 #include <gtest/gtest.h>
