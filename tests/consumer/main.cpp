@@ -7,6 +7,6 @@ int main() {
   runnel::array x = runnel::sum(runnel::arange(100, s), s);
   int v = x.item<int>();
   std::printf("sum(arange(100)) = %d on %s\n", v,
-              runnel::to_string(s.device).c_str());
+              runnel::to_string(s.device()).c_str());
   return v == 4950 ? 0 : 1;
 }
