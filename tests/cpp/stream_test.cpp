@@ -217,9 +217,11 @@ TEST(StreamPriority, UrgentStreamRunsFirstWhenAWorkerFrees) {
     rt::enqueue(mid, [&] { log.add("mid"); });
     rt::enqueue(urgent, [&] { log.add("urgent"); });
     blockers.release_one(0);
-    low.synchronize();
-    mid.synchronize();
-    urgent.synchronize();
+    // Polled: a synchronize could run the last ready strand on this thread
+    // while the worker runs the one before it.
+    for (Stream* s : {&low, &mid, &urgent}) {
+      EXPECT_TRUE(eventually([&] { return s->query(); }));
+    }
   });
   EXPECT_EQ(log.get(), (std::vector<std::string>{"urgent", "mid", "low"}));
 }
@@ -257,9 +259,12 @@ TEST(StreamPriority, StrandAwaitedByUrgentOneInheritsItsPriority) {
     e.wait(urgent);
     rt::enqueue(urgent, [&] { log.add("urgent"); });
     blockers.release_one(0);
-    other.synchronize();
-    awaited.synchronize();
-    urgent.synchronize();
+    // Polled: a synchronize could run a stream on this thread (once
+    // `awaited` runs, `other` is the one ready strand, which a waiting
+    // thread runs itself).
+    for (Stream* s : {&other, &awaited, &urgent}) {
+      EXPECT_TRUE(eventually([&] { return s->query(); }));
+    }
   });
   EXPECT_EQ(log.get(),
             (std::vector<std::string>{"awaited", "urgent", "other"}));
