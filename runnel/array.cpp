@@ -18,7 +18,10 @@ namespace {
 // `fn` names the op in messages.
 std::shared_ptr<ArrayNode> make_node(Shape shape, Dtype dtype,
                                      const char* fn = "array") {
-  bool empty = false;
+  // As numpy's "array is too big": elements and bytes must fit in int64, or
+  // sizes and strides wrap and a kernel writes past a small buffer.
+  bool empty = false, over = false;
+  uint64_t count = 1;
   for (int d : shape) {
     if (d < 0) {
       throw std::invalid_argument(std::string("[") + fn +
@@ -26,23 +29,17 @@ std::shared_ptr<ArrayNode> make_node(Shape shape, Dtype dtype,
                                   " in shape.");
     }
     empty = empty || d == 0;
+    over =
+        over || __builtin_mul_overflow(count, static_cast<uint64_t>(d), &count);
   }
-  // As numpy's "array is too big": elements and bytes must fit in int64, or
-  // sizes and strides wrap and a kernel writes past a small buffer.
-  if (!empty) {
-    uint64_t n = 1, bytes = 0;
-    bool over = false;
-    for (int d : shape) {
-      over = over || __builtin_mul_overflow(n, static_cast<uint64_t>(d), &n);
-    }
-    over = over || __builtin_mul_overflow(n, size_of(dtype), &bytes) ||
-           bytes > static_cast<uint64_t>(INT64_MAX);
-    if (over) {
-      throw std::invalid_argument(
-          std::string("[") + fn + "] An array of shape " + shape_str(shape) +
-          " and dtype " + std::string(dtype_name(dtype)) +
-          " is too big: its size in bytes does not fit in 64 bits.");
-    }
+  uint64_t bytes = 0;
+  if (!empty &&
+      (over || __builtin_mul_overflow(count, size_of(dtype), &bytes) ||
+       bytes > static_cast<uint64_t>(INT64_MAX))) {
+    throw std::invalid_argument(
+        std::string("[") + fn + "] An array of shape " + shape_str(shape) +
+        " and dtype " + std::string(dtype_name(dtype)) +
+        " is too big: its size in bytes does not fit in 64 bits.");
   }
   auto n = std::allocate_shared<ArrayNode>(SmallAllocator<ArrayNode>{});
   n->size = shape_size(shape);

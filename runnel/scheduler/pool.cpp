@@ -132,7 +132,7 @@ void Pool::enqueue(std::shared_ptr<CpuStream> s) {
     std::lock_guard lock(mu_);
     levels_[level].push_back({std::move(s), now_ns(), level});
     ready_.fetch_add(1, std::memory_order_relaxed);
-    ready_at_[level].fetch_add(1, std::memory_order_relaxed);
+    count_ready(level, 1);
     // A worker that makes a strand ready looks for work itself right after
     // (a handoff without a wake-up); a spinning worker takes it without one
     // (it looks again under mu_ before it parks); a worker that takes a
@@ -158,7 +158,7 @@ void Pool::promote(const CpuStream* s) {
       if (it->strand.get() != s) continue;
       Entry e = std::move(*it);
       q.erase(it);
-      ready_at_[l].fetch_sub(1, std::memory_order_relaxed);
+      count_ready(l, -1);
       // Its place at the new level: by when it became ready, as if it had
       // been there all along.
       auto& to = levels_[level];
@@ -167,7 +167,7 @@ void Pool::promote(const CpuStream* s) {
       });
       e.level = level;
       to.insert(at, std::move(e));
-      ready_at_[level].fetch_add(1, std::memory_order_relaxed);
+      count_ready(level, 1);
       return;
     }
   }
@@ -178,7 +178,7 @@ bool Pool::take(const CpuStream* s) {
   for (auto& level : levels_) {
     for (auto it = level.begin(); it != level.end(); ++it) {
       if (it->strand.get() == s) {  // not its last reference: the caller's
-        ready_at_[it->level].fetch_sub(1, std::memory_order_relaxed);
+        count_ready(it->level, -1);
         level.erase(it);
         // As pop_ready: running before it stops being ready, for the
         // allocator's "could anything still free memory" test.
@@ -212,7 +212,7 @@ bool Pool::pop_ready(Entry& out) {
   if (best < 0) return false;
   out = std::move(levels_[best].front());
   levels_[best].pop_front();
-  ready_at_[best].fetch_sub(1, std::memory_order_relaxed);
+  count_ready(best, -1);
   // Counted as running before it stops counting as ready, so that a reader
   // of ready then running (the allocator) never sees it in neither.
   running_.fetch_add(1);
@@ -309,7 +309,7 @@ bool Pool::run_urgent(int level) {
     if (l >= level) return false;
     e = std::move(levels_[l].front());
     levels_[l].pop_front();
-    ready_at_[l].fetch_sub(1, std::memory_order_relaxed);
+    count_ready(l, -1);
     // As pop_ready: running before it stops being ready.
     running_.fetch_add(1);
     ready_.fetch_sub(1);
@@ -327,10 +327,11 @@ bool Pool::run_urgent(int level) {
 void yield_to_urgent() {
   CpuStream* cur = tls_current;
   if (!cur || tls_preempting) return;
+  Pool& pool = Pool::get();
+  if (!pool.any_urgent_ready()) return;  // the common case: one load
   const int level =
       std::clamp(cur->effective_priority(), kCpuMostUrgent, kCpuLeastUrgent) -
       kCpuMostUrgent;
-  Pool& pool = Pool::get();
   if (!pool.urgent_ready(level)) return;
   tls_preempting = true;
   try {

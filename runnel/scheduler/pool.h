@@ -114,6 +114,11 @@ class Pool {
   // `level` (0 is the most urgent), taken from the ready queue; false when
   // there is none.
   bool run_urgent(int level);
+  // Whether any strand more urgent than the least urgent level is ready
+  // (one relaxed load: the preemption points' first test).
+  bool any_urgent_ready() const {
+    return ready_urgent_.load(std::memory_order_relaxed) > 0;
+  }
   // Whether a strand of a level more urgent than `level` is ready (one
   // relaxed load a level).
   bool urgent_ready(int level) const {
@@ -141,7 +146,14 @@ class Pool {
   std::vector<Job*> jobs_;
   std::atomic<int> ready_{0};
   std::atomic<int> ready_at_[kCpuLevels] = {};  // ready_ by level
-  std::atomic<int> idle_{0};                    // parked in cv_
+  std::atomic<int> ready_urgent_{0};    // ready_at_ of all but the last level
+  void count_ready(int level, int d) {  // mu_ held
+    ready_at_[level].fetch_add(d, std::memory_order_relaxed);
+    if (level < kCpuLevels - 1) {
+      ready_urgent_.fetch_add(d, std::memory_order_relaxed);
+    }
+  }
+  std::atomic<int> idle_{0};      // parked in cv_
   std::atomic<int> spinning_{0};  // changed under mu_: looking before parking
   std::atomic<int> num_jobs_{0};  // jobs_.size(), for spinning workers
   std::atomic<int> running_{0};
