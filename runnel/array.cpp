@@ -181,6 +181,14 @@ array::array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> primitive,
   node_->op->output = node_;
 }
 
+array::array(Shape shape, Strides strides, int64_t offset, Dtype dtype,
+             std::shared_ptr<Primitive> primitive, Inputs inputs, Stream stream)
+    : array(std::move(shape), dtype, std::move(primitive), std::move(inputs),
+            std::move(stream)) {
+  node_->strides = std::move(strides);
+  node_->offset = offset;
+}
+
 std::vector<array> array::make_arrays(std::vector<Shape> shapes,
                                       std::vector<Dtype> dtypes,
                                       std::shared_ptr<Primitive> primitive,
@@ -218,6 +226,7 @@ int array::shape(int dim) const {
 }
 
 const Strides& array::strides() const { return node_->strides; }
+int64_t array::offset() const { return node_->offset; }
 Dtype array::dtype() const { return node_->dtype; }
 size_t array::size() const { return node_->size; }
 

@@ -74,6 +74,11 @@ class array {
   // Used by op constructors: an output of `primitive` on `stream`.
   array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> primitive,
         Inputs inputs, Stream stream);
+  // Used by the view ops and adoption: an output of `primitive` whose
+  // elements lie at `offset` elements past its buffer's start, laid out by
+  // `strides`.
+  array(Shape shape, Strides strides, int64_t offset, Dtype dtype,
+        std::shared_ptr<Primitive> primitive, Inputs inputs, Stream stream);
   // Several outputs of one primitive.
   static std::vector<array> make_arrays(std::vector<Shape> shapes,
                                         std::vector<Dtype> dtypes,
@@ -86,6 +91,9 @@ class array {
   // Where the elements lie, per axis, in elements from data(): any sign, 0
   // on broadcast axes. Row-major contiguous unless the array is a view.
   const Strides& strides() const;
+  // Where element 0 lies in its buffer, in elements (views start inside
+  // their source's buffer).
+  int64_t offset() const;
   Dtype dtype() const;
   size_t size() const;
   int ndim() const { return static_cast<int>(shape().size()); }

@@ -20,6 +20,8 @@ include files of its own layer or of a layer below, never above:
                 plug-ins that implement the primitives; nothing outside
                 backend/ includes them
   6 ops         ops/ and ops.h: the op constructors, which build graphs
+                through array's constructors and know nothing of the
+                scheduler (no scheduler/ include)
   7 model       the public model's implementation (array.cpp, stream.cpp,
                 device.cpp, event.cpp, testing.*) and runnel.h
 
@@ -79,6 +81,10 @@ def main() -> int:
             if theirs > mine:
                 bad.append(f"runnel/{rel} ({LAYERS[mine]}) includes "
                            f"runnel/{target} ({LAYERS[theirs]}), a layer above")
+            elif rel.startswith("ops/") and target.startswith("scheduler/"):
+                bad.append(f"runnel/{rel} includes runnel/{target}: op "
+                           "constructors build nodes through array, not the "
+                           "scheduler's graph")
             elif target.startswith(PLUGINS) and not rel.startswith("backend/"):
                 bad.append(f"runnel/{rel} includes runnel/{target}: backend "
                            "plug-ins are reached only through the primitives' "

@@ -6,7 +6,6 @@
 
 #include "runnel/ops/elementwise.h"
 #include "runnel/primitives/creation.h"
-#include "runnel/scheduler/graph.h"
 
 namespace runnel {
 array full(Shape shape, const array& value, Dtype dtype, StreamOrDevice s) {
@@ -136,12 +135,8 @@ namespace detail {
 
 array adopt(std::shared_ptr<Buffer> data, Shape shape, Strides strides,
             int64_t offset, Dtype dtype, const Stream& s) {
-  array out(std::move(shape), dtype, std::make_shared<Adopt>(std::move(data)),
-            {}, s);
-  ArrayNode& n = out.node();
-  n.strides = std::move(strides);
-  n.offset = offset;
-  return out;
+  return array(std::move(shape), std::move(strides), offset, dtype,
+               std::make_shared<Adopt>(std::move(data)), {}, s);
 }
 
 }  // namespace detail

@@ -10,7 +10,6 @@
 #include "runnel/ops/elementwise.h"
 #include "runnel/ops/shape.h"
 #include "runnel/primitives/indexing.h"
-#include "runnel/scheduler/graph.h"
 
 namespace runnel {
 namespace {

@@ -10,7 +10,6 @@
 #include "runnel/ops/creation.h"
 #include "runnel/ops/elementwise.h"
 #include "runnel/primitives/shape.h"
-#include "runnel/scheduler/graph.h"
 
 namespace runnel {
 
@@ -31,11 +30,8 @@ int checked_dim(int64_t d, const char* fn) {
 template <class P>
 array make_view(const array& a, Shape shape, Strides strides, int64_t offset,
                 const Stream& st) {
-  array out(std::move(shape), a.dtype(), shared_primitive<P>(), {a}, st);
-  detail::ArrayNode& n = out.node();
-  n.strides = std::move(strides);
-  n.offset = a.node().offset + offset;
-  return out;
+  return array(std::move(shape), std::move(strides), a.offset() + offset,
+               a.dtype(), shared_primitive<P>(), {a}, st);
 }
 
 // The output axis i is input axis perm[i] (already validated).
